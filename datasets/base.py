@@ -1,0 +1,70 @@
+"""What every data set gives the trainer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass
+class Dataset:
+    """Train and test arrays with the names that explain them.
+
+    Args:
+        name: registry name it came from.
+        task: `"classification"` or `"regression"`.
+        x_train: float32 array, one row per sample, one column per feature.
+        y_train: class indices (int32, shape ``(n,)``) for classification;
+            float32 targets, shape ``(n,)``, for regression.
+        x_test: like `x_train`.
+        y_test: like `y_train`.
+        feature_names: one name per column of `x_train`.
+        class_names: one name per class; empty for regression.
+        target_name: what is predicted. Defaults to `"y"`.
+        image_shape: ``(height, width)`` when each row is an image. Defaults to `None`.
+        notes: sentences about what loading did (rows dropped, columns encoded).
+    """
+
+    name: str
+    task: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: list[str]
+    class_names: list[str] = field(default_factory=list)
+    target_name: str = "y"
+    image_shape: tuple[int, int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task == CLASSIFICATION
+
+    def class_counts(self) -> dict[str, int]:
+        """How many training and test samples each class has."""
+        if not self.is_classification:
+            return {}
+        labels = np.concatenate([self.y_train, self.y_test])
+        counts = np.bincount(labels.astype(np.int64), minlength=self.n_classes)
+        return {name: int(count) for name, count in zip(self.class_names, counts, strict=False)}
+
+    def summary(self) -> str:
+        """One line such as ``spiral: 480 train / 120 test, 2 features, 2 classes``."""
+        what = f"{self.n_classes} classes" if self.is_classification else f"regression of {self.target_name}"
+        return (
+            f"{self.name}: {len(self.x_train)} train / {len(self.x_test)} test, "
+            f"{self.n_features} features, {what}"
+        )

@@ -1,0 +1,53 @@
+"""Turning JSON objects into dataclasses, with a sentence for every wrong value."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from models.errors import UserError
+
+T = TypeVar("T")
+
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _matches(value: Any, expected: type) -> bool:
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def dataclass_from_dict(cls: type[T], data: Any, where: str) -> T:
+    """Builds ``cls`` from a JSON object, checking names and simple types.
+
+    Args:
+        cls: a dataclass whose fields all have a default of a simple type
+            (bool, int, float or str).
+        data: the decoded JSON value.
+        where: how to name this object in an error, such as `"optimizer"`.
+
+    Raises:
+        UserError: naming the unknown setting or the value of the wrong type.
+    """
+    if not isinstance(data, dict):
+        raise UserError(f"'{where}' must be an object of settings, not {type(data).__name__}.")
+    defaults = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(defaults))
+    if unknown:
+        raise UserError(f"'{where}' has unknown setting(s): {', '.join(unknown)}.")
+    values = {}
+    for name, value in data.items():
+        field = defaults[name]
+        default = field.default if field.default is not dataclasses.MISSING else None
+        expected = type(default) if default is not None else None
+        if expected in _TYPE_NAMES and not _matches(value, expected):
+            raise UserError(
+                f"'{where}.{name}' must be {_TYPE_NAMES[expected]}, not {value!r}."
+            )
+        values[name] = float(value) if expected is float else value
+    return cls(**values)
