@@ -52,7 +52,11 @@ def atomic_path(path: str | os.PathLike, directory: bool = False) -> Iterator[Pa
                 backup = _temporary_sibling(final, directory=True)
                 backup.rmdir()
                 final.rename(backup)
-                temporary.rename(final)
+                try:
+                    temporary.rename(final)
+                except BaseException:
+                    backup.rename(final)  # put the old folder back
+                    raise
                 shutil.rmtree(backup, ignore_errors=True)
             else:
                 temporary.rename(final)

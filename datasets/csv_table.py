@@ -1,0 +1,627 @@
+"""A table from the user's own CSV file, with one column chosen as the target.
+
+What loading does, in order:
+
+* Reads the bytes as text: UTF-8 (with or without a byte-order mark), UTF-16
+  with a byte-order mark, GBK, then GB18030 (spreadsheets saved on Chinese
+  systems); anything else, or binary bytes, is a `UserError`.
+* Detects the separator (comma, semicolon, tab or pipe) from the first lines
+  and reads the table with pandas. With a separator other than a comma, text
+  columns such as ``5,1`` (a decimal comma) are read as numbers. A column
+  whose values are at least 90% numbers is read as numbers, the stray words
+  (``unknown``, ``-``) counting as missing values, with a note.
+* Decides the task from the target: text or true/false values, or at most
+  `MAX_NUMERIC_CLASSES` distinct whole numbers, mean classification (class
+  names are the distinct values, sorted); other numbers mean regression.
+* Keeps numeric feature columns (true/false counts as 0/1) and one-hot encodes
+  text columns into ``column=value`` features. The values of a text column are
+  taken from the whole file (only their names, so a value seen only in the
+  test rows still gets a column). A text column with more than
+  `MAX_TEXT_VALUES` values, or more than 10 values of which over half are
+  different (names, tickets, ids), is skipped with a note.
+* Missing values: rows with a missing target are always dropped. With
+  ``missing="drop"`` every row with a missing feature is dropped too; with
+  ``"fill"`` numbers are filled with the training rows' median and text with
+  the training rows' most frequent value, after the split.
+* Numeric columns are standardised with the training rows' mean and standard
+  deviation; one-hot columns stay 0/1.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from datasets.base import CLASSIFICATION, REGRESSION
+from datasets.choice import DatasetChoice
+from datasets.split import standardize
+from datasets.unsplit import UnsplitData
+from models.errors import UserError
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+TEXT_ENCODINGS = ("utf-8", "gbk", "gb18030")
+MAX_NUMERIC_CLASSES = 20
+MAX_TEXT_VALUES = 50
+MAX_CLASSES_FROM_TEXT = 50
+MOSTLY_NUMBERS = 0.9
+EXTRA_MISSING_MARKERS = ["?"]
+_SNIFF_CHARACTERS = 65536
+_SNIFF_LINES = 50
+_LISTED_COLUMNS = 30
+
+
+# ---------------------------------------------------------------- reading the text
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise UserError(f"The CSV file '{path}' does not exist; choose an existing file.")
+    if path.is_dir():
+        raise UserError(f"'{path}' is a folder, not a CSV file; choose a file.")
+
+
+def _check_not_binary(raw: bytes, path: Path) -> None:
+    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UserError(
+            f"'{path.name}' looks like an Excel workbook, not a CSV text file; open it in "
+            "your spreadsheet program and save it as 'CSV UTF-8'."
+        )
+    if b"\x00" in raw[:_SNIFF_CHARACTERS]:
+        raise UserError(
+            f"'{path.name}' is not a text file (it contains binary bytes); choose a CSV file, "
+            "or save the table as 'CSV UTF-8' from your spreadsheet program."
+        )
+
+
+def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
+    """Decodes the bytes of a CSV file.
+
+    Args:
+        raw: the whole file.
+        path: the file, for error messages.
+
+    Returns:
+        ``(text, encoding)``, the encoding as a name to show the user.
+
+    Raises:
+        UserError: for binary bytes or text in none of the supported encodings.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw.decode("utf-8-sig", errors="replace"), "UTF-8 with BOM"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace"), "UTF-16"
+    _check_not_binary(raw, path)
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding.upper()
+        except UnicodeDecodeError:
+            continue
+    raise UserError(
+        f"'{path.name}' could not be read as UTF-8 or GBK text; save it again as 'CSV UTF-8'."
+    )
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """Reads a CSV file as text, returning ``(text, encoding)``."""
+    _check_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(
+            f"The CSV file '{path}' could not be read: {error.strerror or error}."
+        ) from error
+    if not raw.strip():
+        raise UserError(
+            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
+        )
+    text, encoding = decode_text(raw, path)
+    if not text.strip():
+        raise UserError(
+            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
+        )
+    return text, encoding
+
+
+def detect_delimiter(text: str) -> str:
+    """Picks the separator whose column count on the first lines is most steady.
+
+    A candidate must split the header into at least two columns; among those,
+    the one giving the header's column count on the most lines wins, then the
+    one giving more columns. This keeps decimal commas (``5,1;3,5``) from
+    being taken for separators. Defaults to a comma.
+    """
+    head = text[:_SNIFF_CHARACTERS]
+    lines = head.splitlines()
+    if len(head) < len(text) and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut off
+    lines = [line for line in lines[:_SNIFF_LINES] if line.strip()]
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not widths or widths[0] < 2:
+            continue
+        agreement = sum(width == widths[0] for width in widths) / len(widths)
+        score = (agreement, widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Reads a CSV file into a DataFrame.
+
+    Returns:
+        ``(table, notes)``; the notes name the encoding and separator, and any
+        column of numbers that had a few stray words in it.
+
+    Raises:
+        UserError: for a missing, empty, binary or malformed file, or a header without rows.
+    """
+    text, encoding = read_text(path)
+    delimiter = detect_delimiter(text)
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            skipinitialspace=True,
+            na_values=EXTRA_MISSING_MARKERS,
+            low_memory=False,
+        )
+    except pd.errors.EmptyDataError as error:
+        raise UserError(
+            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
+        ) from error
+    except (pd.errors.ParserError, ValueError) as error:
+        raise UserError(
+            f"'{path.name}' could not be read as a table ({str(error).strip()}); check that every "
+            "row has as many separators as the header."
+        ) from error
+    table.columns = _unique_names([str(name).strip() for name in table.columns])
+    if table.empty:
+        raise UserError(
+            f"'{path.name}' has a header but no rows of data; choose a file with at least a few rows."
+        )
+    notes = [
+        f"Read {len(table)} rows and {len(table.columns)} columns "
+        f"({encoding}, {DELIMITER_NAMES[delimiter]}-separated)."
+    ]
+    notes += _read_numbers_in_text(table, decimal_comma=delimiter != ",")
+    _infinities_as_missing(table)
+    return table, notes
+
+
+def _infinities_as_missing(table: pd.DataFrame) -> None:
+    """Counts ``inf`` and ``-inf`` as missing, in place: no model can learn from them."""
+    for name in table.columns:
+        if pd.api.types.is_float_dtype(table[name]):
+            values = table[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isinf(values).any():
+                table[name] = np.where(np.isinf(values), np.nan, values)
+
+
+def read_csv_columns(path: str | Path) -> list[str]:
+    """The column names of a CSV file, read from its start only (for choosing the target).
+
+    Names are cleaned exactly as `load_csv` cleans them, so any of them can be
+    passed back as `DatasetChoice.target`.
+
+    Raises:
+        UserError: for a missing, empty, binary or undecodable file.
+    """
+    path = Path(path).expanduser()
+    _check_path(path)
+    try:
+        with path.open("rb") as file:
+            raw = file.read(_SNIFF_CHARACTERS + 1)
+    except OSError as error:
+        raise UserError(
+            f"The CSV file '{path}' could not be read: {error.strerror or error}."
+        ) from error
+    if len(raw) > _SNIFF_CHARACTERS and b"\n" in raw:
+        raw = raw[: raw.rfind(b"\n") + 1]  # never cut a character in two
+    if not raw.strip():
+        raise UserError(
+            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
+        )
+    text, _ = decode_text(raw, path)
+    try:
+        header = pd.read_csv(
+            io.StringIO(text), sep=detect_delimiter(text), nrows=0, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise UserError(
+            f"'{path.name}' has no header line that could be read ({error})."
+        ) from error
+    return _unique_names([str(name).strip() for name in header.columns])
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names made unique by numbering repeats: ``a``, ``a.1``, ``a.2``."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        unique.append(name if count == 0 else f"{name}.{count}")
+    return unique
+
+
+def _is_text(column: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column))
+
+
+def _text_as_numbers(text: pd.Series, decimal_comma: bool) -> np.ndarray:
+    """Cleaned text parsed as numbers, NaN where a value is not a number."""
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _read_numbers_in_text(table: pd.DataFrame, decimal_comma: bool) -> list[str]:
+    """Turns text columns that hold numbers into numbers, in place.
+
+    A column counts as numbers when every value parses (with a decimal comma
+    such as ``5,1`` when the separator is not a comma), or when at least
+    `MOSTLY_NUMBERS` of its values do; the stray words then count as missing,
+    with a note.
+    """
+    notes = []
+    for name in table.columns:
+        if not _is_text(table[name]):
+            continue
+        text = _clean_text(table[name])
+        present = text.notna().to_numpy()
+        n_present = int(present.sum())
+        if n_present == 0:
+            continue
+        numbers = _text_as_numbers(text, decimal_comma)
+        stray = present & np.isnan(numbers)
+        n_stray = int(stray.sum())
+        if n_stray > (1 - MOSTLY_NUMBERS) * n_present:
+            continue
+        table[name] = numbers
+        if n_stray:
+            examples = ", ".join(repr(str(word)) for word in text[stray].unique()[:3])
+            notes.append(
+                f"'{name}' was read as numbers; its {n_stray} value(s) that are not numbers "
+                f"(such as {examples}) count as missing."
+            )
+    return notes
+
+
+# ---------------------------------------------------------------- columns
+
+
+def _clean_text(column: pd.Series) -> pd.Series:
+    """Text values stripped of spaces, with empty strings counted as missing."""
+    text = column.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _as_numbers(column: pd.Series) -> np.ndarray:
+    return column.astype(np.float64).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+@dataclass
+class NumericColumn:
+    """A feature column of numbers; NaN marks a missing value."""
+
+    name: str
+    values: np.ndarray
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [self.name]
+
+
+@dataclass
+class TextColumn:
+    """A text feature column as indices into `categories`; -1 marks a missing value."""
+
+    name: str
+    codes: np.ndarray
+    categories: list[str]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"{self.name}={category}" for category in self.categories]
+
+
+def _fill_value_numeric(train_values: np.ndarray, all_values: np.ndarray) -> float:
+    """The training median, or the whole column's when no training row has a value."""
+    present = train_values[~np.isnan(train_values)]
+    if present.size:
+        return float(np.median(present))
+    present = all_values[~np.isnan(all_values)]
+    return float(np.median(present)) if present.size else 0.0
+
+
+def _fill_value_text(train_codes: np.ndarray, all_codes: np.ndarray, n_categories: int) -> int:
+    """The training rows' most frequent category (the whole column's when they have none)."""
+    present = train_codes[train_codes >= 0]
+    if present.size == 0:
+        present = all_codes[all_codes >= 0]
+    return int(np.bincount(present, minlength=n_categories).argmax())
+
+
+@dataclass
+class CsvFeatures:
+    """Feature columns of a CSV table, finished once the split is known."""
+
+    columns: list[NumericColumn | TextColumn]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [name for column in self.columns for name in column.feature_names]
+
+    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fills missing values and standardises numbers with training statistics only."""
+        blocks = [_filled_block(column, train) for column in self.columns]
+        numeric = np.concatenate(
+            [
+                np.full(block.shape[1], isinstance(column, NumericColumn))
+                for column, block in zip(self.columns, blocks, strict=True)
+            ]
+        )
+        x_train = np.concatenate([block[train] for block in blocks], axis=1)
+        x_test = np.concatenate([block[test] for block in blocks], axis=1)
+        return standardize(x_train, x_test, columns=numeric)
+
+
+def _filled_block(column: NumericColumn | TextColumn, train: np.ndarray) -> np.ndarray:
+    """The column's feature values for every row, missing ones filled from the training rows."""
+    if isinstance(column, NumericColumn):
+        values = column.values
+        if np.isnan(values).any():
+            values = np.where(np.isnan(values), _fill_value_numeric(values[train], values), values)
+        return values.reshape(-1, 1)
+    codes = column.codes
+    if (codes < 0).any():
+        codes = np.where(
+            codes < 0, _fill_value_text(codes[train], codes, len(column.categories)), codes
+        )
+    return np.eye(len(column.categories), dtype=np.float32)[codes]
+
+
+# ---------------------------------------------------------------- target
+
+
+def _find_target(table: pd.DataFrame, wanted: str, file_name: str) -> str:
+    wanted = wanted.strip()
+    if wanted in table.columns:
+        return wanted
+    by_case = [name for name in table.columns if name.casefold() == wanted.casefold()]
+    if len(by_case) == 1:
+        return by_case[0]
+    listed = ", ".join(repr(name) for name in table.columns[:_LISTED_COLUMNS])
+    more = (
+        f" and {len(table.columns) - _LISTED_COLUMNS} more"
+        if len(table.columns) > _LISTED_COLUMNS
+        else ""
+    )
+    raise UserError(
+        f"'{file_name}' has no column named '{wanted}'. Its columns are {listed}{more}; "
+        "choose one of them as the target."
+    )
+
+
+def _is_class_numbers(values: pd.Series) -> bool:
+    numbers = values.to_numpy(dtype=np.float64)
+    return bool(np.all(numbers == np.round(numbers))) and values.nunique() <= MAX_NUMERIC_CLASSES
+
+
+def _encode_classes(target: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Class indices and sorted class names of a non-missing target."""
+    if pd.api.types.is_bool_dtype(target):
+        codes, uniques = pd.factorize(target, sort=True)
+        return codes.astype(np.int32), [str(bool(value)) for value in uniques]
+    if pd.api.types.is_numeric_dtype(target):
+        codes, uniques = pd.factorize(target.astype(np.float64), sort=True)
+        return codes.astype(np.int32), [str(int(value)) for value in uniques]
+    codes, uniques = pd.factorize(_clean_text(target), sort=True)
+    return codes.astype(np.int32), [str(value) for value in uniques]
+
+
+def _target_task(target: pd.Series) -> str:
+    if _is_text(target) or pd.api.types.is_bool_dtype(target) or _is_class_numbers(target):
+        return CLASSIFICATION
+    return REGRESSION
+
+
+def _check_classes(name: str, class_names: list[str], n_rows: int) -> None:
+    if len(class_names) < 2:
+        only = f" ('{class_names[0]}')" if class_names else ""
+        raise UserError(
+            f"The target column '{name}' has only one value{only}, so there is nothing to tell "
+            "apart; choose a column with at least two different values."
+        )
+    if len(class_names) > MAX_CLASSES_FROM_TEXT and len(class_names) > n_rows / 2:
+        raise UserError(
+            f"The target column '{name}' has {len(class_names)} different values in {n_rows} rows, "
+            "which looks like names or ids rather than classes; choose a column whose values repeat."
+        )
+
+
+# ---------------------------------------------------------------- features
+
+
+def _skip_reason(name: str, column: pd.Series) -> str | None:
+    """Why a feature column cannot be used, or None when it can."""
+    present = int((~_is_missing(column)).sum())
+    if present == 0:
+        return f"'{name}' was skipped because it is empty."
+    if not _is_text(column):
+        return None
+    distinct = _clean_text(column).nunique()
+    if distinct > MAX_TEXT_VALUES or (distinct > 10 and distinct > present / 2):
+        return (
+            f"'{name}' was skipped because its text has {distinct} different values, "
+            "too many to encode (names or ids tell the model nothing general)."
+        )
+    return None
+
+
+def _feature_column(name: str, column: pd.Series) -> NumericColumn | TextColumn:
+    if _is_text(column):
+        codes, uniques = pd.factorize(_clean_text(column), sort=True)
+        return TextColumn(name, codes.astype(np.int64), [str(value) for value in uniques])
+    return NumericColumn(name, _as_numbers(column))
+
+
+def _choose_features(table: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
+    """Names of the usable feature columns, and notes about the skipped ones."""
+    used, notes = [], []
+    for name in table.columns:
+        if name == target:
+            continue
+        reason = _skip_reason(name, table[name])
+        if reason:
+            notes.append(reason)
+        else:
+            used.append(name)
+    if not used:
+        detail = " " + " ".join(notes) if notes else ""
+        raise UserError(
+            f"No column is left to learn '{target}' from.{detail} Choose a file with at least one "
+            "other column of numbers or short text."
+        )
+    return used, notes
+
+
+def _answer_giving_columns(table: pd.DataFrame, features: list[str], y: np.ndarray) -> list[str]:
+    """Feature columns whose values match the classes one to one (like titanic's 'alive')."""
+    n_classes = int(y.max()) + 1
+    found = []
+    for name in features:
+        column = table[name]
+        codes = pd.factorize(_clean_text(column) if _is_text(column) else column)[0]
+        present = codes >= 0
+        pairs = pd.DataFrame({"value": codes[present], "cls": y[present]}).drop_duplicates()
+        if len(pairs) == n_classes and pairs["value"].is_unique and pairs["cls"].is_unique:
+            found.append(name)
+    return found
+
+
+# ---------------------------------------------------------------- missing values
+
+
+def _is_missing(column: pd.Series) -> np.ndarray:
+    """Missing values, counting blank text as missing."""
+    return (_clean_text(column) if _is_text(column) else column).isna().to_numpy()
+
+
+def _drop_missing_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]:
+    missing = _is_missing(table[target])
+    if not missing.any():
+        return table, []
+    if missing.all():
+        raise UserError(f"The target column '{target}' has no values; choose another column.")
+    note = f"Dropped {int(missing.sum())} row(s) with no value in the target column '{target}'."
+    return table.loc[~missing].reset_index(drop=True), [note]
+
+
+def _missing_mask(table: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({name: _is_missing(table[name]) for name in features})
+
+
+def _handle_missing(
+    table: pd.DataFrame, features: list[str], how: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Drops rows with missing features (``"drop"``) or counts the values to fill (``"fill"``)."""
+    missing = _missing_mask(table, features)
+    per_column = missing.sum().sort_values(ascending=False)
+    if per_column.iloc[0] == 0:
+        return table, []
+    worst = ", ".join(f"'{name}' ({int(count)})" for name, count in per_column.items() if count > 0)
+    if how == "fill":
+        return table, [
+            f"Filled {int(per_column.sum())} missing value(s) in {worst}: numbers with the training "
+            "rows' median, text with the training rows' most frequent value."
+        ]
+    rows_missing = missing.any(axis=1).to_numpy()
+    if rows_missing.all():
+        raise UserError(
+            f"Every row has a missing value (missing per column: {worst}), so dropping them leaves "
+            "nothing; choose 'fill' for missing values, or remove the emptiest columns from the file."
+        )
+    note = (
+        f"Dropped {int(rows_missing.sum())} of {len(table)} rows that had a missing value "
+        f"(missing per column: {worst}); choose 'fill' to keep them."
+    )
+    return table.loc[~rows_missing].reset_index(drop=True), [note]
+
+
+# ---------------------------------------------------------------- the set
+
+
+def load_csv(choice: DatasetChoice) -> UnsplitData:
+    """Loads `choice.data_file`, predicting the column `choice.target`.
+
+    Args:
+        choice: uses `data_file`, `target` and `missing`.
+
+    Returns:
+        The rows before the split; missing values are filled and numbers
+        standardised with training statistics when the registry splits them.
+
+    Raises:
+        UserError: for a missing, empty, binary or malformed file, a header
+            without rows, an unknown target column, a target with one class,
+            no usable feature column, or every row dropped for missing values.
+    """
+    path = Path(choice.data_file).expanduser()
+    table, notes = read_table(path)
+    target = _find_target(table, choice.target, path.name)
+    features, skipped = _choose_features(table, target)
+    notes += skipped
+    table, dropped = _drop_missing_target(table, target)
+    notes += dropped
+    table, missing_notes = _handle_missing(table, features, choice.missing)
+    notes += missing_notes
+
+    task = _target_task(table[target])
+    if task == CLASSIFICATION:
+        y, class_names = _encode_classes(table[target])
+        _check_classes(target, class_names, len(table))
+        for name in _answer_giving_columns(table, features, y):
+            notes.append(
+                f"'{name}' matches the target one to one, so a model can read the answer from "
+                "it; remove that column from the file for a fair test."
+            )
+    else:
+        y, class_names = _as_numbers(table[target]).astype(np.float32), []
+
+    columns = [_feature_column(name, table[name]) for name in features]
+    notes += _encoding_notes(columns)
+    return UnsplitData(
+        task=task,
+        features=CsvFeatures(columns),
+        y=y,
+        target_name=target,
+        class_names=class_names,
+        notes=notes,
+    )
+
+
+def _encoding_notes(columns: list[NumericColumn | TextColumn]) -> list[str]:
+    text = [column.name for column in columns if isinstance(column, TextColumn)]
+    numeric = [column.name for column in columns if isinstance(column, NumericColumn)]
+    notes = []
+    if numeric:
+        notes.append(
+            "Numeric columns were standardised with the training rows' mean and standard deviation."
+        )
+    if text:
+        notes.append(
+            f"Text column(s) {', '.join(text)} became one 0/1 column per value "
+            "(values taken from the whole file)."
+        )
+    return notes

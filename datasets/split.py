@@ -1,0 +1,141 @@
+"""Splitting rows into train and test (or validation) sets, and scaling by training statistics."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from models.errors import UserError
+
+
+class SplitIndices(NamedTuple):
+    """Which rows went where.
+
+    Args:
+        train: row indices of the training part.
+        test: row indices of the held-back part.
+        stratified: whether each class kept its share in both parts. False when
+            stratification was not asked for or a class was too small for it.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    stratified: bool
+
+
+def split_indices(y: np.ndarray, test_fraction: float, seed: int, stratify: bool) -> SplitIndices:
+    """Shuffles row indices and divides them into a training and a held-back part.
+
+    Args:
+        y: one target per row; its classes are kept in proportion when `stratify`.
+        test_fraction: share of the rows held back, strictly between 0 and 1.
+        seed: seed of the shuffle; the same seed gives the same split.
+        stratify: keep each class's share equal in both parts (classification).
+            When a class has too few rows for that, the rows are shuffled
+            without stratifying instead of failing.
+
+    Returns:
+        The training and held-back row indices, in shuffled order.
+
+    Raises:
+        UserError: when there are too few rows to give both parts at least one.
+    """
+    n_rows = len(y)
+    if not 0 < test_fraction < 1:
+        raise UserError(f"The held-back fraction must be between 0 and 1 (got {test_fraction!r}).")
+    if n_rows < 2:
+        raise UserError(
+            f"The data has {n_rows} usable row(s); at least 2 are needed to split it into "
+            "training and test rows. Use a file with more rows."
+        )
+    rows = np.arange(n_rows)
+    if stratify:
+        try:
+            train, test = train_test_split(
+                rows, test_size=test_fraction, random_state=seed, shuffle=True, stratify=y
+            )
+            return SplitIndices(train, test, True)
+        except ValueError:
+            pass  # a class with a single row, or more classes than test rows
+    try:
+        train, test = train_test_split(
+            rows, test_size=test_fraction, random_state=seed, shuffle=True
+        )
+    except ValueError as error:
+        raise UserError(
+            f"{n_rows} rows cannot be split with a held-back fraction of {test_fraction}: {error} "
+            "Use more rows or a different fraction."
+        ) from error
+    return SplitIndices(train, test, False)
+
+
+def train_test_split_arrays(
+    x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffles rows and divides them into training and held-back arrays.
+
+    Args:
+        x: features, one row per sample.
+        y: targets, one per row.
+        test_fraction: share of the rows held back, strictly between 0 and 1.
+        seed: seed of the shuffle; the same seed gives the same arrays.
+        stratify: keep each class's share equal in both parts; falls back to a
+            plain shuffled split when a class is too small to stratify.
+
+    Returns:
+        ``(x_train, x_test, y_train, y_test)``, in scikit-learn's order.
+
+    Raises:
+        UserError: when there are too few rows to split.
+    """
+    parts = split_indices(y, test_fraction, seed, stratify)
+    return x[parts.train], x[parts.test], y[parts.train], y[parts.test]
+
+
+def validation_split(
+    x: np.ndarray, y: np.ndarray, fraction: float, seed: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Carves validation rows out of a training set.
+
+    The same split as `train_test_split_arrays`, named for the runner.
+
+    Returns:
+        ``(x_fit, x_validation, y_fit, y_validation)``.
+    """
+    return train_test_split_arrays(x, y, fraction, seed, stratify)
+
+
+def standardize(
+    train: np.ndarray, test: np.ndarray, columns: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scales columns to mean 0 and standard deviation 1 using training statistics only.
+
+    The test rows are scaled with the training mean and deviation, so nothing
+    about them leaks into training (their mean is near 0 but not forced to it).
+    A constant training column is only centred.
+
+    Args:
+        train: training features, 2-D.
+        test: held-back features with the same columns.
+        columns: boolean mask or indices of the columns to scale; the others
+            are returned unchanged. Defaults to `None` (all columns).
+
+    Returns:
+        ``(train_scaled, test_scaled)`` as new float32 arrays.
+    """
+    train = np.array(train, dtype=np.float32, copy=True)
+    test = np.array(test, dtype=np.float32, copy=True)
+    chosen = np.arange(train.shape[1]) if columns is None else np.asarray(columns)
+    if chosen.dtype == bool:
+        chosen = np.flatnonzero(chosen)
+    if chosen.size == 0 or len(train) == 0:
+        return train, test
+    block = train[:, chosen].astype(np.float64)
+    mean = block.mean(axis=0)
+    std = block.std(axis=0)
+    std[std < 1e-12] = 1.0
+    train[:, chosen] = (block - mean) / std
+    test[:, chosen] = (test[:, chosen] - mean) / std
+    return train, test

@@ -1,0 +1,108 @@
+"""All the rows of a data set before the train/test split.
+
+Loaders of synthetic sets, scikit-learn tables and CSV files return an
+`UnsplitData`. The registry splits its rows, and only then are the features
+finished (missing values filled, columns standardised) with statistics taken
+from the training rows alone, so nothing about the test rows leaks into training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from datasets.base import CLASSIFICATION, Dataset
+from datasets.split import split_indices, standardize
+
+
+class FeatureRows(Protocol):
+    """Features that are turned into arrays once the split is known."""
+
+    feature_names: list[str]
+
+    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Returns float32 ``(x_train, x_test)`` for these row indices."""
+        ...
+
+
+@dataclass
+class ArrayFeatures:
+    """Features that are already numbers, optionally standardised after the split.
+
+    Args:
+        x: one row per sample, one column per feature.
+        feature_names: one name per column.
+        scale: standardise every column with the training mean and deviation.
+            Defaults to `False`.
+    """
+
+    x: np.ndarray
+    feature_names: list[str]
+    scale: bool = False
+
+    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x_train = self.x[train].astype(np.float32)
+        x_test = self.x[test].astype(np.float32)
+        if self.scale:
+            return standardize(x_train, x_test)
+        return x_train, x_test
+
+
+@dataclass
+class UnsplitData:
+    """Every row of a data set with what explains it, waiting to be split.
+
+    Args:
+        task: `"classification"` or `"regression"`.
+        features: the feature rows.
+        y: one target per row (class index or number).
+        target_name: what is predicted.
+        class_names: one name per class; empty for regression.
+        image_shape: ``(height, width)`` when each row is an image.
+        notes: sentences about what loading did.
+    """
+
+    task: str
+    features: FeatureRows
+    y: np.ndarray
+    target_name: str = "y"
+    class_names: list[str] = field(default_factory=list)
+    image_shape: tuple[int, int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def split(self, name: str, test_fraction: float, seed: int) -> Dataset:
+        """Holds back `test_fraction` of the rows, stratified for classification.
+
+        Args:
+            name: registry name of the set.
+            test_fraction: share of the rows held back as the test set.
+            seed: seed of the shuffle.
+
+        Returns:
+            The finished `Dataset`, x float32 and y int32 (classes) or float32.
+        """
+        classification = self.task == CLASSIFICATION
+        parts = split_indices(self.y, test_fraction, seed, stratify=classification)
+        x_train, x_test = self.features.take(parts.train, parts.test)
+        y_type = np.int32 if classification else np.float32
+        notes = list(self.notes)
+        if classification and not parts.stratified:
+            notes.append(
+                "A class has too few rows to keep class shares equal in the training and "
+                "test sets, so the rows were split at random instead."
+            )
+        return Dataset(
+            name=name,
+            task=self.task,
+            x_train=np.ascontiguousarray(x_train, dtype=np.float32),
+            y_train=self.y[parts.train].astype(y_type),
+            x_test=np.ascontiguousarray(x_test, dtype=np.float32),
+            y_test=self.y[parts.test].astype(y_type),
+            feature_names=list(self.features.feature_names),
+            class_names=list(self.class_names),
+            target_name=self.target_name,
+            image_shape=self.image_shape,
+            notes=notes,
+        )
