@@ -1,0 +1,200 @@
+"""Turning a project into a compiled Keras model: the one place that does it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from datasets.base import CLASSIFICATION
+from models.errors import UserError
+from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """What the output layer, the loss, the metric and the targets look like.
+
+    Attributes:
+        units: width of the output layer.
+        activation: its activation.
+        loss: the Keras loss name actually used.
+        metric: the Keras name of the task's metric (`"accuracy"` or `"mae"`).
+        target: how labels are fed: `"index"` (class numbers), `"binary"`
+            (0/1 floats, one column), `"onehot"`, or `"value"` (regression).
+    """
+
+    units: int
+    activation: str
+    loss: str
+    metric: str
+    target: str
+
+
+def resolve_output(project: Project, task: str, n_classes: int) -> OutputPlan:
+    """Chooses the output layer and loss from the task, honouring the user's overrides.
+
+    Raises:
+        UserError: when the chosen activation and loss cannot work together
+            for this task, in a sentence that says what would.
+    """
+    activation, loss = project.output.activation, project.output.loss
+    if task != CLASSIFICATION:
+        activation = "linear" if activation == "auto" else activation
+        loss = "mse" if loss == "auto" else loss
+        if loss in ("binary_crossentropy", "categorical_crossentropy"):
+            raise UserError("cross-entropy needs classes, but this data set is a regression: use MSE, MAE or Huber.")
+        return OutputPlan(1, activation, loss, "mae", "value")
+    if n_classes < 2:
+        raise UserError("classification needs at least two classes in the target.")
+    if activation == "auto":
+        activation = "sigmoid" if n_classes == 2 and loss in ("auto", "binary_crossentropy") else "softmax"
+    if activation == "sigmoid" and n_classes > 2:
+        raise UserError(f"a sigmoid output has one unit for two classes, but there are {n_classes}: use softmax.")
+    units = 1 if activation == "sigmoid" else n_classes
+    if loss == "auto":
+        loss = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+    if loss == "binary_crossentropy" and units != 1:
+        raise UserError("binary cross-entropy needs a one-unit sigmoid output: set the output to sigmoid (two classes) or the loss to categorical cross-entropy.")
+    if loss == "categorical_crossentropy" and units == 1:
+        raise UserError("categorical cross-entropy needs a softmax output with one unit per class.")
+    if units == 1:
+        return OutputPlan(1, activation, loss, "accuracy", "binary")
+    if loss == "categorical_crossentropy":
+        # Class numbers with the sparse loss: the same mathematics without a one-hot copy.
+        return OutputPlan(units, activation, "sparse_categorical_crossentropy", "accuracy", "index")
+    return OutputPlan(units, activation, loss, "accuracy", "onehot")
+
+
+def encode_targets(y: np.ndarray, plan: OutputPlan) -> np.ndarray:
+    """Labels in the form the plan's loss expects."""
+    if plan.target == "index":
+        return y.astype(np.int32)
+    if plan.target == "onehot":
+        return np.eye(plan.units, dtype=np.float32)[y.astype(np.int64)]
+    return y.astype(np.float32).reshape(len(y), -1)
+
+
+def _regularizer(keras, layer: DenseLayer):
+    if layer.l1 > 0 and layer.l2 > 0:
+        return keras.regularizers.L1L2(l1=layer.l1, l2=layer.l2)
+    if layer.l1 > 0:
+        return keras.regularizers.L1(layer.l1)
+    if layer.l2 > 0:
+        return keras.regularizers.L2(layer.l2)
+    return None
+
+
+def _initializer(keras, name: str, seed: int):
+    """A seeded initializer, so the same project starts from the same weights."""
+    classes = {
+        "glorot_uniform": keras.initializers.GlorotUniform,
+        "glorot_normal": keras.initializers.GlorotNormal,
+        "he_uniform": keras.initializers.HeUniform,
+        "he_normal": keras.initializers.HeNormal,
+        "lecun_normal": keras.initializers.LecunNormal,
+        "random_normal": lambda seed: keras.initializers.RandomNormal(stddev=0.05, seed=seed),
+    }
+    if name == "zeros":
+        return keras.initializers.Zeros()
+    return classes[name](seed=seed)
+
+
+def build_layers(keras, project: Project, n_features: int, plan: OutputPlan) -> list:
+    """The Keras layers of the network, input first; leaky ReLU becomes its own layer."""
+    seed = project.training.seed
+    layers = [keras.Input(shape=(n_features,), name="features")]
+    for index, spec in enumerate(project.layers, start=1):
+        if isinstance(spec, DenseLayer):
+            leaky = spec.activation == "leaky_relu"
+            layers.append(keras.layers.Dense(
+                spec.units,
+                activation=None if leaky else spec.activation,
+                use_bias=spec.use_bias,
+                kernel_initializer=_initializer(keras, spec.kernel_initializer, seed + index),
+                kernel_regularizer=_regularizer(keras, spec),
+                name=f"dense_{index}",
+            ))
+            if leaky:
+                layers.append(keras.layers.LeakyReLU(negative_slope=spec.negative_slope, name=f"leaky_relu_{index}"))
+        elif isinstance(spec, DropoutLayer):
+            layers.append(keras.layers.Dropout(spec.rate, seed=seed + index, name=f"dropout_{index}"))
+        elif isinstance(spec, BatchNormLayer):
+            layers.append(keras.layers.BatchNormalization(momentum=spec.momentum, name=f"batch_norm_{index}"))
+    layers.append(keras.layers.Dense(
+        plan.units, activation=plan.activation,
+        kernel_initializer=_initializer(keras, "glorot_uniform", seed), name="output",
+    ))
+    return layers
+
+
+def make_optimizer(keras, project: Project, steps_per_epoch: int):
+    """The Keras optimizer with its learning rate or schedule."""
+    spec, schedule = project.optimizer, project.schedule
+    settings = spec.keras_settings()
+    if schedule.name == "exponential_decay":
+        settings["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(
+            spec.learning_rate, decay_steps=max(1, round(schedule.decay_epochs * steps_per_epoch)),
+            decay_rate=schedule.decay_rate,
+        )
+    elif schedule.name == "cosine_decay":
+        epochs = schedule.decay_epochs or project.training.epochs
+        settings["learning_rate"] = keras.optimizers.schedules.CosineDecay(
+            spec.learning_rate, decay_steps=max(1, round(epochs * steps_per_epoch)), alpha=schedule.alpha,
+        )
+    classes = {
+        "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW, "adagrad": keras.optimizers.Adagrad,
+        "adadelta": keras.optimizers.Adadelta, "nadam": keras.optimizers.Nadam,
+    }
+    return classes[spec.name](**settings)
+
+
+def make_metric(keras, plan: OutputPlan):
+    """The task's metric under Keras's short name (`accuracy` or `mae`)."""
+    if plan.metric == "mae":
+        return keras.metrics.MeanAbsoluteError(name="mae")
+    if plan.target == "binary":
+        return keras.metrics.BinaryAccuracy(name="accuracy")
+    if plan.target == "index":
+        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    return keras.metrics.CategoricalAccuracy(name="accuracy")
+
+
+def build_model(
+    project: Project,
+    n_features: int,
+    task: str,
+    n_classes: int,
+    steps_per_epoch: int = 1,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+):
+    """Builds and compiles the Keras model a project describes.
+
+    Args:
+        project: a valid project (see `Project.validate`).
+        n_features: the input width.
+        task: `"classification"` or `"regression"`.
+        n_classes: the number of classes (ignored for regression).
+        steps_per_epoch: used to express schedules in epochs. Defaults to `1`.
+        steps_per_execution: batches run per call into TensorFlow. Defaults to `1`.
+        jit_compile: passed to `Model.compile`. Defaults to `"auto"`.
+
+    Returns:
+        A compiled `keras.Sequential` named after the project.
+    """
+    import keras
+
+    project.validate()
+    plan = resolve_output(project, task, n_classes)
+    loss = {"huber": keras.losses.Huber(name="huber")}.get(plan.loss, plan.loss)
+    model = keras.Sequential(build_layers(keras, project, n_features, plan), name="network")
+    model.compile(
+        optimizer=make_optimizer(keras, project, steps_per_epoch),
+        loss=loss,
+        metrics=[make_metric(keras, plan)],
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
+    return model

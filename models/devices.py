@@ -1,0 +1,81 @@
+"""Which devices exist, and the `tf.distribute` strategy for the one chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.errors import UserError
+
+
+@dataclass(frozen=True)
+class DeviceOption:
+    """One entry of the device list: the key saved in a project and a label to show."""
+
+    key: str
+    label: str
+
+
+def _gpu_name(tf, device, index: int) -> str:
+    try:
+        details = tf.config.experimental.get_device_details(device)
+    except (ValueError, RuntimeError):
+        details = {}
+    return details.get("device_name") or f"GPU {index}"
+
+
+def available_devices() -> list[DeviceOption]:
+    """The devices this machine really has, `auto` first.
+
+    Lists `cpu`, one `gpu:N` per GPU TensorFlow can see (with its name), and
+    `all_gpus` when there are two or more GPUs to mirror the model across.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    auto_target = _gpu_name(tf, gpus[0], 0) if gpus else "CPU"
+    options = [DeviceOption("auto", f"Auto ({auto_target})"), DeviceOption("cpu", "CPU")]
+    options += [DeviceOption(f"gpu:{i}", f"GPU {i}: {_gpu_name(tf, gpu, i)}") for i, gpu in enumerate(gpus)]
+    if len(gpus) > 1:
+        options.append(DeviceOption("all_gpus", f"All {len(gpus)} GPUs (MirroredStrategy)"))
+    return options
+
+
+def _logical_names(tf, kind: str) -> list[str]:
+    return [device.name for device in tf.config.list_logical_devices(kind)]
+
+
+def strategy_for(device: str):
+    """The `tf.distribute.Strategy` that places training on ``device``.
+
+    Args:
+        device: `"auto"` (the first GPU, else the CPU), `"cpu"`, `"gpu:N"`, or
+            `"all_gpus"` (every GPU through `MirroredStrategy`; on a machine
+            whose CPU has been split into several logical devices and that has
+            no GPU, it mirrors across those, which is how the tests run it).
+
+    Returns:
+        A pair ``(strategy, label)`` where ``label`` says in words where it runs.
+
+    Raises:
+        UserError: for a device this machine does not have.
+    """
+    import tensorflow as tf
+
+    gpus = _logical_names(tf, "GPU")
+    if device == "auto":
+        device = "gpu:0" if gpus else "cpu"
+    if device == "cpu":
+        return tf.distribute.OneDeviceStrategy("/cpu:0"), "CPU"
+    if device.startswith("gpu:"):
+        index = int(device[4:])
+        if index >= len(gpus):
+            have = f"GPUs 0 to {len(gpus) - 1}" if gpus else "no GPU"
+            raise UserError(f"there is no GPU {index} on this machine (it has {have}): choose another device.")
+        return tf.distribute.OneDeviceStrategy(gpus[index]), f"GPU {index}"
+    if device == "all_gpus":
+        targets = gpus or _logical_names(tf, "CPU")
+        if len(targets) < 2 and not gpus:
+            raise UserError("'all GPUs' needs at least one GPU, and this machine has none: choose auto or cpu.")
+        kind = "GPU" if gpus else "CPU device"
+        return tf.distribute.MirroredStrategy(targets), f"{len(targets)} {kind}s mirrored"
+    raise UserError(f"unknown device {device!r}: use auto, cpu, gpu:N or all_gpus.")

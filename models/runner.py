@@ -1,0 +1,466 @@
+"""The one training runner, shared by the window and the command line.
+
+It trains a project with Keras ``fit`` and reports through a `TrainingListener`.
+Reports are plain data (numbers and dicts), sent at a human rate, so a window
+can relay them as signals and a terminal can draw a progress bar.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from datasets.base import Dataset
+from datasets.registry import load_dataset
+from datasets.split import validation_split
+from models.build import OutputPlan, build_model, encode_targets, resolve_output
+from models.errors import UserError
+from models.files import atomic_path, write_text_atomic
+from models.spec import Project, project_to_dict
+
+COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
+REASON_TEXT = {
+    COMPLETED: "finished all epochs",
+    STOPPED: "stopped by request",
+    EARLY_STOPPING: "early stopping: the monitored figure stopped improving",
+    NAN_LOSS: "the loss became NaN (not a number): lower the learning rate or clip gradients",
+}
+
+
+@dataclass
+class RunStarted:
+    """Sent once, before the first batch."""
+
+    epochs: int
+    steps_per_epoch: int
+    batch_size: int
+    train_samples: int
+    validation_samples: int
+    test_samples: int
+    parameters: int
+    device: str
+    metric: str
+
+
+@dataclass
+class BatchProgress:
+    """Sent at most every ``progress_interval`` seconds while an epoch runs."""
+
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # batches done in this epoch
+    steps_per_epoch: int
+    global_step: int
+    loss: float
+    metric: float | None
+    samples_per_second: float
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass
+class EpochResult:
+    """Sent after each epoch, validation included."""
+
+    epoch: int  # 1-based
+    epochs: int
+    logs: dict[str, float]
+    elapsed_s: float
+    eta_s: float
+    probe: np.ndarray | None = None  # the model's outputs on the probe points, when asked for
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    reason: str
+    epochs_run: int
+    history: dict[str, list[float]]
+    test_metrics: dict[str, float]
+    train_samples_per_second: float
+    elapsed_s: float
+    device: str
+    metric: str
+    run_dir: str = ""
+    probe: np.ndarray | None = field(default=None, repr=False)
+    model: object = field(default=None, repr=False)
+
+    @property
+    def reason_text(self) -> str:
+        return REASON_TEXT[self.reason]
+
+
+class TrainingListener:
+    """Receives a run's reports. Override what you need; every method is optional."""
+
+    def on_run_started(self, info: RunStarted) -> None:
+        """Called once the model is built, before the first batch."""
+
+    def on_batch_progress(self, progress: BatchProgress) -> None:
+        """Called during an epoch, at most about 20 times a second."""
+
+    def on_epoch_ended(self, result: EpochResult) -> None:
+        """Called after each epoch, with training and validation figures."""
+
+    def on_finished(self, result: RunResult) -> None:
+        """Called once when training ends for any reason but an error."""
+
+    def on_failed(self, message: str) -> None:
+        """Called once when training cannot go on, with a sentence saying why."""
+
+
+class StopRequest:
+    """A flag the window or a signal handler sets; the runner checks it after each batch."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class TrainingArrays:
+    """The arrays a run feeds to Keras, targets already encoded for the loss."""
+
+    plan: OutputPlan
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def prepare_arrays(project: Project, dataset: Dataset) -> TrainingArrays:
+    """Carves the validation rows out of the training set and encodes the targets."""
+    plan = resolve_output(project, dataset.task, dataset.n_classes)
+    fraction = project.training.validation_fraction
+    x_train, y_train, x_val, y_val = dataset.x_train, dataset.y_train, None, None
+    if fraction > 0:
+        x_train, x_val, y_train, y_val = validation_split(
+            dataset.x_train, dataset.y_train, fraction, project.training.seed, dataset.is_classification
+        )
+    if len(x_train) == 0:
+        raise UserError("no training rows are left after the validation split: lower the validation fraction.")
+    return TrainingArrays(
+        plan=plan,
+        x_train=x_train, y_train=encode_targets(y_train, plan),
+        x_val=x_val, y_val=None if y_val is None else encode_targets(y_val, plan),
+        x_test=dataset.x_test, y_test=encode_targets(dataset.y_test, plan),
+    )
+
+
+def _as_float(value) -> float:
+    return float(np.asarray(value))
+
+
+def _make_progress_callback(keras):
+    """Defines the Keras callback lazily, so importing this module does not import Keras."""
+
+    class ProgressCallback(keras.callbacks.Callback):
+        """Relays progress at a human rate and turns a stop request into ``stop_training``.
+
+        Like Keras's ``EarlyStopping``, it has one job and ends training by
+        setting ``self.model.stop_training``. It reads the loss (which waits
+        for the device) only when a report is due, so the hot path stays cheap.
+        """
+
+        def __init__(self, listener, stop, epochs, steps_per_epoch, batch_size, train_samples, metric, interval,
+                     probe_x=None, probe_interval=0.25):
+            super().__init__()
+            self.probe_x, self.probe_interval, self._last_probe = probe_x, probe_interval, -math.inf
+            self.listener, self.stop = listener, stop
+            self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+            self.batch_size, self.train_samples = batch_size, train_samples
+            self.metric, self.interval = metric, interval
+            self.reason = COMPLETED
+            self.epochs_done = 0
+            self.train_seconds = 0.0
+            self.samples_seen = 0
+            self._epoch_start = self._last_report = self._run_start = 0.0
+            self._steps_before_epoch = 0
+
+        def on_train_begin(self, logs=None):
+            self._run_start = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+            self._epoch_start = self._last_report = time.perf_counter()
+
+        def _eta(self, now: float, epoch_fraction: float) -> float:
+            done = self._epoch + epoch_fraction
+            elapsed = now - self._run_start
+            return elapsed / done * (self.epochs - done) if done > 0 else math.nan
+
+        def _check_stop(self):
+            if self.stop.is_set():
+                self.reason = STOPPED
+                self.model.stop_training = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if now - self._last_report < self.interval:
+                self._check_stop()
+                return
+            self._last_report = now
+            step = batch + 1
+            loss = _as_float(logs["loss"]) if logs and "loss" in logs else math.nan
+            if not math.isfinite(loss):
+                self.reason = NAN_LOSS
+                self.model.stop_training = True
+            metric = _as_float(logs[self.metric]) if logs and self.metric in logs else None
+            seconds = now - self._epoch_start
+            samples = min(step * self.batch_size, self.train_samples)
+            self.listener.on_batch_progress(BatchProgress(
+                epoch=self._epoch + 1, epochs=self.epochs, step=step, steps_per_epoch=self.steps_per_epoch,
+                global_step=self._steps_before_epoch + step, loss=loss, metric=metric,
+                samples_per_second=samples / seconds if seconds > 0 else 0.0,
+                elapsed_s=now - self._run_start, eta_s=self._eta(now, step / self.steps_per_epoch),
+            ))
+            self._check_stop()  # the listener may have asked for the stop just now
+
+        def on_test_begin(self, logs=None):
+            # Validation time is not training throughput.
+            self._count_training_time()
+
+        def _count_training_time(self):
+            if self._epoch_start:
+                self.train_seconds += time.perf_counter() - self._epoch_start
+                self._epoch_start = 0.0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._count_training_time()
+            now = time.perf_counter()
+            logs = {key: _as_float(value) for key, value in (logs or {}).items()}
+            logs["learning_rate"] = _as_float(self.model.optimizer.learning_rate)
+            self.epochs_done = epoch + 1
+            self.samples_seen += self.train_samples
+            self._steps_before_epoch += self.steps_per_epoch
+            if not math.isfinite(logs.get("loss", 0.0)):
+                self.reason = NAN_LOSS
+                self.model.stop_training = True
+            self._check_stop()
+            self.listener.on_epoch_ended(EpochResult(
+                epoch=epoch + 1, epochs=self.epochs, logs=logs,
+                elapsed_s=now - self._run_start, eta_s=self._eta(now, 1.0), probe=self._probe_if_due(now),
+            ))
+
+        def _probe_if_due(self, now):
+            """The model's outputs on the probe points, a few times a second at most."""
+            if self.probe_x is None or now - self._last_probe < self.probe_interval:
+                return None
+            self._last_probe = now
+            return probe_outputs(self.model, self.probe_x)
+
+    return ProgressCallback
+
+
+def probe_outputs(model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for ``x`` in inference mode, as a numpy array."""
+    return np.asarray(model(x, training=False))
+
+
+def _schedule_callbacks(keras, project: Project, has_validation: bool) -> list:
+    callbacks = []
+    schedule = project.schedule
+    if schedule.name == "reduce_on_plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if has_validation else "loss", factor=schedule.factor,
+            patience=schedule.patience, min_lr=schedule.min_learning_rate, verbose=0,
+        ))
+    return callbacks
+
+
+def _early_stopping_callback(keras, project: Project, has_validation: bool):
+    spec = project.training.early_stopping
+    if not spec.enabled:
+        return None
+    if spec.monitor.startswith("val_") and not has_validation:
+        raise UserError("early stopping watches a validation figure, but there is no validation set: set a validation fraction above 0.")
+    return keras.callbacks.EarlyStopping(
+        monitor=spec.monitor, patience=spec.patience, min_delta=spec.min_delta,
+        restore_best_weights=spec.restore_best_weights, verbose=0,
+    )
+
+
+def describe_exception(error: BaseException) -> str:
+    """A sentence for the user, from any exception training can raise."""
+    if isinstance(error, UserError):
+        return str(error)
+    name = type(error).__name__
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    if name == "ResourceExhaustedError" or isinstance(error, MemoryError):
+        return "training ran out of memory: try a smaller batch size or a smaller network."
+    return f"training failed ({name}): {first[:300]}" if first else f"training failed ({name})."
+
+
+class TrainingFailed(UserError):
+    """Raised by `run_training` after it has told the listener why."""
+
+
+def run_training(
+    project: Project,
+    listener: TrainingListener | None = None,
+    stop: StopRequest | None = None,
+    dataset: Dataset | None = None,
+    run_dir: str | os.PathLike | None = None,
+    progress_interval: float = 0.05,
+    steps_per_execution: int | str = 1,
+    jit_compile: bool | str = "auto",
+    probe_x: np.ndarray | None = None,
+) -> RunResult:
+    """Trains ``project`` and returns what came of it.
+
+    Args:
+        project: what to train; it is validated first.
+        listener: receives the reports. Defaults to one that ignores them.
+        stop: set it from any thread to stop after the current batch; the
+            model keeps the weights it has. Defaults to a fresh `StopRequest`.
+        dataset: the loaded data; loaded from ``project.dataset`` when `None`.
+        run_dir: a folder to write ``project.json``, ``history.csv``,
+            ``metrics.json`` and ``model.keras`` into. Defaults to none.
+        progress_interval: the least time between two batch reports, in
+            seconds. Defaults to `0.05` (20 a second).
+        steps_per_execution: batches TensorFlow runs per call from Python.
+            Defaults to `1`.
+        jit_compile: XLA compilation, as `Model.compile` takes it. Defaults to `"auto"`.
+        probe_x: points (in the model's input space) whose outputs are sent
+            with some epoch reports and with the result, so a window can draw
+            the decision boundary as it forms. Defaults to none.
+
+    Raises:
+        TrainingFailed: after calling ``listener.on_failed`` with the reason.
+    """
+    listener = listener or TrainingListener()
+    stop = stop or StopRequest()
+    try:
+        result = _train(project, listener, stop, dataset, run_dir, progress_interval, steps_per_execution, jit_compile, probe_x)
+    except Exception as error:  # every failure becomes one sentence for the user
+        message = describe_exception(error)
+        listener.on_failed(message)
+        raise TrainingFailed(message) from error
+    listener.on_finished(result)
+    return result
+
+
+def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_per_execution, jit_compile, probe_x):
+    project.validate()
+    if dataset is None:
+        dataset = load_dataset(project.dataset)
+    arrays = prepare_arrays(project, dataset)
+
+    import keras
+
+    from models.devices import strategy_for
+
+    keras.backend.clear_session(free_memory=True)
+    keras.utils.set_random_seed(project.training.seed)
+    training = project.training
+    batch_size = min(training.batch_size, len(arrays.x_train))
+    steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
+    if steps_per_execution == "auto":
+        steps_per_execution = 1
+    strategy, device_label = strategy_for(training.device)
+    with strategy.scope():
+        model = build_model(
+            project, dataset.n_features, dataset.task, dataset.n_classes,
+            steps_per_epoch=steps_per_epoch, steps_per_execution=min(steps_per_execution, steps_per_epoch),
+            jit_compile=jit_compile,
+        )
+    has_validation = arrays.x_val is not None and len(arrays.x_val) > 0
+    progress = _make_progress_callback(keras)(
+        listener, stop, training.epochs, steps_per_epoch, batch_size, len(arrays.x_train),
+        arrays.plan.metric, progress_interval, probe_x=probe_x,
+    )
+    callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
+    early = _early_stopping_callback(keras, project, has_validation)
+    if early is not None:
+        callbacks.append(early)
+    listener.on_run_started(RunStarted(
+        epochs=training.epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+        train_samples=len(arrays.x_train), validation_samples=len(arrays.x_val) if has_validation else 0,
+        test_samples=len(arrays.x_test), parameters=int(model.count_params()), device=device_label,
+        metric=arrays.plan.metric,
+    ))
+    started = time.perf_counter()
+    history = model.fit(
+        arrays.x_train, arrays.y_train, batch_size=batch_size, epochs=training.epochs,
+        validation_data=(arrays.x_val, arrays.y_val) if has_validation else None,
+        shuffle=training.shuffle, callbacks=callbacks, verbose=0,
+    )
+    reason = progress.reason
+    if early is not None and early.stopped_epoch > 0 and reason == COMPLETED:
+        reason = EARLY_STOPPING
+    test_metrics = {}
+    if len(arrays.x_test) and reason != NAN_LOSS:
+        evaluated = model.evaluate(arrays.x_test, arrays.y_test, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
+        test_metrics = {key: _as_float(value) for key, value in evaluated.items()}
+    result = RunResult(
+        reason=reason, epochs_run=progress.epochs_done,
+        history={key: [_as_float(v) for v in values] for key, values in history.history.items()},
+        test_metrics=test_metrics,
+        train_samples_per_second=progress.samples_seen / progress.train_seconds if progress.train_seconds else 0.0,
+        elapsed_s=time.perf_counter() - started, device=device_label, metric=arrays.plan.metric,
+        run_dir=str(run_dir or ""), model=model,
+        probe=None if probe_x is None else probe_outputs(model, probe_x),
+    )
+    if run_dir is not None:
+        write_run_folder(run_dir, project, result)
+    return result
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    """The history as CSV text: an ``epoch`` column, then one column per figure."""
+    keys = list(history)
+    rows = max((len(values) for values in history.values()), default=0)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for index in range(rows):
+        writer.writerow([index + 1, *(repr(history[key][index]) if index < len(history[key]) else "" for key in keys)])
+    return out.getvalue()
+
+
+def write_run_folder(run_dir, project: Project, result: RunResult) -> None:
+    """Writes the run's ``project.json``, ``history.csv``, ``metrics.json`` and ``model.keras``."""
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    project.save(folder / "project.json")
+    write_text_atomic(folder / "history.csv", history_csv(result.history))
+    metrics = {
+        **result.test_metrics,
+        "train_samples_per_second": result.train_samples_per_second,
+        "epochs_run": result.epochs_run,
+        "stop_reason": result.reason,
+        "elapsed_s": result.elapsed_s,
+        "device": result.device,
+    }
+    write_text_atomic(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    with atomic_path(folder / "model.keras") as temporary:
+        result.model.save(temporary)
+
+
+def result_summary(result: RunResult) -> dict:
+    """The result without the model, ready for JSON."""
+    return {f.name: getattr(result, f.name) for f in fields(result) if f.name != "model"}
+
+
+__all__ = [
+    "BatchProgress", "EpochResult", "RunResult", "RunStarted", "StopRequest", "TrainingFailed",
+    "TrainingListener", "prepare_arrays", "project_to_dict", "run_training",
+]
