@@ -27,6 +27,11 @@ class Dataset:
         target_name: what is predicted. Defaults to `"y"`.
         image_shape: ``(height, width)`` when each row is an image. Defaults to `None`.
         notes: sentences about what loading did (rows dropped, columns encoded).
+        target_scale: ``(mean, standard deviation)`` of the training targets of
+            a regression on real data, whose units (a price, say) are far from
+            1. The network then ends with ``y = z·sd + mean`` so its last Dense
+            layer learns a standardised value while loss and MAE stay in the
+            target's own units. `None` for classification and synthetic sets.
     """
 
     name: str
@@ -40,6 +45,7 @@ class Dataset:
     target_name: str = "y"
     image_shape: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
+    target_scale: tuple[float, float] | None = None
 
     @property
     def n_features(self) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from datasets.base import CLASSIFICATION, REGRESSION, Dataset
 from datasets.choice import DatasetChoice
 from datasets.csv_table import load_csv
@@ -224,4 +226,13 @@ def load_dataset(choice: DatasetChoice) -> Dataset:
     if choice.name in _PRESPLIT_LOADERS:
         return _PRESPLIT_LOADERS[choice.name](choice)
     unsplit = _UNSPLIT_LOADERS[choice.name](choice)
-    return unsplit.split(choice.name, choice.test_fraction, choice.seed)
+    dataset = unsplit.split(choice.name, choice.test_fraction, choice.seed)
+    if dataset.task == REGRESSION and DATASETS[choice.name].kind in (TABLE, CSV):
+        dataset.target_scale = training_target_scale(dataset.y_train)
+    return dataset
+
+
+def training_target_scale(y_train: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of the training targets (1 when they are all equal)."""
+    spread = float(np.std(y_train))
+    return float(np.mean(y_train)), spread if spread > 0 else 1.0

@@ -1,8 +1,10 @@
 """Small real tables that ship inside scikit-learn, so nothing is downloaded.
 
 Numeric features are standardised after the split with training statistics
-only; the digits' pixels are kept in [0, 1] instead. The diabetes target is
-left in its own units.
+only, the digits' pixels included: with only about 1,400 training images,
+a network reaches the textbook MNIST recipe's accuracy in five epochs only
+when each pixel is centred and scaled. The diabetes target is left in its
+own units (the network undoes its scale, see `Dataset.target_scale`).
 """
 
 from __future__ import annotations
@@ -52,13 +54,13 @@ def _load_digits() -> UnsplitData:
     return UnsplitData(
         task=CLASSIFICATION,
         features=ArrayFeatures(
-            pixels, [f"pixel {row},{col}" for row in range(8) for col in range(8)]
+            pixels, [f"pixel {row},{col}" for row in range(8) for col in range(8)], scale=True
         ),
         y=bunch.target.astype(np.int32),
         target_name=_TARGET_NAMES["digits"],
         class_names=[str(n) for n in bunch.target_names],
         image_shape=(8, 8),
-        notes=["Pixels were scaled to [0, 1] by dividing by 16."],
+        notes=["Pixels were standardised with the training images' mean and standard deviation per pixel."],
     )
 
 

@@ -100,8 +100,11 @@ def _initializer(keras, name: str, seed: int):
     return classes[name](seed=seed)
 
 
-def build_layers(keras, project: Project, n_features: int, plan: OutputPlan) -> list:
-    """The Keras layers of the network, input first; leaky ReLU becomes its own layer."""
+def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, target_scale=None) -> list:
+    """The Keras layers of the network, input first; leaky ReLU becomes its own layer.
+
+    ``target_scale`` (mean, sd) appends ``y = z·sd + mean`` after the output (see `Dataset`).
+    """
     seed = project.training.seed
     layers = [keras.Input(shape=(n_features,), name="features")]
     for index, spec in enumerate(project.layers, start=1):
@@ -125,6 +128,9 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan) -> 
         plan.units, activation=plan.activation,
         kernel_initializer=_initializer(keras, "glorot_uniform", seed), name="output",
     ))
+    if target_scale is not None:
+        mean, spread = target_scale
+        layers.append(keras.layers.Rescaling(scale=spread, offset=mean, name="target_scale"))
     return layers
 
 
@@ -169,6 +175,7 @@ def build_model(
     steps_per_epoch: int = 1,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
+    target_scale: tuple[float, float] | None = None,
 ):
     """Builds and compiles the Keras model a project describes.
 
@@ -180,6 +187,8 @@ def build_model(
         steps_per_epoch: used to express schedules in epochs. Defaults to `1`.
         steps_per_execution: batches run per call into TensorFlow. Defaults to `1`.
         jit_compile: passed to `Model.compile`. Defaults to `"auto"`.
+        target_scale: a regression target's training (mean, sd), undone by the
+            last layer; see `Dataset.target_scale`. Defaults to `None`.
 
     Returns:
         A compiled `keras.Sequential` named after the project.
@@ -189,7 +198,7 @@ def build_model(
     project.validate()
     plan = resolve_output(project, task, n_classes)
     loss = {"huber": keras.losses.Huber(name="huber")}.get(plan.loss, plan.loss)
-    model = keras.Sequential(build_layers(keras, project, n_features, plan), name="network")
+    model = keras.Sequential(build_layers(keras, project, n_features, plan, target_scale), name="network")
     model.compile(
         optimizer=make_optimizer(keras, project, steps_per_epoch),
         loss=loss,

@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from dataclasses import dataclass
 
 from models.errors import UserError
+
+
+def import_tensorflow():
+    """Imports TensorFlow without its start-up chatter on stderr.
+
+    TensorFlow's native code prints lines such as "Could not find cuda drivers"
+    and "oneDNN custom operations are on" before any logging setting applies.
+    They are caught in a temporary file and shown only if the import fails.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tensorflow
 
 
 @dataclass(frozen=True)
@@ -29,8 +59,7 @@ def available_devices() -> list[DeviceOption]:
     Lists `cpu`, one `gpu:N` per GPU TensorFlow can see (with its name), and
     `all_gpus` when there are two or more GPUs to mirror the model across.
     """
-    import tensorflow as tf
-
+    tf = import_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     auto_target = _gpu_name(tf, gpus[0], 0) if gpus else "CPU"
     options = [DeviceOption("auto", f"Auto ({auto_target})"), DeviceOption("cpu", "CPU")]

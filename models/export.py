@@ -388,7 +388,7 @@ def _network_for(project, dataset):
 
     if project is None or dataset is None:
         raise UserError("loading a weights file needs the project and data set it was trained with.")
-    return build_model(project, dataset.n_features, dataset.task, dataset.n_classes)
+    return build_model(project, dataset.n_features, dataset.task, dataset.n_classes, target_scale=dataset.target_scale)
 
 
 def _clone_architecture(model):

@@ -380,7 +380,7 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         model = build_model(
             project, dataset.n_features, dataset.task, dataset.n_classes,
             steps_per_epoch=steps_per_epoch, steps_per_execution=min(steps_per_execution, steps_per_epoch),
-            jit_compile=jit_compile,
+            jit_compile=jit_compile, target_scale=dataset.target_scale,
         )
     has_validation = arrays.x_val is not None and len(arrays.x_val) > 0
     progress = _make_progress_callback(keras)(

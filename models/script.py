@@ -79,7 +79,7 @@ def training_script_source(project: Project, dataset: Dataset, script_name: str 
         _header(project, dataset, script_name),
         _imports_and_settings(project),
         _data_functions(plan),
-        _model_function(project, dataset.n_features, plan),
+        _model_function(project, dataset.n_features, plan, dataset.target_scale),
         _optimizer_function(project),
         _callbacks_function(project),
         _main_function(project, plan),
@@ -170,7 +170,7 @@ def _target_encoding(plan: OutputPlan) -> tuple[str, str]:
     return "The target values as one float column.", 'y.astype("float32").reshape(-1, 1)'
 
 
-def _model_function(project: Project, n_features: int, plan: OutputPlan) -> str:
+def _model_function(project: Project, n_features: int, plan: OutputPlan, target_scale=None) -> str:
     lines = [f'keras.Input(shape=({n_features},), name="features"),']
     lines += _hidden_layer_lines(project)
     output_init = _initializer_code("glorot_uniform", project.training.seed)
@@ -178,6 +178,9 @@ def _model_function(project: Project, n_features: int, plan: OutputPlan) -> str:
         f'keras.layers.Dense({plan.units}, activation="{plan.activation}", '
         f'kernel_initializer={output_init}, name="output"),'
     )
+    if target_scale is not None:
+        mean, spread = target_scale
+        lines.append(f'keras.layers.Rescaling(scale={spread!r}, offset={mean!r}, name="target_scale"),')
     body = "\n".join(f"            {line}" for line in lines)
     return f'''def build_model():
     """The network layer by layer, as Keras Trainer builds it."""

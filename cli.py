@@ -1,0 +1,266 @@
+"""The command line: ``python main.py train ...`` runs the same runner as the window."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from models.errors import UserError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error:`` line and exit status 2."""
+
+    def error(self, message: str):
+        raise UserError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="keras-trainer", description="Train a Keras network from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser("train", help="train a network and write a run folder")
+    source = train.add_argument_group("what to train")
+    source.add_argument("--project", help="a project file saved by the window (JSON); other flags override it")
+    source.add_argument("--dataset", help="registry name, e.g. digits, spiral, mnist, csv (see list-datasets)")
+    source.add_argument("--data-file", help="the CSV for --dataset csv, or a local mnist.npz / idx folder")
+    source.add_argument("--target", help="the CSV column to predict")
+    source.add_argument("--samples", type=int, help="points drawn by a synthetic data set")
+    source.add_argument("--noise", type=float, help="noise of a synthetic data set")
+    source.add_argument("--missing", choices=["drop", "fill"], help="CSV rows with missing values: drop or fill")
+    network = train.add_argument_group("network")
+    network.add_argument("--hidden", help="hidden Dense widths, e.g. 512,256; 'none' for no hidden layer")
+    network.add_argument("--activation", help="activation of the hidden layers, e.g. relu, tanh, gelu")
+    network.add_argument("--initializer", help="kernel initializer, e.g. he_normal, glorot_uniform")
+    network.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
+    network.add_argument("--l1", type=float, help="L1 penalty on each hidden layer's weights")
+    network.add_argument("--l2", type=float, help="L2 penalty (weight decay) on each hidden layer's weights")
+    network.add_argument("--batch-norm", action="store_true", default=None, help="batch normalisation after each hidden layer")
+    fitting = train.add_argument_group("training")
+    fitting.add_argument("--optimizer", help="sgd, rmsprop, adam, adamw, adagrad, adadelta or nadam")
+    fitting.add_argument("--lr", type=float, help="learning rate")
+    fitting.add_argument("--momentum", type=float, help="momentum for sgd and rmsprop")
+    fitting.add_argument("--epochs", type=int, help="passes over the training data")
+    fitting.add_argument("--batch-size", type=int, help="samples per gradient step")
+    fitting.add_argument("--validation", type=float, help="share of training rows used for validation")
+    fitting.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without val_loss improving")
+    fitting.add_argument("--seed", type=int, help="random seed")
+    fitting.add_argument("--device", help="auto, cpu, gpu:N or all_gpus (see list-devices)")
+    output = train.add_argument_group("output")
+    output.add_argument("--out", help="run folder to write (default: runs/DATE-DATASET)")
+    output.add_argument("--export", help="comma-separated: keras,weights,savedmodel,tflite,onnx,python")
+    output.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands.add_parser("list-datasets", help="list the data sets")
+    commands.add_parser("list-devices", help="list the devices TensorFlow can use here")
+    return parser
+
+
+def _hidden_widths(text: str) -> list[int]:
+    if text.strip().lower() in ("none", "0", ""):
+        return []
+    try:
+        widths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--hidden takes widths separated by commas, like 512,256, or 'none' (got {text!r}).") from None
+    return widths
+
+
+def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
+    """The project the flags describe: the ``--project`` file (or defaults) with flags applied."""
+    from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project, load_project
+
+    project = load_project(args.project) if args.project else Project(name="command line", layers=[DenseLayer(64), DenseLayer(64)])
+    if not args.project and not args.dataset:
+        raise UserError("say what to train: --dataset NAME or --project FILE.")
+    choice = project.dataset
+    for flag, attribute in (("dataset", "name"), ("data_file", "data_file"), ("target", "target"),
+                            ("samples", "samples"), ("noise", "noise"), ("missing", "missing")):
+        value = getattr(args, flag)
+        if value is not None:
+            choice = replace(choice, **{attribute: value})
+    if args.seed is not None:
+        choice = replace(choice, seed=args.seed)
+    project.dataset = choice
+    if args.data_file:
+        project.dataset.data_file = str(Path(args.data_file).expanduser())
+
+    if any(getattr(args, name) is not None for name in ("hidden", "activation", "initializer", "dropout", "l1", "l2", "batch_norm")):
+        existing = [layer for layer in project.layers if isinstance(layer, DenseLayer)]
+        template = existing[0] if existing else DenseLayer()
+        widths = _hidden_widths(args.hidden) if args.hidden is not None else [layer.units for layer in existing]
+        dropout = args.dropout if args.dropout is not None else next((layer.rate for layer in project.layers if isinstance(layer, DropoutLayer)), 0.0)
+        layers = []
+        for width in widths:
+            layers.append(DenseLayer(
+                units=width, activation=args.activation or template.activation,
+                kernel_initializer=args.initializer or template.kernel_initializer,
+                l1=args.l1 if args.l1 is not None else template.l1,
+                l2=args.l2 if args.l2 is not None else template.l2,
+            ))
+            if args.batch_norm:
+                layers.append(BatchNormLayer())
+            if dropout:
+                layers.append(DropoutLayer(dropout))
+        project.layers = layers
+
+    optimizer_changes = {key: value for key, value in (("name", args.optimizer), ("learning_rate", args.lr), ("momentum", args.momentum)) if value is not None}
+    project.optimizer = replace(project.optimizer, **optimizer_changes)
+    training_changes = {key: value for key, value in (
+        ("epochs", args.epochs), ("batch_size", args.batch_size), ("validation_fraction", args.validation),
+        ("seed", args.seed), ("device", args.device)) if value is not None}
+    project.training = replace(project.training, **training_changes)
+    if args.early_stopping is not None:
+        project.training.early_stopping = replace(project.training.early_stopping, enabled=True, patience=args.early_stopping)
+    return project.validate()
+
+
+def _format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    seconds = int(round(seconds))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr; one line per epoch when stderr is not a terminal."""
+
+    def __init__(self, stream=sys.stderr, quiet: bool = False):
+        self.stream, self.quiet = stream, quiet
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.metric = "accuracy"
+
+    def on_run_started(self, info) -> None:
+        self.metric = info.metric
+        if not self.quiet:
+            self.stream.write(
+                f"training on {info.device}: {info.train_samples} samples ({info.validation_samples} validation, "
+                f"{info.test_samples} test), {info.parameters:,} parameters, {info.epochs} epochs of {info.steps_per_epoch} batches\n"
+            )
+
+    def on_batch_progress(self, progress) -> None:
+        if self.quiet or not self.live:
+            return
+        fraction = progress.step / progress.steps_per_epoch
+        filled = int(fraction * 20)
+        metric = f" {self.metric} {progress.metric:.4f}" if progress.metric is not None else ""
+        self.stream.write(
+            f"\repoch {progress.epoch}/{progress.epochs} [{'#' * filled}{'.' * (20 - filled)}] "
+            f"loss {progress.loss:.4f}{metric}  {progress.samples_per_second:,.0f} samples/s  "
+            f"left {_format_seconds(progress.eta_s)}   "
+        )
+        self.stream.flush()
+
+    def on_epoch_ended(self, result) -> None:
+        if self.quiet:
+            return
+        figures = "  ".join(f"{key} {value:.4g}" for key, value in result.logs.items() if key != "learning_rate")
+        line = f"epoch {result.epoch}/{result.epochs}  {figures}  left {_format_seconds(result.eta_s)}"
+        # On a terminal, overwrite the bar and clear what is left of it.
+        self.stream.write(f"\r{line}\x1b[K\n" if self.live else f"{line}\n")
+        self.stream.flush()
+
+    def on_finished(self, result) -> None:
+        pass
+
+    def on_failed(self, message: str) -> None:
+        pass
+
+
+def _default_run_dir(project) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{project.dataset.name}"
+
+
+def _install_stop_on_interrupt(stop):
+    """First Ctrl+C asks training to stop and keep its weights; a second one quits at once."""
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write("\nstopping after this batch (Ctrl+C again to quit at once)\n")
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def command_train(args) -> int:
+    from models.runner import StopRequest, run_training
+
+    project = project_from_args(args)
+    formats = [item.strip() for item in (args.export or "").split(",") if item.strip()]
+    if formats:
+        from models.export import EXPORT_FORMATS
+
+        unknown = [item for item in formats if item not in EXPORT_FORMATS]
+        if unknown:
+            raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
+    run_dir = Path(args.out) if args.out else _default_run_dir(project)
+    from datasets.registry import load_dataset
+
+    from models.devices import import_tensorflow
+
+    started = time.perf_counter()
+    import_tensorflow()
+    dataset = load_dataset(project.dataset)
+    for note in dataset.notes:
+        print(f"note: {note}", file=sys.stderr)
+    stop = StopRequest()
+    _install_stop_on_interrupt(stop)
+    listener = ProgressBar(quiet=args.quiet)
+    result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=run_dir)
+    tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
+    print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
+    print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
+    if formats:
+        from models.export import export_all
+
+        written = export_all(result.model, formats, run_dir, project, dataset)
+        for fmt, paths in written.items():
+            print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
+    print(f"run folder: {run_dir} ({time.perf_counter() - started:.1f} s in all)")
+    return EXIT_INTERRUPTED if result.reason == "stopped" else 0
+
+
+def command_list_datasets() -> int:
+    from datasets.registry import DATASETS
+
+    for info in DATASETS.values():
+        print(f"{info.name:15} {info.task:15} {info.description}")
+    return 0
+
+
+def command_list_devices() -> int:
+    from models.devices import available_devices
+
+    for option in available_devices():
+        print(f"{option.key:10} {option.label}")
+    return 0
+
+
+def run_cli(argv: list[str]) -> int:
+    """Runs the command line; returns the exit status. Bad input: status 2, one ``error:`` line."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "train":
+            return command_train(args)
+        if args.command == "list-datasets":
+            return command_list_datasets()
+        return command_list_devices()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
