@@ -364,9 +364,10 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         dataset = load_dataset(project.dataset)
     arrays = prepare_arrays(project, dataset)
 
-    import keras
+    from models.devices import import_tensorflow, strategy_for
 
-    from models.devices import strategy_for
+    import_tensorflow()
+    import keras
 
     keras.backend.clear_session(free_memory=True)
     keras.utils.set_random_seed(project.training.seed)

@@ -1,0 +1,142 @@
+"""Starting the window: the application, TensorFlow in the background, and screenshot mode."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from models.errors import UserError
+
+PROCESS_START = time.perf_counter()
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="keras-trainer", description="Open the Keras Trainer window.")
+    parser.add_argument("project_file", nargs="?", help="a project file to open")
+    parser.add_argument("--project", help="a project file to open")
+    parser.add_argument("--dataset", help="start with this registry data set")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="save the window as a PNG and exit (works without a screen)")
+    parser.add_argument("--train-epochs", type=int, default=0, metavar="N", help="with --screenshot: train N epochs first")
+    return parser.parse_args(argv)
+
+
+def import_tensorflow_and_list_devices():
+    """Imports TensorFlow (slow, so off the window's thread) and lists the devices."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from models.devices import available_devices
+
+    return available_devices()
+
+
+def _initial_project(args):
+    from models.spec import load_project
+
+    path = args.project or args.project_file
+    project = load_project(path) if path else None
+    if args.dataset:
+        from dataclasses import replace
+
+        from datasets.registry import DATASETS
+        from gui.main_window import default_project
+
+        if args.dataset not in DATASETS:
+            raise UserError(f"unknown data set {args.dataset!r}: choose one of {', '.join(DATASETS)}.")
+        project = project or default_project()
+        project.dataset = replace(project.dataset, name=args.dataset)
+        project.name = args.dataset
+    return project, path
+
+
+def run_gui(argv: list[str]) -> int:
+    """Opens the window; returns the exit status."""
+    try:
+        args = _parse(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        project, path = _initial_project(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+    from gui.worker import FunctionJob
+    from resources import resource_path
+
+    _quiet_harmless_qt_messages()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Keras Trainer")
+    app.setOrganizationName("Keras Trainer")
+    app.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
+    window = MainWindow(project=project)
+    if path:
+        window.project_path = path
+        window._update_title()
+    window.show()
+    window.window_shown_s = time.perf_counter() - PROCESS_START
+    tensorflow = FunctionJob(import_tensorflow_and_list_devices, parent=window)
+    tensorflow.succeeded.connect(window.set_devices)
+    tensorflow.failed.connect(window.set_tensorflow_failed)
+    window._start_job(tensorflow)
+    if args.screenshot:
+        return _take_screenshot(app, window, args.screenshot, args.train_epochs)
+    return app.exec()
+
+
+HARMLESS_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _quiet_harmless_qt_messages() -> None:
+    """Drops Qt's offscreen-platform notices that say nothing to a user; prints the rest."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message):
+        if not message.startswith(HARMLESS_QT_MESSAGES):
+            sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handler)
+
+
+def _take_screenshot(app, window, out: str, epochs: int) -> int:
+    """Waits for the data (and N epochs of training), then saves the window as a PNG."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    failures = []
+    window.message_shown.connect(failures.append)
+
+    def wait_for(signal, seconds: float) -> None:
+        loop = QEventLoop()
+        signal.connect(loop.quit)
+        window.message_shown.connect(loop.quit)
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+
+    if window.dataset is None:
+        wait_for(window.dataset_ready, 120)
+    if epochs > 0 and window.dataset is not None:
+        window.project.training.epochs = epochs
+        window.training_panel.set_project(window.project)
+        if window.start_training():
+            wait_for(window.training_done, 1800)
+    window.wait_for_jobs()
+    app.processEvents()
+    window.charts.redraw_now()
+    app.processEvents()
+    from models.files import atomic_path
+
+    with atomic_path(out) as temporary:
+        if not window.grab().save(str(temporary), "PNG"):
+            print(f"error: could not write {out}.", file=sys.stderr)
+            return 2
+    print(f"saved {out}")
+    for message in failures:
+        print(f"note: {message}", file=sys.stderr)
+    window.close()
+    return 0

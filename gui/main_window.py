@@ -1,0 +1,579 @@
+"""The main window: data, network, training settings, live charts and run control."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.charts import TrainingCharts
+from gui.data_panel import DataPanel, DataPreview
+from gui.network_editor import NetworkEditor
+from gui.settings import AppSettings, runs_dir
+from gui.training_panel import TrainingPanel
+from gui.worker import FunctionJob, TrainingJob
+from models.errors import UserError
+from models.spec import Project, load_project, project_to_dict
+
+APP_TITLE = "Keras Trainer"
+LOSS_NAMES = {
+    "mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber",
+    "binary_crossentropy": "binary cross-entropy", "categorical_crossentropy": "categorical cross-entropy",
+    "sparse_categorical_crossentropy": "categorical cross-entropy",
+}
+
+
+def default_project() -> Project:
+    """The ready-made first project: a spiral and a small tanh network, as in TensorFlow Playground."""
+    from models.spec import DenseLayer
+
+    # Measured: three ReLU layers of 64 separate the spiral (test accuracy about 0.95)
+    # in 20 epochs; the playground's small tanh nets need hundreds.
+    project = Project(name="Spiral", layers=[DenseLayer(64, "relu", kernel_initializer="he_normal") for _ in range(3)])
+    project.optimizer.learning_rate = 0.01
+    project.training.batch_size = 16
+    project.training.epochs = 30
+    return project
+
+
+def _format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "…"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class ProjectEdit(QUndoCommand):
+    """One undoable edit: the whole project before and after, as plain dicts."""
+
+    def __init__(self, window: MainWindow, before: Project, after: Project, text: str):
+        super().__init__(text)
+        self.window, self.before, self.after = window, before.copy(), after.copy()
+
+    def redo(self):
+        self.window.apply_project(self.after)
+
+    def undo(self):
+        self.window.apply_project(self.before)
+
+
+class MainWindow(QMainWindow):
+    """The whole program in one window. It owns the project, the data set and the one training job."""
+
+    dataset_ready = Signal(object)  # Dataset
+    training_done = Signal(object)  # RunResult, or None after a failure
+    message_shown = Signal(str)  # every sentence shown to the user (tests read it)
+
+    def __init__(self, settings: AppSettings | None = None, project: Project | None = None):
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.project = project or self.settings.last_project() or default_project()
+        self.project_path: str | None = None
+        self.saved_state = project_to_dict(self.project)
+        self.dataset = None
+        self.result = None
+        self.job: TrainingJob | None = None
+        self._jobs: set = set()
+        self._dataset_generation = 0
+        self.undo_stack = QUndoStack(self)
+        self._build_widgets()
+        self._build_actions()
+        self._connect()
+        self.apply_project(self.project)
+        self._restore_layout()
+        self._update_title()
+        self.load_dataset()
+        if self.settings.recovered_from_corruption:
+            self.show_message("The settings file could not be read, so it was set aside and defaults are used.")
+
+    # ----------------------------------------------------------------- layout
+    def _build_widgets(self) -> None:
+        self.resize(1400, 860)
+        self.data_panel = DataPanel()
+        self.training_panel = TrainingPanel()
+        self.network_editor = NetworkEditor()
+        self.charts = TrainingCharts()
+        self.preview = DataPreview()
+        self.results = QTextBrowser()
+        self.results.setOpenExternalLinks(False)
+        self.results.setPlaceholderText("Test-set results appear here when training ends.")
+
+        self.settings_tabs = QTabWidget()
+        self.settings_tabs.addTab(self.data_panel, "Data")
+        self.settings_tabs.addTab(self.training_panel, "Training")
+        self.settings_tabs.setMinimumWidth(290)
+
+        network_box = QWidget()
+        network_layout = QVBoxLayout(network_box)
+        network_layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("<b>Network</b>")
+        title.setContentsMargins(6, 4, 0, 0)
+        network_layout.addWidget(title)
+        network_layout.addWidget(self.network_editor)
+        network_box.setMinimumWidth(max(430, self.network_editor.minimumSizeHint().width()))
+
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.addTab(self.preview, "Data preview")
+        self.bottom_tabs.addTab(self.results, "Results")
+
+        self.right_splitter = QSplitter(Qt.Vertical)
+        self.right_splitter.addWidget(self.charts)
+        self.right_splitter.addWidget(self.bottom_tabs)
+        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(1, 2)
+
+        self.main_splitter = QSplitter(Qt.Horizontal)
+        self.main_splitter.addWidget(self.settings_tabs)
+        self.main_splitter.addWidget(network_box)
+        self.main_splitter.addWidget(self.right_splitter)
+        self.main_splitter.setStretchFactor(2, 1)
+        self.main_splitter.setSizes([300, 440, 660])
+        self.setCentralWidget(self.main_splitter)
+
+        self.train_button = QPushButton("▶  Train")
+        self.train_button.setToolTip("Train the network on the training set (Ctrl+Enter).")
+        self.stop_button = QPushButton("■  Stop")
+        self.stop_button.setToolTip("Stop after the current batch, keeping the weights learned so far (Esc).")
+        self.stop_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(260)
+        self.progress.setFormat("Ready")
+        self.progress.setTextVisible(True)
+        self.progress.setValue(0)
+        self.progress_label = QLabel("")
+        self.progress_label.setMinimumWidth(260)
+        toolbar = QToolBar("Run")
+        toolbar.setObjectName("run_toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.train_button)
+        toolbar.addWidget(self.stop_button)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.progress)
+        toolbar.addWidget(self.progress_label)
+        self.addToolBar(Qt.TopToolBarArea, toolbar)
+
+        self.device_label = QLabel("Starting TensorFlow…")
+        self.speed_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.speed_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&New project", self.new_project, QKeySequence.New, "Start again from the default project.")
+        self._action(file_menu, "&Open project…", self.open_project_dialog, QKeySequence.Open, "Open a saved project (JSON).")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._action(file_menu, "&Save project", self.save_project, QKeySequence.Save, "Save the project.")
+        self._action(file_menu, "Save project &as…", self.save_project_as, QKeySequence.SaveAs, "Save the project under a new name.")
+        file_menu.addSeparator()
+        self.export_action = self._action(file_menu, "&Export trained model…", self.export_model_dialog, "Ctrl+E",
+                                          "Write the trained model in the chosen format.")
+        self.export_history_action = self._action(file_menu, "Export &history as CSV…", self.export_history_dialog, None,
+                                                  "Write the loss and metrics of every epoch to a CSV file.")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit, "Close the window.")
+
+        edit_menu = bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        self.undo_action, self.redo_action = undo, redo
+
+        run_menu = bar.addMenu("&Run")
+        self.train_action = self._action(run_menu, "&Train", self.start_training, None, "Train the network.")
+        self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.stop_action = self._action(run_menu, "&Stop", self.stop_training, "Esc", "Stop training after this batch.")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About", self.show_about, None, "What this program is.")
+        self._refresh_recent_menu()
+        self._update_run_controls(False)
+
+    def _connect(self) -> None:
+        self.network_editor.changed.connect(self.record_edit)
+        self.training_panel.changed.connect(self.record_edit)
+        self.data_panel.changed.connect(self.record_edit)
+        self.train_button.clicked.connect(self.start_training)
+        self.stop_button.clicked.connect(self.stop_training)
+        self.charts.message.connect(self.show_message)
+        self.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.undo_stack.indexChanged.connect(lambda _index: self._update_title())
+
+    # --------------------------------------------------------------- project
+    def record_edit(self, project: Project, text: str) -> None:
+        """A panel changed the project: push it as one undoable step."""
+        self.undo_stack.push(ProjectEdit(self, self.project, project, text))
+
+    def apply_project(self, project: Project) -> None:
+        """Makes ``project`` current and shows it in every panel."""
+        dataset_changed = project.dataset != self.project.dataset
+        self.project = project.copy()
+        self.data_panel.set_project(self.project)
+        self.training_panel.set_project(self.project)
+        self.network_editor.set_project(self.project)
+        self._update_title()
+        if dataset_changed:
+            self.load_dataset()
+        else:
+            self._update_shapes()
+
+    def _update_title(self) -> None:
+        name = Path(self.project_path).name if self.project_path else self.project.name
+        dirty = project_to_dict(self.project) != self.saved_state
+        self.setWindowTitle(f"{APP_TITLE} — {name}{' *' if dirty else ''}")
+
+    def _update_shapes(self) -> None:
+        """Tells the network editor the input and output sizes of the current data."""
+        if self.dataset is None:
+            return
+        from models.build import resolve_output
+
+        try:
+            plan = resolve_output(self.project, self.dataset.task, self.dataset.n_classes)
+        except UserError as error:
+            self.network_editor.set_data_shape(self.dataset.n_features, 1, f"Output · {error}")
+            return
+        text = f"Output · Dense({plan.units}, {plan.activation}) · loss: {LOSS_NAMES.get(plan.loss, plan.loss)}"
+        self.network_editor.set_data_shape(self.dataset.n_features, plan.units, text)
+        self.charts.set_metric(plan.metric)
+
+    def new_project(self) -> None:
+        if not self._confirm_discard():
+            return
+        self.project_path = None
+        project = default_project()
+        self.saved_state = project_to_dict(project)
+        self.undo_stack.clear()
+        self.apply_project(project)
+
+    def _confirm_discard(self) -> bool:
+        if project_to_dict(self.project) == self.saved_state:
+            return True
+        answer = QMessageBox.question(
+            self, APP_TITLE, "The project has unsaved changes. Discard them?",
+            QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel,
+        )
+        return answer == QMessageBox.Discard
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Keras Trainer project (*.json);;All files (*)")
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str) -> bool:
+        """Opens a project file; a bad file is a message, and the open project stays as it was."""
+        try:
+            project = load_project(path)
+        except UserError as error:
+            self.show_message(f"Could not open {Path(path).name}: {error}")
+            return False
+        self.project_path = str(path)
+        self.saved_state = project_to_dict(project)
+        self.undo_stack.clear()
+        self.apply_project(project)
+        self._refresh_recent_menu(self.settings.add_recent_file(path))
+        return True
+
+    def save_project(self) -> bool:
+        if not self.project_path:
+            return self.save_project_as()
+        return self.save_project_to(self.project_path)
+
+    def save_project_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", f"{self.project.name}.json", "Keras Trainer project (*.json)")
+        return bool(path) and self.save_project_to(path)
+
+    def save_project_to(self, path: str) -> bool:
+        try:
+            self.project.save(path)
+        except OSError as error:
+            self.show_message(f"Could not save the project to {path}: {error.strerror or error}. Nothing was overwritten.")
+            return False
+        self.project_path = str(path)
+        self.saved_state = project_to_dict(self.project)
+        self.undo_stack.setClean()
+        self._refresh_recent_menu(self.settings.add_recent_file(path))
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def _refresh_recent_menu(self, files: list[str] | None = None) -> None:
+        self.recent_menu.clear()
+        files = files if files is not None else self.settings.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_project(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # ------------------------------------------------------------------ data
+    def load_dataset(self) -> None:
+        """Loads the project's data set in the background; a newer request makes older ones moot."""
+        from datasets.registry import load_dataset
+
+        self._dataset_generation += 1
+        generation = self._dataset_generation
+        self.dataset = None
+        self.data_panel.show_loading()
+        self._update_run_controls(self.job is not None)
+        job = FunctionJob(load_dataset, self.project.dataset.__class__(**self.project.dataset.to_dict()), parent=self)
+        job.succeeded.connect(lambda dataset: self._dataset_loaded(generation, dataset))
+        job.failed.connect(lambda message: self._dataset_failed(generation, message))
+        self._start_job(job)
+
+    def _start_job(self, job) -> None:
+        self._jobs.add(job)
+        job.finished.connect(lambda: self._jobs.discard(job))
+        job.start()
+
+    def _dataset_loaded(self, generation: int, dataset) -> None:
+        if generation != self._dataset_generation:
+            return
+        self.dataset = dataset
+        self.data_panel.show_dataset(dataset)
+        self.preview.show_dataset(dataset)
+        self._update_shapes()
+        self._update_run_controls(self.job is not None)
+        self.dataset_ready.emit(dataset)
+
+    def _dataset_failed(self, generation: int, message: str) -> None:
+        if generation != self._dataset_generation:
+            return
+        self.data_panel.show_error(message)
+        self.preview.clear()
+        self.show_message(f"Could not load the data: {message}")
+        self._update_run_controls(self.job is not None)
+
+    # -------------------------------------------------------------- training
+    def start_training(self) -> bool:
+        """Starts the one training job; refuses with a sentence when it cannot."""
+        if self.job is not None:
+            return False
+        if self.dataset is None:
+            self.show_message("The data set is not loaded yet (or could not be loaded): see the Data tab.")
+            return False
+        problems = self.project.problems()
+        if problems:
+            self.show_message("Cannot train yet: " + " ".join(problems))
+            return False
+        run_dir = runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}"
+        self.charts.clear()
+        self.results.clear()
+        self.result = None
+        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=self.preview.probe_points())
+        self.job.run_started.connect(self._run_started)
+        self.job.batch_progress.connect(self._batch_progress)
+        self.job.epoch_ended.connect(self._epoch_ended)
+        self.job.run_finished.connect(self._run_finished)
+        self.job.run_failed.connect(self._run_failed)
+        self.job.finished.connect(self._job_thread_finished)
+        self._update_run_controls(True)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Building the model…")
+        self.job.start()
+        return True
+
+    def stop_training(self) -> None:
+        if self.job is not None:
+            self.job.request_stop()
+            self.progress.setFormat("Stopping…")
+
+    def _update_run_controls(self, running: bool) -> None:
+        can_train = not running and self.dataset is not None
+        self.train_button.setEnabled(can_train)
+        if hasattr(self, "train_action"):
+            self.train_action.setEnabled(can_train)
+            self.stop_action.setEnabled(running)
+            has_model = self.result is not None and self.result.model is not None
+            self.export_action.setEnabled(has_model and not running)
+            self.export_history_action.setEnabled(self.result is not None and not running)
+        self.stop_button.setEnabled(running)
+
+    def _run_started(self, info) -> None:
+        self._run_info = info
+        total = info.epochs * info.steps_per_epoch
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat(f"epoch 1/{info.epochs}")
+        self.device_label.setText(f"Device: {info.device}")
+        self.charts.set_metric(info.metric)
+        self.statusBar().showMessage(
+            f"Training {info.parameters:,} parameters on {info.train_samples:,} samples "
+            f"({info.validation_samples:,} validation)", 5000)
+
+    def _batch_progress(self, progress) -> None:
+        self.charts.add_batch(progress.epoch - 1 + progress.step / progress.steps_per_epoch, progress.loss, progress.metric)
+        self.progress.setValue(progress.global_step)
+        self.progress.setFormat(f"epoch {progress.epoch}/{progress.epochs} · batch {progress.step}/{progress.steps_per_epoch}")
+        self.progress_label.setText(f"  loss {progress.loss:.4f} · {_format_seconds(progress.eta_s)} left")
+        self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
+
+    def _epoch_ended(self, result) -> None:
+        self.charts.add_epoch(result.epoch, result.logs)
+        info = getattr(self, "_run_info", None)
+        if info is not None:
+            self.progress.setValue(result.epoch * info.steps_per_epoch)
+        self.progress.setFormat(f"epoch {result.epoch}/{result.epochs}")
+        self.progress_label.setText(f"  loss {result.logs.get('loss', math.nan):.4f} · {_format_seconds(result.eta_s)} left")
+        if result.probe is not None:
+            self.preview.show_probe(result.probe)
+
+    def _run_finished(self, result) -> None:
+        self.result = result
+        if result.probe is not None:
+            self.preview.show_probe(result.probe)
+        self.charts.redraw_now()
+        self.progress.setFormat(f"Done: {result.reason_text}")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.speed_label.setText(f"{result.train_samples_per_second:,.0f} samples/s")
+        self.results.setHtml(self._results_html(result))
+        self.bottom_tabs.setCurrentWidget(self.results)
+        self.training_done.emit(result)
+
+    def _results_html(self, result) -> str:
+        rows = "".join(f"<tr><td>test {key}</td><td align=right><b>{value:.4f}</b></td></tr>"
+                       for key, value in result.test_metrics.items())
+        final = {key: values[-1] for key, values in result.history.items() if values}
+        rows += "".join(f"<tr><td>final {key}</td><td align=right>{value:.4g}</td></tr>" for key, value in final.items())
+        return (
+            f"<h3>{result.reason_text.capitalize()}</h3>"
+            f"<p>{result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s on {result.device}, "
+            f"{result.train_samples_per_second:,.0f} training samples/s.</p>"
+            f"<table cellspacing=4>{rows}</table>"
+            f"<p>Run folder: <code>{result.run_dir}</code></p>"
+        )
+
+    def _run_failed(self, message: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Failed")
+        self.show_message(message[0].upper() + message[1:] if message else "Training failed.")
+        self.training_done.emit(None)
+
+    def _job_thread_finished(self) -> None:
+        self.job = None
+        self._update_run_controls(False)
+
+    # --------------------------------------------------------------- exports
+    def export_model_dialog(self) -> None:
+        from models.export import EXPORT_FORMATS
+
+        if self.result is None:
+            return
+        filters = [f"{description} ({name})" for name, description in EXPORT_FORMATS.values()]
+        path, chosen = QFileDialog.getSaveFileName(self, "Export trained model", "model.keras", ";;".join(filters))
+        if not path:
+            return
+        fmt = list(EXPORT_FORMATS)[filters.index(chosen)] if chosen in filters else "keras"
+        self.export_model(fmt, path)
+
+    def export_model(self, fmt: str, path: str) -> FunctionJob:
+        """Exports the trained model in the background, then checks the file against the model."""
+        from models.export import export_model
+
+        job = FunctionJob(export_model, self.result.model, fmt, path, self.project, self.dataset, parent=self)
+        job.succeeded.connect(lambda paths: self.statusBar().showMessage(
+            f"Exported {fmt}: {', '.join(str(p) for p in paths)}", 8000))
+        job.failed.connect(lambda message: self.show_message(f"Export failed: {message}"))
+        self.statusBar().showMessage(f"Exporting {fmt}…")
+        self._start_job(job)
+        return job
+
+    def export_history_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV (*.csv)")
+        if path:
+            self.export_history(path)
+
+    def export_history(self, path: str) -> bool:
+        from models.files import write_text_atomic
+        from models.runner import history_csv
+
+        try:
+            write_text_atomic(path, history_csv(self.result.history))
+        except OSError as error:
+            self.show_message(f"Could not write {path}: {error.strerror or error}.")
+            return False
+        self.statusBar().showMessage(f"Wrote {path}", 4000)
+        return True
+
+    # ------------------------------------------------------------- messages
+    def show_message(self, text: str) -> None:
+        """Shows a sentence to the user without blocking (tests read `message_shown`)."""
+        self.statusBar().showMessage(text, 15000)
+        self.message_shown.emit(text)
+        box = QMessageBox(QMessageBox.Warning, APP_TITLE, text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, APP_TITLE, "<b>Keras Trainer</b><p>Build a neural network by point and click, "
+                          "train it with real Keras, watch it learn, and export it.</p>")
+
+    def set_devices(self, options) -> None:
+        self.training_panel.set_devices(options)
+        gpus = [option.label for option in options if option.key.startswith("gpu:")]
+        self.device_label.setText("TensorFlow ready · " + (", ".join(gpus) if gpus else "CPU only"))
+
+    def set_tensorflow_failed(self, message: str) -> None:
+        self.device_label.setText("TensorFlow could not start")
+        self.show_message(f"TensorFlow could not start: {message}")
+
+    # --------------------------------------------------------------- closing
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        splitter = self.settings.value("window/splitter")
+        for value, restore in ((geometry, self.restoreGeometry), (state, self.restoreState),
+                               (splitter, self.main_splitter.restoreState)):
+            if isinstance(value, QByteArray):
+                restore(value)
+
+    def closeEvent(self, event) -> None:
+        if self.job is not None:
+            self.job.request_stop()
+            self.job.wait()
+        for job in list(self._jobs):
+            job.wait()
+        self.settings.set_value("window/geometry", self.saveGeometry())
+        self.settings.set_value("window/state", self.saveState())
+        self.settings.set_value("window/splitter", self.main_splitter.saveState())
+        self.settings.set_last_project(self.project)
+        self.settings.sync()
+        super().closeEvent(event)
+
+    def wait_for_jobs(self) -> None:
+        """Blocks until every background job has ended (used when quitting)."""
+        if self.job is not None:
+            self.job.wait()
+        for job in list(self._jobs):
+            job.wait()

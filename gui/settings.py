@@ -1,0 +1,108 @@
+"""Remembered settings: window layout, recent files and the last project.
+
+Stored with QSettings in an INI file. A file Qt cannot read is moved aside as
+``*.corrupt`` and replaced, so a damaged settings file never stops the
+program from opening.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+SETTINGS_VERSION = 1
+MAX_RECENT = 8
+
+
+def settings_dir() -> Path:
+    """Where settings live; ``KERAS_TRAINER_SETTINGS_DIR`` overrides it (tests use that)."""
+    override = os.environ.get("KERAS_TRAINER_SETTINGS_DIR")
+    if override:
+        return Path(override)
+    base = QStandardPaths.writableLocation(QStandardPaths.GenericConfigLocation) or str(Path.home() / ".config")
+    return Path(base) / "keras-trainer"
+
+
+def runs_dir() -> Path:
+    """Where the window writes its run folders (beside the settings when they are overridden)."""
+    if os.environ.get("KERAS_TRAINER_SETTINGS_DIR"):
+        return settings_dir() / "runs"
+    base = QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation) or str(Path.home() / ".local" / "share")
+    return Path(base) / "keras-trainer" / "runs"
+
+
+class AppSettings:
+    """A thin, forgiving layer over QSettings."""
+
+    def __init__(self, folder: Path | None = None):
+        folder = folder or settings_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "settings.ini"
+        self.recovered_from_corruption = False
+        self._settings = self._open()
+
+    def _open(self) -> QSettings:
+        settings = QSettings(str(self.path), QSettings.IniFormat)
+        if settings.status() != QSettings.NoError or not self._version_ok(settings):
+            self._set_aside()
+            settings = QSettings(str(self.path), QSettings.IniFormat)
+        settings.setValue("version", SETTINGS_VERSION)
+        return settings
+
+    def _version_ok(self, settings: QSettings) -> bool:
+        version = settings.value("version", SETTINGS_VERSION)
+        try:
+            return int(version) <= SETTINGS_VERSION
+        except (TypeError, ValueError):
+            return False
+
+    def _set_aside(self) -> None:
+        self.recovered_from_corruption = True
+        if self.path.exists():
+            os.replace(self.path, self.path.with_suffix(".ini.corrupt"))
+
+    def value(self, key: str, default=None):
+        try:
+            value = self._settings.value(key, default)
+        except Exception:  # a value Qt cannot decode is as good as missing
+            return default
+        return default if value is None else value
+
+    def set_value(self, key: str, value) -> None:
+        self._settings.setValue(key, value)
+
+    def recent_files(self) -> list[str]:
+        value = self.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [item for item in value if isinstance(item, str)][:MAX_RECENT]
+
+    def add_recent_file(self, path: str) -> list[str]:
+        path = str(Path(path).resolve())
+        files = [path] + [item for item in self.recent_files() if item != path]
+        self.set_value("recent_files", files[:MAX_RECENT])
+        return files[:MAX_RECENT]
+
+    def last_project(self):
+        """The project open when the program last closed, or `None`."""
+        from models.errors import UserError
+        from models.spec import project_from_dict
+
+        text = self.value("last_project", "")
+        if not text:
+            return None
+        try:
+            return project_from_dict(json.loads(text))
+        except (UserError, ValueError, TypeError):
+            return None
+
+    def set_last_project(self, project) -> None:
+        from models.spec import project_to_dict
+
+        self.set_value("last_project", json.dumps(project_to_dict(project), ensure_ascii=False))
+
+    def sync(self) -> None:
+        self._settings.sync()
