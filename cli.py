@@ -207,7 +207,6 @@ def command_train(args) -> int:
             raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
     run_dir = Path(args.out) if args.out else _default_run_dir(project)
     from datasets.registry import load_dataset
-
     from models.devices import import_tensorflow
 
     started = time.perf_counter()

@@ -10,18 +10,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from datasets.base import CLASSIFICATION, REGRESSION, Dataset
 from datasets.choice import DatasetChoice
-from datasets.csv_table import load_csv
-from datasets.mnist import load_images
-from datasets.synthetic import load_linear, load_plane, load_points
-from datasets.tables import load_table
-from datasets.unsplit import UnsplitData
 from models.errors import UserError
 
 POINTS = "points"
@@ -162,27 +157,34 @@ _INFOS = [
 
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in _INFOS}
 
-_UNSPLIT_LOADERS: dict[str, Callable[[DatasetChoice], UnsplitData]] = {
-    "circles": load_points,
-    "xor": load_points,
-    "gauss": load_points,
-    "spiral": load_points,
-    "moons": load_points,
-    "plane": load_plane,
-    "linear": load_linear,
-    "iris": load_table,
-    "wine": load_table,
-    "breast_cancer": load_table,
-    "digits": load_table,
-    "diabetes": load_table,
-    "csv": load_csv,
+# Loaders are named, not imported: pandas and scikit-learn take seconds to
+# import, and the window lists the data sets before its first paint.
+_UNSPLIT_LOADERS: dict[str, str] = {
+    "circles": "datasets.synthetic:load_points",
+    "xor": "datasets.synthetic:load_points",
+    "gauss": "datasets.synthetic:load_points",
+    "spiral": "datasets.synthetic:load_points",
+    "moons": "datasets.synthetic:load_points",
+    "plane": "datasets.synthetic:load_plane",
+    "linear": "datasets.synthetic:load_linear",
+    "iris": "datasets.tables:load_table",
+    "wine": "datasets.tables:load_table",
+    "breast_cancer": "datasets.tables:load_table",
+    "digits": "datasets.tables:load_table",
+    "diabetes": "datasets.tables:load_table",
+    "csv": "datasets.csv_table:load_csv",
 }
 
 # These keep their official train/test split, so they load straight into a Dataset.
-_PRESPLIT_LOADERS: dict[str, Callable[[DatasetChoice], Dataset]] = {
-    "mnist": load_images,
-    "fashion_mnist": load_images,
+_PRESPLIT_LOADERS: dict[str, str] = {
+    "mnist": "datasets.mnist:load_images",
+    "fashion_mnist": "datasets.mnist:load_images",
 }
+
+
+def _loader(reference: str):
+    module, function = reference.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def dataset_names() -> list[str]:
@@ -224,8 +226,8 @@ def load_dataset(choice: DatasetChoice) -> Dataset:
         raise UserError(" ".join(problems))
     dataset_info(choice.name)
     if choice.name in _PRESPLIT_LOADERS:
-        return _PRESPLIT_LOADERS[choice.name](choice)
-    unsplit = _UNSPLIT_LOADERS[choice.name](choice)
+        return _loader(_PRESPLIT_LOADERS[choice.name])(choice)
+    unsplit = _loader(_UNSPLIT_LOADERS[choice.name])(choice)
     dataset = unsplit.split(choice.name, choice.test_fraction, choice.seed)
     if dataset.task == REGRESSION and DATASETS[choice.name].kind in (TABLE, CSV):
         dataset.target_scale = training_target_scale(dataset.y_train)

@@ -47,6 +47,8 @@ def _import_tensorflow_quietly():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    # Each run builds a new model, which TensorFlow reports as 'retracing'; not a problem here.
+    tensorflow.get_logger().setLevel("ERROR")
     return tensorflow
 
 

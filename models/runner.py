@@ -320,7 +320,7 @@ def run_training(
     dataset: Dataset | None = None,
     run_dir: str | os.PathLike | None = None,
     progress_interval: float = 0.05,
-    steps_per_execution: int | str = 1,
+    steps_per_execution: int | str = "auto",
     jit_compile: bool | str = "auto",
     probe_x: np.ndarray | None = None,
 ) -> RunResult:
@@ -336,8 +336,11 @@ def run_training(
             ``metrics.json`` and ``model.keras`` into. Defaults to none.
         progress_interval: the least time between two batch reports, in
             seconds. Defaults to `0.05` (20 a second).
-        steps_per_execution: batches TensorFlow runs per call from Python.
-            Defaults to `1`.
+        steps_per_execution: batches TensorFlow runs per call from Python;
+            `"auto"` sizes a call to about 50 ms of work, so progress and a
+            stop request are still handled many times a second (see
+            `models.performance`). A stop takes effect at the end of the
+            current call. Defaults to `"auto"`.
         jit_compile: XLA compilation, as `Model.compile` takes it. Defaults to `"auto"`.
         probe_x: points (in the model's input space) whose outputs are sent
             with some epoch reports and with the result, so a window can draw
@@ -374,9 +377,15 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
     training = project.training
     batch_size = min(training.batch_size, len(arrays.x_train))
     steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
-    if steps_per_execution == "auto":
-        steps_per_execution = 1
     strategy, device_label = strategy_for(training.device)
+    if steps_per_execution == "auto":
+        # Several batches per call failed under MirroredStrategy across logical
+        # devices (InvalidArgumentError inside multi_step_on_iterator); mirrored
+        # runs keep one batch per call.
+        steps_per_execution = (
+            1 if strategy.num_replicas_in_sync > 1
+            else _automatic_steps_per_execution(project, dataset, arrays.plan, batch_size, steps_per_epoch)
+        )
     with strategy.scope():
         model = build_model(
             project, dataset.n_features, dataset.task, dataset.n_classes,
@@ -423,6 +432,18 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
     if run_dir is not None:
         write_run_folder(run_dir, project, result)
     return result
+
+
+def _automatic_steps_per_execution(project, dataset, plan, batch_size: int, steps_per_epoch: int) -> int:
+    from models.performance import (
+        choose_steps_per_execution,
+        dense_training_flops_per_sample,
+        machine_matmul_flops,
+        project_kernel_sizes,
+    )
+
+    flops = dense_training_flops_per_sample(project_kernel_sizes(project, dataset.n_features, plan.units))
+    return choose_steps_per_execution(flops * batch_size, steps_per_epoch, machine_matmul_flops())
 
 
 def history_csv(history: dict[str, list[float]]) -> str:

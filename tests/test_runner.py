@@ -89,9 +89,8 @@ class Recorder(TrainingListener):
 
 def test_reports_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
     recorder = Recorder()
-    result = run_training(
-        small_project(), recorder, dataset=blobs(), run_dir=tmp_path / "run", progress_interval=0
-    )
+    result = run_training(small_project(), recorder, dataset=blobs(), run_dir=tmp_path / "run",
+                          progress_interval=0, steps_per_execution=1)
     assert recorder.events == ["started", "epoch", "epoch", "epoch", "finished"]
     assert recorder.info.steps_per_epoch == math.ceil(128 / 16)
     assert recorder.info.validation_samples == 32
@@ -135,13 +134,35 @@ def test_stop_request_ends_within_a_batch_and_keeps_the_weights():
     stop = StopRequest()
     recorder = Recorder(stop_after_batches=3, stop=stop)
     project = small_project(epochs=50)
-    result = run_training(project, recorder, stop=stop, dataset=blobs(), progress_interval=0)
+    result = run_training(project, recorder, stop=stop, dataset=blobs(), progress_interval=0, steps_per_execution=1)
     assert result.reason == STOPPED
     assert result.epochs_run == 1  # the first epoch (8 batches), cut short
     assert len(recorder.batches) == 3
     assert int(result.model.optimizer.iterations) == 3  # no batch ran after the request
     predictions = result.model.predict(blobs().x_test, verbose=0)
     assert predictions.shape == (40, 3)
+
+
+def test_with_several_batches_per_call_a_stop_ends_that_call():
+    from models.runner import StopRequest
+
+    stop = StopRequest()
+    recorder = Recorder(stop_after_batches=1, stop=stop)
+    project = small_project(epochs=50, batch_size=4)  # 32 batches an epoch
+    result = run_training(project, recorder, stop=stop, dataset=blobs(), progress_interval=0, steps_per_execution=5)
+    assert result.reason == STOPPED
+    assert recorder.batches[0].step == 5  # the report comes after the first call of five batches
+    assert int(result.model.optimizer.iterations) == 5
+
+
+def test_automatic_batches_per_call_stay_within_an_epoch_and_a_limit():
+    from models.performance import MAX_STEPS_PER_EXECUTION, choose_steps_per_execution
+
+    assert choose_steps_per_execution(1e3, steps_per_epoch=8, flops_per_second=1e11) == 8
+    assert choose_steps_per_execution(1e3, steps_per_epoch=10_000, flops_per_second=1e11) == MAX_STEPS_PER_EXECUTION
+    assert choose_steps_per_execution(1e12, steps_per_epoch=10_000, flops_per_second=1e11) == 1
+    # the notes' 784-512-10 network at batch 128 on a 100 GFLOP/s machine: about 8 batches per 50 ms
+    assert 4 <= choose_steps_per_execution(6 * (784 * 512 + 512 * 10) * 128, 469, 1e11) <= 16
 
 
 def test_nan_loss_is_reported_as_the_reason():

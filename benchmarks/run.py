@@ -1,0 +1,278 @@
+"""Measures what issue 4 asks: throughput, responsiveness, cold start, chart cost and memory.
+
+    python benchmarks/run.py [--json PATH] [--quick]
+
+Writes ``benchmarks/results.json`` (or PATH) and ``benchmarks/results.md``,
+and puts the same table into README.md between its benchmark markers.
+``--quick`` runs everything on tiny sizes (CI uses it to keep this script
+working); its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from models.devices import import_tensorflow  # noqa: E402
+
+TARGETS = {
+    "throughput_vs_plain_fit": (">=", 1.5),
+    "fraction_of_ceiling": (">=", 0.5),
+    "ui_stall_p99_ms": ("<=", 50),
+    "ui_stall_max_ms": ("<=", 250),
+    "window_shown_s": ("<=", 1.0),
+    "redraw_500k_ms": ("<=", 16),
+    "rss_growth_20_runs_mb": ("<=", 50),
+}
+README_START, README_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+
+def mnist_shaped(samples: int, seed: int = 0):
+    """Random MNIST-shaped data: ``samples`` × 784 floats in [0, 1), 10 classes."""
+    from datasets.base import Dataset
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((samples, 784), dtype=np.float32)
+    y = rng.integers(0, 10, samples).astype(np.int32)
+    return Dataset("mnist-shaped", "classification", x, y, x[:1000], y[:1000],
+                   [f"pixel {i}" for i in range(784)], [str(i) for i in range(10)])
+
+
+def notes_project(epochs: int):
+    """The notes' network: 784-512-10, relu then softmax, rmsprop, batch 128, no validation."""
+    from models.spec import DenseLayer, OptimizerSpec, Project
+
+    project = Project(name="benchmark", layers=[DenseLayer(512, "relu")], optimizer=OptimizerSpec(name="rmsprop"))
+    project.training.epochs = epochs
+    project.training.batch_size = 128
+    project.training.validation_fraction = 0.0
+    return project
+
+
+def plain_fit_samples_per_second(dataset, epochs: int) -> float:
+    """A plain script: the same network with Keras defaults, ``fit(..., verbose=0)``."""
+    import keras
+
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    started = time.perf_counter()
+    model.fit(dataset.x_train, dataset.y_train, batch_size=128, epochs=epochs, verbose=0)
+    return len(dataset.x_train) * epochs / (time.perf_counter() - started)
+
+
+def window_path_samples_per_second(app, dataset, epochs: int) -> float:
+    """The program's own path: the window's training job (a QThread relaying the runner's
+    reports as signals to this thread), timed from 'run started' to 'finished'."""
+    from PySide6.QtCore import QEventLoop
+
+    from gui.worker import TrainingJob
+
+    marks = {}
+    job = TrainingJob(notes_project(epochs), dataset)
+    job.run_started.connect(lambda _info: marks.setdefault("start", time.perf_counter()))
+    job.batch_progress.connect(lambda _progress: None)
+    job.epoch_ended.connect(lambda _result: None)
+    job.run_finished.connect(lambda _result: marks.setdefault("end", time.perf_counter()))
+    loop = QEventLoop()
+    job.finished.connect(loop.quit)
+    job.start()
+    loop.exec()
+    job.wait()
+    return len(dataset.x_train) * epochs / (marks["end"] - marks["start"])
+
+
+def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
+    """Alternates the two paths ``repeats`` times each; medians and their ratio."""
+    from models.performance import measure_matmul_flops, model_training_flops_per_sample
+
+    dataset = mnist_shaped(samples)
+    plain, ours = [], []
+    for _ in range(repeats):
+        plain.append(plain_fit_samples_per_second(dataset, epochs))
+        ours.append(window_path_samples_per_second(app, dataset, epochs))
+    import keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512), keras.layers.Dense(10)])
+    flops_per_sample = model_training_flops_per_sample(model)
+    ceiling_flops = measure_matmul_flops(size=2048 if samples > 10_000 else 256, repeats=5)
+    ceiling_samples = ceiling_flops / flops_per_sample
+    return {
+        "plain_fit_samples_per_second": plain, "program_samples_per_second": ours,
+        "plain_fit_median": statistics.median(plain), "program_median": statistics.median(ours),
+        "throughput_vs_plain_fit": statistics.median(ours) / statistics.median(plain),
+        "matmul_gflops": ceiling_flops / 1e9, "training_flops_per_sample": flops_per_sample,
+        "ceiling_samples_per_second": ceiling_samples,
+        "fraction_of_ceiling": statistics.median(ours) / ceiling_samples,
+    }
+
+
+def measure_responsiveness(app, samples: int, epochs: int) -> dict:
+    """Trains the notes' network from the real window with live charts while a 10 ms timer
+    records how late each of its ticks is (event-loop stalls)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+
+    window = MainWindow(settings=AppSettings(Path(tempfile.mkdtemp(prefix="kt-bench-"))))
+    window.show()
+    loop = QEventLoop()
+    window.dataset_ready.connect(loop.quit)
+    if window.dataset is None:
+        loop.exec()
+    project = notes_project(epochs)
+    project.dataset = window.project.dataset
+    window.apply_project(project)
+    window.dataset = mnist_shaped(samples)
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    done = QEventLoop()
+    window.training_done.connect(done.quit)
+    timer.start()
+    window.start_training()
+    done.exec()
+    timer.stop()
+    points = window.charts.points_count()
+    window.close()
+    gaps = np.diff(np.asarray(ticks)) * 1000.0
+    stalls = np.maximum(gaps - 10.0, 0.0)
+    return {
+        "ui_stall_p50_ms": float(np.percentile(stalls, 50)), "ui_stall_p99_ms": float(np.percentile(stalls, 99)),
+        "ui_stall_max_ms": float(stalls.max()), "timer_ticks": len(ticks), "chart_points": points,
+    }
+
+
+def measure_cold_start(repeats: int) -> dict:
+    """Seconds from starting ``python main.py`` to the window shown and to TensorFlow ready."""
+    shown, ready = [], []
+    for _ in range(repeats):
+        env = {**os.environ, "KERAS_TRAINER_STARTUP_REPORT": "1", "QT_QPA_PLATFORM": "offscreen",
+               "KERAS_TRAINER_SETTINGS_DIR": tempfile.mkdtemp(prefix="kt-start-")}
+        started = time.time()
+        done = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True,
+                              env=env, timeout=300)
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        shown.append(report["window_shown_at"] - started)
+        ready.append(report["tensorflow_ready_at"] - started)
+    return {"window_shown_s": statistics.median(shown), "tensorflow_ready_s": statistics.median(ready),
+            "window_shown_runs_s": shown, "tensorflow_ready_runs_s": ready}
+
+
+def measure_chart(points: int) -> dict:
+    from chart_redraw import measure_redraw_ms
+
+    return {"redraw_500k_ms": measure_redraw_ms(points=points), "redraw_points": points}
+
+
+def resident_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def measure_memory(runs: int, samples: int) -> dict:
+    """Resident memory after the first of ``runs`` training runs in a row, and after the last."""
+    from models.runner import run_training
+
+    dataset = mnist_shaped(samples, seed=1)
+    after = []
+    for _ in range(runs):
+        run_training(notes_project(1), dataset=dataset)
+        after.append(resident_mb())
+    return {"rss_after_each_run_mb": after, "rss_growth_20_runs_mb": after[-1] - after[0], "memory_runs": runs}
+
+
+def verdict(key: str, value: float) -> str:
+    sign, target = TARGETS[key]
+    met = value >= target if sign == ">=" else value <= target
+    return f"{'met' if met else 'MISSED'} ({sign} {target:g})"
+
+
+def markdown_table(results: dict) -> str:
+    rows = [
+        ("throughput_vs_plain_fit", f"{results['throughput_vs_plain_fit']:.2f}×",
+         f"{results['program_median']:,.0f} vs {results['plain_fit_median']:,.0f} samples/s (medians of {len(results['program_samples_per_second'])})"),
+        ("fraction_of_ceiling", f"{results['fraction_of_ceiling']:.2f}",
+         f"ceiling {results['ceiling_samples_per_second']:,.0f} samples/s = {results['matmul_gflops']:.0f} GFLOP/s ÷ {results['training_flops_per_sample'] / 1e6:.2f} MFLOP"),
+        ("ui_stall_p99_ms", f"{results['ui_stall_p99_ms']:.1f}", f"p50 {results['ui_stall_p50_ms']:.1f} ms over {results['timer_ticks']} ticks"),
+        ("ui_stall_max_ms", f"{results['ui_stall_max_ms']:.1f}", ""),
+        ("window_shown_s", f"{results['window_shown_s']:.2f}", f"TensorFlow ready at {results['tensorflow_ready_s']:.2f} s"),
+        ("redraw_500k_ms", f"{results['redraw_500k_ms']:.1f}", f"{results['redraw_points']:,} points per curve"),
+        ("rss_growth_20_runs_mb", f"{results['rss_growth_20_runs_mb']:.1f}", f"{results['memory_runs']} runs"),
+    ]
+    lines = [f"Measured {results['measured_on']} on {results['machine']}.", "",
+             "| figure | value | target | detail |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{key}` | {value} | {verdict(key, results[key])} | {detail} |" for key, value, detail in rows]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    from models.files import write_text_atomic
+
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    write_text_atomic(readme, f"{head}{README_START}\n{table}{README_END}{tail}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"), help="where to write the JSON")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script works")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    started = time.perf_counter()
+    import_tensorflow()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    results = {"measured_on": time.strftime("%Y-%m-%d"), "quick": quick,
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"}
+    steps = [
+        ("throughput", lambda: measure_throughput(app, 2_000 if quick else 60_000, 1 if quick else 2, 1 if quick else 3)),
+        ("responsiveness", lambda: measure_responsiveness(app, 2_000 if quick else 60_000, 1 if quick else 2)),
+        ("cold start", lambda: measure_cold_start(1 if quick else 3)),
+        ("chart", lambda: measure_chart(5_000 if quick else 500_000)),
+        ("memory", lambda: measure_memory(2 if quick else 20, 500 if quick else 6_000)),
+    ]
+    for name, step in steps:
+        step_started = time.perf_counter()
+        results.update(step())
+        print(f"{name}: {time.perf_counter() - step_started:.1f} s", file=sys.stderr)
+    results["benchmark_seconds"] = time.perf_counter() - started
+    table = markdown_table(results)
+    from models.files import write_text_atomic
+
+    write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+    if not quick:
+        write_text_atomic(ROOT / "benchmarks" / "results.md", table)
+        update_readme(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

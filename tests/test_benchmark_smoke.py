@@ -1,0 +1,25 @@
+"""The benchmark keeps working: its quick mode runs every measurement on tiny sizes.
+
+No time is asserted here; the real numbers come from running it by hand.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ("throughput_vs_plain_fit", "fraction_of_ceiling", "ui_stall_p99_ms", "ui_stall_max_ms",
+        "window_shown_s", "tensorflow_ready_s", "redraw_500k_ms", "rss_growth_20_runs_mb")
+
+
+def test_quick_benchmark_writes_every_figure(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for key in KEYS:
+        assert isinstance(results[key], float) and results[key] == results[key], key  # a number, not NaN
+    assert results["chart_points"]["epoch"] >= 1  # the window's charts received the run
+    assert "| `throughput_vs_plain_fit` |" in done.stdout
