@@ -9,8 +9,6 @@ import time
 
 from models.errors import UserError
 
-PROCESS_START = time.perf_counter()
-
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="keras-trainer", description="Open the Keras Trainer window.")
@@ -80,14 +78,35 @@ def run_gui(argv: list[str]) -> int:
         window.project_path = path
         window._update_title()
     window.show()
-    window.window_shown_s = time.perf_counter() - PROCESS_START
+    from PySide6.QtCore import QTimer
+
+    # The first turn of the event loop after show() is when the window is on screen.
+    window.window_shown_at = None
+    QTimer.singleShot(0, lambda: setattr(window, "window_shown_at", time.time()))
     tensorflow = FunctionJob(import_tensorflow_and_list_devices, parent=window)
     tensorflow.succeeded.connect(window.set_devices)
     tensorflow.failed.connect(window.set_tensorflow_failed)
     window._start_job(tensorflow)
+    if os.environ.get("KERAS_TRAINER_STARTUP_REPORT"):
+        _report_startup_when_ready(app, window, tensorflow)
     if args.screenshot:
         return _take_screenshot(app, window, args.screenshot, args.train_epochs)
     return app.exec()
+
+
+def _report_startup_when_ready(app, window, tensorflow_job) -> None:
+    """For the benchmark: prints when the window was shown and TensorFlow ready (wall-clock
+    seconds, so the parent process can subtract its own start time), then quits."""
+    import json
+
+    def report(*_):
+        print(json.dumps({"window_shown_at": window.window_shown_at, "tensorflow_ready_at": time.time()}),
+              flush=True)
+        window.close()
+        app.quit()
+
+    tensorflow_job.succeeded.connect(report)
+    tensorflow_job.failed.connect(report)
 
 
 HARMLESS_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)

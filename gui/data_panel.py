@@ -32,7 +32,22 @@ from models.spec import Project
 # Colours a colour-blind reader can tell apart (Okabe–Ito), for classes.
 CLASS_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
                  "#999999", "#882255"]
-MISSING_LABELS = {"drop": "Drop rows with missing values", "fill": "Fill them (median / most frequent)"}
+# Short enough for the narrow settings tab; the tooltips say the rest.
+MISSING_LABELS = {"drop": "Drop those rows", "fill": "Fill the gaps"}
+MISSING_TIPS = {"drop": "Leave out every row that has an empty cell.",
+                "fill": "Fill each empty cell: the median for a number column, the most frequent value for text."}
+LEGEND_TEXT_COLOUR = "#303030"  # as in the training charts; pyqtgraph's default is for dark plots
+
+
+def _narrow_combo() -> QComboBox:
+    """A choice box that may be narrower than its longest choice, which its list still shows in full.
+
+    Sized by the longest choice, the form would be wider than its tab and cut off at the right.
+    """
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+    return combo
 
 
 class DataPanel(QScrollArea):
@@ -53,7 +68,7 @@ class DataPanel(QScrollArea):
         column = QVBoxLayout(body)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        self.name_combo = QComboBox()
+        self.name_combo = _narrow_combo()
         for info in DATASETS.values():
             self.name_combo.addItem(info.title, info.name)
             self.name_combo.setItemData(self.name_combo.count() - 1, info.description, Qt.ToolTipRole)
@@ -85,12 +100,13 @@ class DataPanel(QScrollArea):
         file_row = QHBoxLayout()
         file_row.addWidget(self.file_edit, 1)
         file_row.addWidget(self.browse)
-        self.target = QComboBox()
+        self.target = _narrow_combo()
         self.target.setEditable(False)
         self.target.setToolTip("The column to predict. Text or few whole-number values make it classification; other numbers, regression.")
-        self.missing = QComboBox()
+        self.missing = _narrow_combo()
         for key, label in MISSING_LABELS.items():
             self.missing.addItem(label, key)
+            self.missing.setItemData(self.missing.count() - 1, MISSING_TIPS[key], Qt.ToolTipRole)
         self.missing.setToolTip("What to do with rows that have an empty cell.")
         for spin in (self.samples, self.noise, self.test_fraction, self.seed):
             spin.setKeyboardTracking(False)
@@ -142,12 +158,13 @@ class DataPanel(QScrollArea):
         self._show_relevant_rows()
 
     def _fill_targets(self, path: str, current: str) -> None:
-        from datasets.csv_table import read_csv_columns
         from models.errors import UserError
 
         self.target.clear()
         columns = []
         if path and self._project.dataset.name == "csv":
+            from datasets.csv_table import read_csv_columns  # pandas: imported only when needed
+
             try:
                 columns = read_csv_columns(path)
             except UserError:
@@ -299,7 +316,8 @@ class DataPreview(QStackedWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setAspectLocked(False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.addLegend(offset=(5, 5))
+        self.plot.addLegend(offset=(5, 5), brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(210, 210, 210),
+                            labelTextColor=LEGEND_TEXT_COLOUR)
         self.boundary = pg.ImageItem()
         self.boundary.setZValue(-10)
         self.plot.addItem(self.boundary)

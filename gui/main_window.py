@@ -6,9 +6,11 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -53,6 +55,15 @@ def default_project() -> Project:
     return project
 
 
+def _export_and_check(model, fmt: str, path: str, project: Project, dataset) -> list:
+    """Writes one export, then loads it back and checks it predicts what ``model`` predicts."""
+    from models.export import export_model, verify_export
+
+    paths = export_model(model, fmt, path, project, dataset)
+    verify_export(model, fmt, paths[0], dataset.x_test[:64], project=project, dataset=dataset)
+    return paths
+
+
 def _format_seconds(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "…"
@@ -78,7 +89,9 @@ class MainWindow(QMainWindow):
     """The whole program in one window. It owns the project, the data set and the one training job."""
 
     dataset_ready = Signal(object)  # Dataset
-    training_done = Signal(object)  # RunResult, or None after a failure
+    # RunResult, or None after a failure; sent once the job's thread has ended, so the
+    # window can train again as soon as it arrives.
+    training_done = Signal(object)
     message_shown = Signal(str)  # every sentence shown to the user (tests read it)
 
     def __init__(self, settings: AppSettings | None = None, project: Project | None = None):
@@ -90,6 +103,8 @@ class MainWindow(QMainWindow):
         self.dataset = None
         self.result = None
         self.job: TrainingJob | None = None
+        self._outcome = None  # what the running job produced, sent with training_done
+        self._trained_with = (self.project, None)  # the project and data set of the last run
         self._jobs: set = set()
         self._dataset_generation = 0
         self.undo_stack = QUndoStack(self)
@@ -225,8 +240,26 @@ class MainWindow(QMainWindow):
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
         self.charts.message.connect(self.show_message)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
-        self.undo_stack.indexChanged.connect(lambda _index: self._update_title())
+        # Bound methods, not lambdas: the stack emits these while the window is being
+        # deleted, and only a method connection is dropped in time.
+        self.undo_stack.cleanChanged.connect(self._update_title)
+        self.undo_stack.indexChanged.connect(self._update_title)
+        QApplication.instance().focusChanged.connect(self._watch_focused_spin_box)
+
+    def _watch_focused_spin_box(self, _old, new) -> None:
+        if isinstance(new, QAbstractSpinBox) and self.isAncestorOf(new):
+            new.installEventFilter(self)  # installing twice keeps one filter
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        # A spin box's own text undo would swallow Ctrl+Z right after a value was typed
+        # and committed, so undo and redo of the project win there.
+        if event.type() == QEvent.ShortcutOverride and isinstance(watched, QAbstractSpinBox):
+            pressed = QKeySequence(event.keyCombination())
+            if any(pressed.matches(key) == QKeySequence.ExactMatch
+                   for key in self.undo_action.shortcuts() + self.redo_action.shortcuts()):
+                event.ignore()
+                return True
+        return super().eventFilter(watched, event)
 
     # --------------------------------------------------------------- project
     def record_edit(self, project: Project, text: str) -> None:
@@ -388,7 +421,11 @@ class MainWindow(QMainWindow):
         self.charts.clear()
         self.results.clear()
         self.result = None
-        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=self.preview.probe_points())
+        self._outcome = None
+        self._trained_with = (self.project.copy(), self.dataset)
+        # The boundary grid belongs to the previewed data; any other data has other inputs.
+        probe_x = self.preview.probe_points() if self.preview.dataset is self.dataset else None
+        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x)
         self.job.run_started.connect(self._run_started)
         self.job.batch_progress.connect(self._batch_progress)
         self.job.epoch_ended.connect(self._epoch_ended)
@@ -443,21 +480,34 @@ class MainWindow(QMainWindow):
             self.progress.setValue(result.epoch * info.steps_per_epoch)
         self.progress.setFormat(f"epoch {result.epoch}/{result.epochs}")
         self.progress_label.setText(f"  loss {result.logs.get('loss', math.nan):.4f} · {_format_seconds(result.eta_s)} left")
-        if result.probe is not None:
-            self.preview.show_probe(result.probe)
+        self._show_probe(result.probe)
+
+    def _show_probe(self, probe) -> None:
+        # The data set may have been changed while training: its grid is not the one probed.
+        if probe is not None and self.preview.dataset is self._trained_with[1]:
+            self.preview.show_probe(probe)
 
     def _run_finished(self, result) -> None:
         self.result = result
-        if result.probe is not None:
-            self.preview.show_probe(result.probe)
+        self._show_probe(result.probe)
         self.charts.redraw_now()
         self.progress.setFormat(f"Done: {result.reason_text}")
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.speed_label.setText(f"{result.train_samples_per_second:,.0f} samples/s")
+        self.progress_label.setText(self._test_summary(result))
         self.results.setHtml(self._results_html(result))
-        self.bottom_tabs.setCurrentWidget(self.results)
-        self.training_done.emit(result)
+        # For two features the decision boundary says more than the table, so it stays in view;
+        # the test figures are in the toolbar as well.
+        if result.probe is None:
+            self.bottom_tabs.setCurrentWidget(self.results)
+        self._outcome = result
+
+    @staticmethod
+    def _test_summary(result) -> str:
+        parts = [f"test {key} {result.test_metrics[key]:.4g}" for key in (result.metric, "loss")
+                 if key in result.test_metrics]
+        return "  " + " · ".join(parts) if parts else ""
 
     def _results_html(self, result) -> str:
         rows = "".join(f"<tr><td>test {key}</td><td align=right><b>{value:.4f}</b></td></tr>"
@@ -476,12 +526,15 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Failed")
+        self.progress_label.setText("")
         self.show_message(message[0].upper() + message[1:] if message else "Training failed.")
-        self.training_done.emit(None)
+        self._outcome = None
 
     def _job_thread_finished(self) -> None:
         self.job = None
         self._update_run_controls(False)
+        outcome, self._outcome = self._outcome, None
+        self.training_done.emit(outcome)
 
     # --------------------------------------------------------------- exports
     def export_model_dialog(self) -> None:
@@ -496,11 +549,17 @@ class MainWindow(QMainWindow):
         fmt = list(EXPORT_FORMATS)[filters.index(chosen)] if chosen in filters else "keras"
         self.export_model(fmt, path)
 
-    def export_model(self, fmt: str, path: str) -> FunctionJob:
-        """Exports the trained model in the background, then checks the file against the model."""
-        from models.export import export_model
+    def export_model(self, fmt: str, path: str) -> FunctionJob | None:
+        """Exports the trained model in the background, then checks the file against the model.
 
-        job = FunctionJob(export_model, self.result.model, fmt, path, self.project, self.dataset, parent=self)
+        Returns the job, or `None` (with a message) when there is no trained model yet.
+        """
+        if self.result is None or self.result.model is None:
+            self.show_message("There is no trained model to export yet: train the network first.")
+            return None
+        # The project and data the model was trained with: the panels may have moved on since.
+        project, dataset = self._trained_with
+        job = FunctionJob(_export_and_check, self.result.model, fmt, path, project, dataset, parent=self)
         job.succeeded.connect(lambda paths: self.statusBar().showMessage(
             f"Exported {fmt}: {', '.join(str(p) for p in paths)}", 8000))
         job.failed.connect(lambda message: self.show_message(f"Export failed: {message}"))
@@ -517,6 +576,9 @@ class MainWindow(QMainWindow):
         from models.files import write_text_atomic
         from models.runner import history_csv
 
+        if self.result is None:
+            self.show_message("There is no training history to export yet: train the network first.")
+            return False
         try:
             write_text_atomic(path, history_csv(self.result.history))
         except OSError as error:

@@ -46,7 +46,10 @@ class AppSettings:
 
     def _open(self) -> QSettings:
         settings = QSettings(str(self.path), QSettings.IniFormat)
-        if settings.status() != QSettings.NoError or not self._version_ok(settings):
+        # QSettings reads the file on first use: read before asking the status, or a
+        # garbled file passes as fine (and then is never written again).
+        version_ok = self._version_ok(settings)
+        if settings.status() != QSettings.NoError or not version_ok:
             self._set_aside()
             settings = QSettings(str(self.path), QSettings.IniFormat)
         settings.setValue("version", SETTINGS_VERSION)

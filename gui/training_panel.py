@@ -33,12 +33,16 @@ from models.spec import (
 
 CHOICE_LABELS = {
     "sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad",
-    "adadelta": "Adadelta", "nadam": "Nadam", "auto": "Auto (from the task)", "mse": "Mean squared error",
+    "adadelta": "Adadelta", "nadam": "Nadam", "auto": "Auto (by task)", "mse": "Mean squared error",
     "mae": "Mean absolute error", "huber": "Huber", "binary_crossentropy": "Binary cross-entropy",
     "categorical_crossentropy": "Categorical cross-entropy", "softmax": "Softmax", "sigmoid": "Sigmoid",
     "linear": "Linear", "none": "Constant", "exponential_decay": "Exponential decay",
     "cosine_decay": "Cosine decay", "reduce_on_plateau": "Reduce on plateau",
 }
+# "auto" means another thing for the device than for the output and loss.
+DEVICE_LABELS = {"auto": "Auto (GPU if any)", "cpu": "CPU"}
+# Characters a choice box needs at least; longer choices show in full in its list.
+COMBO_MIN_CHARACTERS = 8
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ OPTIMIZER_FIELDS = [
     Setting("optimizer", "clipvalue", "Clip gradient value", "float", 0, 1000, 0.5, 3),
 ]
 SCHEDULE_FIELDS = [
-    Setting("schedule", "name", "Learning-rate schedule", "choice", choices=SCHEDULES, help_key="schedule"),
+    Setting("schedule", "name", "Schedule", "choice", choices=SCHEDULES, help_key="schedule"),
     Setting("schedule", "decay_rate", "Decay rate", "float", 0.01, 1, 0.05, 3),
     Setting("schedule", "decay_epochs", "Decay every (epochs)", "float", 0, 100000, 1, 1),
     Setting("schedule", "alpha", "Final fraction α", "float", 0, 1, 0.05, 3),
@@ -96,6 +100,7 @@ TRAINING_FIELDS = [
     Setting("training", "validation_fraction", "Validation fraction", "float", 0, 0.9, 0.05, 2, help_key="validation_fraction"),
     Setting("training", "shuffle", "Shuffle each epoch", "bool", help_key="shuffle"),
     Setting("training", "seed", "Seed", "int", 0, 2**31 - 1, 1, help_key="seed"),
+    # Until TensorFlow has listed the real devices (see `TrainingPanel.set_devices`).
     Setting("training", "device", "Device", "choice", choices=("auto", "cpu"), help_key="device"),
 ]
 EARLY_STOPPING_FIELDS = [
@@ -123,8 +128,12 @@ def _make_editor(setting: Setting) -> QWidget:
         return QCheckBox()
     if setting.kind == "choice":
         combo = QComboBox()
+        # Sized by its longest choice, a box would push the form wider than its tab.
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
+        labels = DEVICE_LABELS if setting.name == "device" else CHOICE_LABELS
         for choice in setting.choices:
-            combo.addItem(CHOICE_LABELS.get(choice, choice), choice)
+            combo.addItem(labels.get(choice, choice), choice)
             if setting.name == "name" and setting.section == "optimizer":
                 combo.setItemData(combo.count() - 1, OPTIMIZER_HELP[choice], Qt.ToolTipRole)
         return combo
@@ -192,6 +201,8 @@ class TrainingPanel(QScrollArea):
             group = QGroupBox(title)
             form = QFormLayout(group)
             form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+            # A long label and a wide number move onto two lines rather than past the edge.
+            form.setRowWrapPolicy(QFormLayout.WrapLongRows)
             for setting in settings:
                 editor = _make_editor(setting)
                 label = QLabel(setting.label)
