@@ -32,6 +32,9 @@ class Dataset:
             1. The network then ends with ``y = z·sd + mean`` so its last Dense
             layer learns a standardised value while loss and MAE stay in the
             target's own units. `None` for classification and synthetic sets.
+        preview_images: for image sets whose features were standardised, the
+            first training images as they were (rows like `x_train`), for
+            showing them. `None` when `x_train` itself shows well.
     """
 
     name: str
@@ -46,6 +49,7 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
     target_scale: tuple[float, float] | None = None
+    preview_images: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:

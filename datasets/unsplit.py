@@ -50,6 +50,9 @@ class ArrayFeatures:
         return x_train, x_test
 
 
+PREVIEW_IMAGES = 40
+
+
 @dataclass
 class UnsplitData:
     """Every row of a data set with what explains it, waiting to be split.
@@ -105,4 +108,11 @@ class UnsplitData:
             target_name=self.target_name,
             image_shape=self.image_shape,
             notes=notes,
+            preview_images=self._raw_images(parts.train[:PREVIEW_IMAGES]),
         )
+
+    def _raw_images(self, rows: np.ndarray) -> np.ndarray | None:
+        """The first training images before standardisation, for the window to show."""
+        if self.image_shape is None or not isinstance(self.features, ArrayFeatures):
+            return None
+        return np.asarray(self.features.x[rows], dtype=np.float32)

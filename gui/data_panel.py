@@ -409,8 +409,9 @@ class DataPreview(QStackedWidget):
         font = QFont()
         font.setPointSize(8)
         painter.setFont(font)
-        for index in range(min(count, len(dataset.x_train))):
-            pixels = dataset.x_train[index].reshape(height, width)
+        shown = dataset.preview_images if dataset.preview_images is not None else dataset.x_train
+        for index in range(min(count, len(shown))):
+            pixels = shown[index].reshape(height, width)
             # Pixels may be standardised; stretch each image to full contrast to show it.
             span = float(pixels.max() - pixels.min()) or 1.0
             pixels = ((pixels - pixels.min()) / span * 255).astype(np.uint8)

@@ -276,19 +276,25 @@ class EndCard(_Card):
         self.detail_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.count_label = _mute(QLabel())
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 7, 10, 7)
-        row.setSpacing(6)
-        row.addWidget(self.title_label, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.detail_label, 1)
-        row.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignTop)
+        # Title and count on top, the detail below it: a word-wrapped label
+        # beside other widgets in one row is laid out a single line high.
+        column = QVBoxLayout(self)
+        column.setContentsMargins(10, 6, 10, 6)
+        column.setSpacing(2)
+        row = QHBoxLayout()
+        row.addWidget(self.title_label)
+        row.addStretch(1)
+        row.addWidget(self.count_label)
+        column.addLayout(row)
+        column.addWidget(self.detail_label)
 
     def summary(self) -> str:
         """The card's text as one line, such as ``"Input · 2 features"``."""
-        return f"{self.title_label.text()} {self.detail_label.text()}".strip()
+        detail = self.detail_label.text()
+        return f"{self.title_label.text()} · {detail}" if detail else self.title_label.text()
 
     def set_detail(self, text: str) -> None:
-        self.detail_label.setText(f"· {text}" if text else "")
+        self.detail_label.setText(text)
 
     def set_parameter_text(self, text: str, tooltip: str) -> None:
         self.count_label.setText(text)

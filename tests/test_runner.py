@@ -244,3 +244,27 @@ def test_all_devices_path_mirrors_across_logical_cpus(tmp_path):
     assert report["device"] == "2 CPU devices mirrored"
     assert report["replicas"] == 2
     assert all(math.isfinite(value) for value in report["loss"])
+
+
+def test_shuffled_batches_cover_every_row_once_and_reshuffle_by_epoch():
+    from models.runner import ShuffledBatches
+
+    x = np.arange(50, dtype=np.float32).reshape(25, 2)
+    y = np.arange(25, dtype=np.int32)
+    batches = ShuffledBatches(x, y, batch_size=4, shuffle=True, seed=3)
+
+    def epoch_order(epoch):
+        batches.reshuffle(epoch)
+        seen = [np.asarray(labels) for _, labels in batches.dataset]
+        assert [len(part) for part in seen] == [4] * 6 + [1]
+        return np.concatenate(seen)
+
+    first, second = epoch_order(0), epoch_order(1)
+    assert sorted(first) == list(range(25)) and sorted(second) == list(range(25))
+    assert list(first) != list(second)  # a new order each epoch
+    assert list(epoch_order(0)) == list(first)  # the same seed and epoch give the same order
+    rows = np.concatenate([np.asarray(features) for features, _ in batches.dataset])
+    np.testing.assert_array_equal(rows[:, 0] / 2, np.concatenate([np.asarray(l) for _, l in batches.dataset]))
+    unshuffled = ShuffledBatches(x, y, batch_size=10, shuffle=False, seed=3)
+    unshuffled.reshuffle(5)
+    assert list(np.concatenate([np.asarray(l) for _, l in unshuffled.dataset])) == list(range(25))
