@@ -264,7 +264,7 @@ def test_shuffled_batches_cover_every_row_once_and_reshuffle_by_epoch():
     assert list(first) != list(second)  # a new order each epoch
     assert list(epoch_order(0)) == list(first)  # the same seed and epoch give the same order
     rows = np.concatenate([np.asarray(features) for features, _ in batches.dataset])
-    np.testing.assert_array_equal(rows[:, 0] / 2, np.concatenate([np.asarray(l) for _, l in batches.dataset]))
+    np.testing.assert_array_equal(rows[:, 0] / 2, np.concatenate([np.asarray(labels) for _, labels in batches.dataset]))
     unshuffled = ShuffledBatches(x, y, batch_size=10, shuffle=False, seed=3)
     unshuffled.reshuffle(5)
-    assert list(np.concatenate([np.asarray(l) for _, l in unshuffled.dataset])) == list(range(25))
+    assert list(np.concatenate([np.asarray(labels) for _, labels in unshuffled.dataset])) == list(range(25))
