@@ -71,6 +71,11 @@ def _format_seconds(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _export_suffix(default_name: str) -> str:
+    """The ending a format's files need (``.keras``, ``.weights.h5``); empty for a folder."""
+    return default_name[default_name.index("."):] if "." in default_name else ""
+
+
 class ProjectEdit(QUndoCommand):
     """One undoable edit: the whole project before and after, as plain dicts."""
 
@@ -505,7 +510,7 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _test_summary(result) -> str:
-        parts = [f"test {key} {result.test_metrics[key]:.4g}" for key in (result.metric, "loss")
+        parts = [f"test {key} {result.test_metrics[key]:.4f}" for key in (result.metric, "loss")
                  if key in result.test_metrics]
         return "  " + " · ".join(parts) if parts else ""
 
@@ -542,11 +547,16 @@ class MainWindow(QMainWindow):
 
         if self.result is None:
             return
-        filters = [f"{description} ({name})" for name, description in EXPORT_FORMATS.values()]
+        titles = {"keras": "Keras model", "weights": "Weights only", "savedmodel": "TensorFlow SavedModel (a folder)",
+                  "tflite": "TensorFlow Lite", "onnx": "ONNX", "python": "Standalone training script"}
+        suffixes = {fmt: _export_suffix(name) for fmt, (name, _) in EXPORT_FORMATS.items()}
+        filters = [f"{titles.get(fmt, fmt)} ({'*' + suffixes[fmt] if suffixes[fmt] else '*'})" for fmt in EXPORT_FORMATS]
         path, chosen = QFileDialog.getSaveFileName(self, "Export trained model", "model.keras", ";;".join(filters))
         if not path:
             return
         fmt = list(EXPORT_FORMATS)[filters.index(chosen)] if chosen in filters else "keras"
+        if suffixes[fmt] and not path.endswith(suffixes[fmt]):
+            path += suffixes[fmt]
         self.export_model(fmt, path)
 
     def export_model(self, fmt: str, path: str) -> FunctionJob | None:
