@@ -252,7 +252,7 @@ def main(argv=None) -> int:
     results = {"measured_on": time.strftime("%Y-%m-%d"), "quick": quick,
                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"}
     steps = [
-        ("throughput", lambda: measure_throughput(app, 2_000 if quick else 60_000, 1 if quick else 2, 1 if quick else 3)),
+        ("throughput", lambda: measure_throughput(app, 2_000 if quick else 60_000, 1 if quick else 2, 1 if quick else 5)),
         ("responsiveness", lambda: measure_responsiveness(app, 2_000 if quick else 60_000, 1 if quick else 2)),
         ("cold start", lambda: measure_cold_start(1 if quick else 3)),
         ("chart", lambda: measure_chart(5_000 if quick else 500_000)),
