@@ -47,6 +47,22 @@ def _initial_project(args):
     return project, path
 
 
+def missing_system_library() -> str:
+    """A sentence naming a system library Qt needs on this screen and lacks, else ``""``.
+
+    Since Qt 6.5 the X11 platform plugin needs libxcb-cursor; without it Qt
+    aborts the process with a message that does not say how to fix it.
+    """
+    import ctypes.util
+
+    on_x11 = sys.platform.startswith("linux") and os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if on_x11 and os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb" and not ctypes.util.find_library("xcb-cursor"):
+        return ("the window needs the system library libxcb-cursor, which Qt 6 uses on X11: install it "
+                "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install xcb-util-cursor) "
+                "and start again. The command line (python main.py train ...) works without it.")
+    return ""
+
+
 def run_gui(argv: list[str]) -> int:
     """Opens the window; returns the exit status."""
     try:
@@ -61,6 +77,10 @@ def run_gui(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    missing = missing_system_library()
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 

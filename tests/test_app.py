@@ -1,0 +1,30 @@
+"""Starting the window: a missing system library is a sentence, not Qt's abort."""
+
+import ctypes.util
+import sys
+
+from gui import app
+
+
+def test_missing_xcb_cursor_is_explained(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    assert "libxcb-cursor0" in app.missing_system_library()
+    assert app.run_gui([]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: the window needs the system library libxcb-cursor")
+
+
+def test_offscreen_and_present_library_need_nothing(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    assert app.missing_system_library() == ""
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    assert app.missing_system_library() == ""
