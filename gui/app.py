@@ -47,20 +47,55 @@ def _initial_project(args):
     return project, path
 
 
+X11_PACKAGES = "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0"
+
+
+def _debian_package(library: str) -> str:
+    """``libxcb-icccm.so.4`` → ``libxcb-icccm4``: Debian's usual name for a library's package."""
+    name, _, version = library.partition(".so.")
+    version = version.split(".")[0]
+    return f"{name}{'-' if name[-1:].isdigit() else ''}{version}"
+
+
+def _x11_plugin_problem() -> str:
+    """The system library Qt's X11 plugin cannot load, or ``""``."""
+    import ctypes
+    import ctypes.util
+    import re
+    from pathlib import Path
+
+    if not ctypes.util.find_library("xcb-cursor"):  # loaded at run time, so not a link dependency
+        return "libxcb-cursor.so.0"
+    from PySide6.QtCore import QLibraryInfo
+
+    plugin = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms" / "libqxcb.so"
+    if not plugin.exists():
+        return ""
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as error:
+        found = re.search(r"(lib[\w.+-]+\.so[\w.]*)", str(error))
+        return found.group(1) if found and found.group(1) != plugin.name else str(error)
+    return ""
+
+
 def missing_system_library() -> str:
     """A sentence naming a system library Qt needs on this screen and lacks, else ``""``.
 
-    Since Qt 6.5 the X11 platform plugin needs libxcb-cursor; without it Qt
-    aborts the process with a message that does not say how to fix it.
+    Qt 6's X11 plugin needs several xcb libraries that a minimal Linux lacks;
+    without them Qt aborts the process with a message that does not say
+    which one is missing.
     """
-    import ctypes.util
-
     on_x11 = sys.platform.startswith("linux") and os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
-    if on_x11 and os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb" and not ctypes.util.find_library("xcb-cursor"):
-        return ("the window needs the system library libxcb-cursor, which Qt 6 uses on X11: install it "
-                "(Debian/Ubuntu: sudo apt install libxcb-cursor0; Fedora: sudo dnf install xcb-util-cursor) "
-                "and start again. The command line (python main.py train ...) works without it.")
-    return ""
+    if not on_x11 or os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return ""
+    library = _x11_plugin_problem()
+    if not library:
+        return ""
+    return (f"the window needs the system library {library}, which Qt 6 uses on X11: install it "
+            f"(Debian/Ubuntu: sudo apt install {_debian_package(library)}, or all of them at once: "
+            f"sudo apt install {X11_PACKAGES}) and start again. "
+            "The command line (python main.py train ...) works without it.")
 
 
 def run_gui(argv: list[str]) -> int:

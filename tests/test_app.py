@@ -12,7 +12,7 @@ def test_missing_xcb_cursor_is_explained(monkeypatch, capsys):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
-    assert "libxcb-cursor0" in app.missing_system_library()
+    assert "sudo apt install libxcb-cursor0" in app.missing_system_library()
     assert app.run_gui([]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: the window needs the system library libxcb-cursor")
@@ -27,4 +27,11 @@ def test_offscreen_and_present_library_need_nothing(monkeypatch):
     assert app.missing_system_library() == ""
     monkeypatch.delenv("QT_QPA_PLATFORM")
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    monkeypatch.setattr(app, "_x11_plugin_problem", lambda: "")
     assert app.missing_system_library() == ""
+
+
+def test_debian_package_names():
+    assert app._debian_package("libxcb-icccm.so.4") == "libxcb-icccm4"
+    assert app._debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+    assert app._debian_package("libxcb-cursor.so.0") == "libxcb-cursor0"
