@@ -7,7 +7,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QTableView,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from datasets.registry import DATASETS
+from gui.panel import ProjectPanel
 from models.spec import Project
 
 # Colours a colour-blind reader can tell apart (Okabe–Ito), for classes.
@@ -50,20 +50,15 @@ def _narrow_combo() -> QComboBox:
     return combo
 
 
-class DataPanel(QScrollArea):
+class DataPanel(ProjectPanel):
     """The data-set choice and its settings, with sizes and class counts once loaded.
 
     Same contract as the other panels: `set_project` shows without emitting;
     each user edit emits `changed` with a new project and a description.
     """
 
-    changed = Signal(object, str)
-
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self._project = Project()
         body = QWidget()
         column = QVBoxLayout(body)
         form = QFormLayout()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -14,13 +14,13 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.help_text import OPTIMIZER_HELP, SETTING_HELP
+from gui.panel import ProjectPanel
 from models.spec import (
     LOSSES,
     MONITORS,
@@ -178,7 +178,7 @@ def _connect(widget: QWidget, setting: Setting, slot) -> None:
         widget.valueChanged.connect(slot)
 
 
-class TrainingPanel(QScrollArea):
+class TrainingPanel(ProjectPanel):
     """A form over the project's optimizer, schedule, output, training and early-stopping settings.
 
     It follows the same contract as the network editor: `set_project` shows a
@@ -186,13 +186,8 @@ class TrainingPanel(QScrollArea):
     and a short description for the undo menu.
     """
 
-    changed = Signal(object, str)
-
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self._project = Project()
         self._editors: dict[tuple[str, str], tuple[Setting, QWidget, QLabel]] = {}
         body = QWidget()
         column = QVBoxLayout(body)

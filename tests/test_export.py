@@ -6,6 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from tiny_data import tiny_dataset  # noqa: E402
 
 from datasets.base import CLASSIFICATION, REGRESSION, Dataset  # noqa: E402
 from models.build import build_model, encode_targets, resolve_output  # noqa: E402
@@ -33,28 +34,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*np.object:FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning"),
 ]
-
-
-def tiny_dataset(task: str, seed: int = 0) -> Dataset:
-    """64 training and 16 test rows of 5 features; 3 classes or a smooth regression target."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(80, 5)).astype(np.float32)
-    if task == CLASSIFICATION:
-        y = np.digitize(x[:, 0] + 0.5 * x[:, 1], [-0.5, 0.5]).astype(np.int32)
-        classes = ["low", "middle", "high"]
-    else:
-        y = (x[:, 0] - 2 * x[:, 2] + 0.1 * rng.normal(size=80)).astype(np.float32)
-        classes = []
-    return Dataset(
-        name=f"tiny {task}",
-        task=task,
-        x_train=x[:64],
-        y_train=y[:64],
-        x_test=x[64:],
-        y_test=y[64:],
-        feature_names=[f"f{i}" for i in range(5)],
-        class_names=classes,
-    )
 
 
 def small_project() -> Project:
