@@ -263,3 +263,9 @@ def run_cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as error:  # a bug of ours: still one line, with the way to see more
+        if os.environ.get("KERAS_TRAINER_DEBUG"):
+            raise
+        print(f"error: unexpected {type(error).__name__}: {error} (set KERAS_TRAINER_DEBUG=1 to see where).",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT

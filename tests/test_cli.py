@@ -122,3 +122,13 @@ def test_command_line_process_shows_no_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: batch size must be a whole number from 1 to 1000000 (got 0)."]
+
+
+def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
+    def broken(args):
+        raise RuntimeError("something we did not foresee")
+
+    monkeypatch.setattr("cli.command_train", broken)
+    assert run_cli(["train", "--dataset", "spiral"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: unexpected RuntimeError: something we did not foresee (set KERAS_TRAINER_DEBUG=1 to see where)."]
