@@ -98,6 +98,21 @@ def missing_system_library() -> str:
             "The command line (python main.py train ...) works without it.")
 
 
+def _report_unexpected_errors_in(window) -> None:
+    """A bug in a slot becomes a sentence in the window (and a traceback on stderr), never a crash."""
+    import traceback
+
+    def hook(kind, error, trace):
+        traceback.print_exception(kind, error, trace)
+        if issubclass(kind, KeyboardInterrupt):
+            window.close()
+            return
+        window.show_message(f"Something went wrong inside the program ({kind.__name__}: {error}). "
+                            "Your project is unchanged and you can go on working.")
+
+    sys.excepthook = hook
+
+
 def run_gui(argv: list[str]) -> int:
     """Opens the window; returns the exit status."""
     try:
@@ -129,6 +144,7 @@ def run_gui(argv: list[str]) -> int:
     app.setOrganizationName("Keras Trainer")
     app.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
     window = MainWindow(project=project)
+    _report_unexpected_errors_in(window)
     if path:
         window.project_path = path
         window._update_title()
