@@ -35,3 +35,19 @@ def test_debian_package_names():
     assert app._debian_package("libxcb-icccm.so.4") == "libxcb-icccm4"
     assert app._debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
     assert app._debian_package("libxcb-cursor.so.0") == "libxcb-cursor0"
+
+
+def test_an_exception_in_a_slot_becomes_a_message(make_window, qtbot, monkeypatch, dismiss_messages):
+    from PySide6.QtCore import QTimer
+
+    window = make_window()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    app._report_unexpected_errors_in(window)
+
+    def broken_slot():
+        raise ZeroDivisionError("division by zero")
+
+    with qtbot.waitSignal(window.message_shown, timeout=5000) as shown:
+        QTimer.singleShot(0, broken_slot)
+    assert "Something went wrong inside the program (ZeroDivisionError" in shown.args[0]
+    assert window.isVisible()
