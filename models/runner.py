@@ -458,6 +458,7 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         metric=arrays.plan.metric,
     ))
     started = time.perf_counter()
+    gradients_before = _custom_gradient_names()
     if strategy.num_replicas_in_sync > 1:
         # Keras splits plain arrays across the replicas itself.
         inputs = {"x": arrays.x_train, "y": arrays.y_train, "batch_size": batch_size, "shuffle": training.shuffle}
@@ -477,6 +478,7 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
     if len(arrays.x_test) and reason != NAN_LOSS:
         evaluated = model.evaluate(arrays.x_test, arrays.y_test, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
         test_metrics = {key: _as_float(value) for key, value in evaluated.items()}
+    _forget_custom_gradients_since(gradients_before)
     result = RunResult(
         reason=reason, epochs_run=progress.epochs_done,
         history={key: [_as_float(v) for v in values] for key, values in history.history.items()},
@@ -489,6 +491,34 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
     if run_dir is not None:
         write_run_folder(run_dir, project, result)
     return result
+
+
+def _custom_gradient_names() -> set[str]:
+    try:
+        from tensorflow.python.framework import ops
+
+        return {name for name in ops._gradient_registry._registry if name.startswith("CustomGradient-")}
+    except (ImportError, AttributeError):  # a TensorFlow without this registry: nothing to forget
+        return set()
+
+
+def _forget_custom_gradients_since(before: set[str]) -> None:
+    """Drops the gradient functions that tracing this run's training step registered.
+
+    Keras's optimizer sums gradients through the distribution strategy's
+    all_reduce, which registers a custom gradient in TensorFlow's global
+    registry each time the step is traced; the entry holds the whole traced
+    graph and is never removed, about 5 MB per run of the notes' network.
+    Once traced, the step no longer needs it.
+    """
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        return
+    for name in _custom_gradient_names() - before:
+        registry.pop(name, None)
 
 
 def _automatic_steps_per_execution(project, dataset, plan, batch_size: int, steps_per_epoch: int) -> int:

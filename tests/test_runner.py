@@ -268,3 +268,20 @@ def test_shuffled_batches_cover_every_row_once_and_reshuffle_by_epoch():
     unshuffled = ShuffledBatches(x, y, batch_size=10, shuffle=False, seed=3)
     unshuffled.reshuffle(5)
     assert list(np.concatenate([np.asarray(labels) for _, labels in unshuffled.dataset])) == list(range(25))
+
+
+def test_runs_leave_no_traced_graph_behind():
+    """Each run used to leave its whole traced training step in TensorFlow's global registries."""
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    def training_graphs():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, FuncGraph) and o.name == "one_step_on_data")
+
+    run_training(small_project(epochs=1), dataset=blobs())
+    before = training_graphs()
+    for _ in range(3):
+        run_training(small_project(epochs=1), dataset=blobs())
+    assert training_graphs() <= before
