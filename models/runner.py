@@ -382,7 +382,7 @@ def run_training(
         progress_interval: the least time between two batch reports, in
             seconds. Defaults to `0.05` (20 a second).
         steps_per_execution: batches TensorFlow runs per call from Python;
-            `"auto"` sizes a call to about 50 ms of work, so progress and a
+            `"auto"` sizes a call to about 100 ms of work, so progress and a
             stop request are still handled many times a second (see
             `models.performance`). A stop takes effect at the end of the
             current call. Defaults to `"auto"`.
