@@ -25,7 +25,7 @@ from datasets.split import validation_split
 from models.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.errors import UserError
 from models.files import atomic_path, write_text_atomic
-from models.spec import Project, project_to_dict
+from models.spec import Project
 
 COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
 REASON_TEXT = {
@@ -567,9 +567,3 @@ def write_run_folder(run_dir, project: Project, result: RunResult) -> None:
 def result_summary(result: RunResult) -> dict:
     """The result without the model, ready for JSON."""
     return {f.name: getattr(result, f.name) for f in fields(result) if f.name != "model"}
-
-
-__all__ = [
-    "BatchProgress", "EpochResult", "RunResult", "RunStarted", "StopRequest", "TrainingFailed",
-    "TrainingListener", "prepare_arrays", "project_to_dict", "run_training",
-]
