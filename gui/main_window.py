@@ -472,7 +472,8 @@ class MainWindow(QMainWindow):
             f"({info.validation_samples:,} validation)", 5000)
 
     def _batch_progress(self, progress) -> None:
-        self.charts.add_batch(progress.epoch - 1 + progress.step / progress.steps_per_epoch, progress.loss, progress.metric)
+        for position, loss, metric in progress.points:
+            self.charts.add_batch(position, loss, metric)
         self.progress.setValue(progress.global_step)
         self.progress.setFormat(f"epoch {progress.epoch}/{progress.epochs} · batch {progress.step}/{progress.steps_per_epoch}")
         self.progress_label.setText(f"  loss {progress.loss:.4f} · {_format_seconds(progress.eta_s)} left")

@@ -15,6 +15,7 @@ import time
 
 TARGET_EXECUTION_SECONDS = 0.1
 MAX_STEPS_PER_EXECUTION = 64
+MIN_CALLS_PER_EPOCH = 8
 # A Keras Dense training step runs at roughly this share of the speed that
 # `machine_matmul_flops` measures (512×512 products): measured on a 2-core CPU,
 # 784-512-10 at batch 128 took 2.2 ms a step, about 1.0 of it.
@@ -74,9 +75,12 @@ def choose_steps_per_execution(flops_per_batch: float, steps_per_epoch: int, flo
 
     Args:
         flops_per_batch: training FLOPs of one batch.
-        steps_per_epoch: batches in an epoch; an execution never spans more.
+        steps_per_epoch: batches in an epoch; an epoch has at least
+            `MIN_CALLS_PER_EPOCH` executions when it has that many batches.
         flops_per_second: the machine's matmul speed.
     """
     seconds_per_step = flops_per_batch / max(flops_per_second * EXPECTED_EFFICIENCY, 1.0)
     steps = int(TARGET_EXECUTION_SECONDS / max(seconds_per_step, 1e-9))
-    return max(1, min(steps, MAX_STEPS_PER_EXECUTION, steps_per_epoch))
+    # At least MIN_CALLS_PER_EPOCH calls an epoch, so the per-batch curve has
+    # points inside each epoch even on a small data set.
+    return max(1, min(steps, MAX_STEPS_PER_EXECUTION, steps_per_epoch // MIN_CALLS_PER_EPOCH))

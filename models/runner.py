@@ -65,6 +65,9 @@ class BatchProgress:
     samples_per_second: float
     elapsed_s: float
     eta_s: float
+    # Every call into TensorFlow since the last report, as (epochs done as a
+    # fraction, loss, metric), so a chart can draw each one though reports are throttled.
+    points: list[tuple[float, float, float | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -238,6 +241,8 @@ def _make_progress_callback(keras):
             self.samples_seen = 0
             self._epoch_start = self._last_report = self._run_start = 0.0
             self._steps_before_epoch = 0
+            self._pending = []
+            self._last_step = 0
 
         def on_train_begin(self, logs=None):
             self._run_start = time.perf_counter()
@@ -257,26 +262,39 @@ def _make_progress_callback(keras):
                 self.model.stop_training = True
 
         def on_train_batch_end(self, batch, logs=None):
+            step = self._last_step = batch + 1
+            # Keep the call's figures as tensors (no waiting for the device) until a report is due.
+            if logs and "loss" in logs:
+                self._pending.append((self._epoch + step / self.steps_per_epoch, logs["loss"], logs.get(self.metric)))
             now = time.perf_counter()
             if now - self._last_report < self.interval:
                 self._check_stop()
                 return
+            self._report(step, self._steps_before_epoch + step, now)
+            self._check_stop()  # the listener may have asked for the stop just now
+
+        def on_train_end(self, logs=None):
+            if self._pending:  # the last calls since the last report, after the last epoch ended
+                self._report(self._last_step, self._steps_before_epoch, time.perf_counter())
+
+        def _report(self, step, global_step, now):
             self._last_report = now
-            step = batch + 1
-            loss = _as_float(logs["loss"]) if logs and "loss" in logs else math.nan
+            points = [(x, _as_float(loss), None if metric is None else _as_float(metric))
+                      for x, loss, metric in self._pending]
+            self._pending = []
+            loss, metric = (points[-1][1], points[-1][2]) if points else (math.nan, None)
             if not math.isfinite(loss):
                 self.reason = NAN_LOSS
                 self.model.stop_training = True
-            metric = _as_float(logs[self.metric]) if logs and self.metric in logs else None
-            seconds = now - self._epoch_start
+            seconds = now - self._epoch_start if self._epoch_start else 0.0
             samples = min(step * self.batch_size, self.train_samples)
             self.listener.on_batch_progress(BatchProgress(
                 epoch=self._epoch + 1, epochs=self.epochs, step=step, steps_per_epoch=self.steps_per_epoch,
-                global_step=self._steps_before_epoch + step, loss=loss, metric=metric,
+                global_step=global_step, loss=loss, metric=metric,
                 samples_per_second=samples / seconds if seconds > 0 else 0.0,
                 elapsed_s=now - self._run_start, eta_s=self._eta(now, step / self.steps_per_epoch),
+                points=points,
             ))
-            self._check_stop()  # the listener may have asked for the stop just now
 
         def on_test_begin(self, logs=None):
             # Validation time is not training throughput.

@@ -158,7 +158,8 @@ def test_with_several_batches_per_call_a_stop_ends_that_call():
 def test_automatic_batches_per_call_stay_within_an_epoch_and_a_limit():
     from models.performance import MAX_STEPS_PER_EXECUTION, choose_steps_per_execution
 
-    assert choose_steps_per_execution(1e3, steps_per_epoch=8, flops_per_second=1e11) == 8
+    assert choose_steps_per_execution(1e3, steps_per_epoch=80, flops_per_second=1e11) == 10  # 8 calls an epoch
+    assert choose_steps_per_execution(1e3, steps_per_epoch=5, flops_per_second=1e11) == 1
     assert choose_steps_per_execution(1e3, steps_per_epoch=10_000, flops_per_second=1e11) == MAX_STEPS_PER_EXECUTION
     assert choose_steps_per_execution(1e12, steps_per_epoch=10_000, flops_per_second=1e11) == 1
     # the notes' 784-512-10 network at batch 128 on a 100 GFLOP/s machine: about 32 batches per 100 ms
@@ -285,3 +286,15 @@ def test_runs_leave_no_traced_graph_behind():
     for _ in range(3):
         run_training(small_project(epochs=1), dataset=blobs())
     assert training_graphs() <= before
+
+
+def test_every_call_reaches_the_listener_as_a_point_though_reports_are_throttled():
+    recorder = Recorder()
+    project = small_project(epochs=3, batch_size=4)  # 32 batches an epoch
+    run_training(project, recorder, dataset=blobs(), progress_interval=60.0, steps_per_execution=4)
+    points = [point for report in recorder.batches for point in report.points]
+    assert len(recorder.batches) <= 2  # the first call, and the flush at the end
+    assert len(points) == 3 * 32 // 4  # one point per call of four batches
+    positions = [position for position, _, _ in points]
+    assert positions == sorted(positions) and positions[-1] == pytest.approx(3.0)
+    assert all(math.isfinite(loss) and 0 <= accuracy <= 1 for _, loss, accuracy in points)
