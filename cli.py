@@ -139,6 +139,7 @@ class ProgressBar:
         self.stream, self.quiet = stream, quiet
         self.live = hasattr(stream, "isatty") and stream.isatty()
         self.metric = "accuracy"
+        self.epochs_done = 0
 
     def on_run_started(self, info) -> None:
         self.metric = info.metric
@@ -149,7 +150,8 @@ class ProgressBar:
             )
 
     def on_batch_progress(self, progress) -> None:
-        if self.quiet or not self.live:
+        # The runner's last report can come after the epoch's line was written; it adds nothing here.
+        if self.quiet or not self.live or progress.epoch <= self.epochs_done:
             return
         fraction = progress.step / progress.steps_per_epoch
         filled = int(fraction * 20)
@@ -162,6 +164,7 @@ class ProgressBar:
         self.stream.flush()
 
     def on_epoch_ended(self, result) -> None:
+        self.epochs_done = result.epoch
         if self.quiet:
             return
         figures = "  ".join(f"{key} {value:.4g}" for key, value in result.logs.items() if key != "learning_rate")

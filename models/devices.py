@@ -39,6 +39,9 @@ def _import_tensorflow_quietly():
         os.dup2(caught.fileno(), 2)
         try:
             import tensorflow
+
+            # The first look at the devices prints CUDA's complaints when there is no GPU.
+            tensorflow.config.list_physical_devices()
         except BaseException:
             os.dup2(saved, 2)
             caught.seek(0)
