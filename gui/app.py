@@ -153,11 +153,16 @@ def run_gui(argv: list[str]) -> int:
 
     # The first turn of the event loop after show() is when the window is on screen.
     window.window_shown_at = None
-    QTimer.singleShot(0, lambda: setattr(window, "window_shown_at", time.time()))
     tensorflow = FunctionJob(import_tensorflow_and_list_devices, parent=window)
     tensorflow.succeeded.connect(window.set_devices)
     tensorflow.failed.connect(window.set_tensorflow_failed)
-    window._start_job(tensorflow)
+
+    def after_first_paint():
+        # TensorFlow's import holds the GIL for seconds: start it once the window is up.
+        window.window_shown_at = time.time()
+        window._start_job(tensorflow)
+
+    QTimer.singleShot(0, after_first_paint)
     if os.environ.get("KERAS_TRAINER_STARTUP_REPORT"):
         _report_startup_when_ready(app, window, tensorflow)
     if args.screenshot:

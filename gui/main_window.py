@@ -6,7 +6,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -119,7 +119,9 @@ class MainWindow(QMainWindow):
         self.apply_project(self.project)
         self._restore_layout()
         self._update_title()
-        self.load_dataset()
+        # Loading starts once the window is on screen: a background import of
+        # scikit-learn or pandas would otherwise slow its first paint (the GIL).
+        QTimer.singleShot(0, self.load_dataset)
         if self.settings.recovered_from_corruption:
             self.show_message("The settings file could not be read, so it was set aside and defaults are used.")
 
