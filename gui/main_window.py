@@ -634,16 +634,17 @@ class MainWindow(QMainWindow):
                 restore(value)
 
     def closeEvent(self, event) -> None:
-        if self.job is not None:
-            self.job.request_stop()
-            self.job.wait()
-        for job in list(self._jobs):
-            job.wait()
         self.settings.set_value("window/geometry", self.saveGeometry())
         self.settings.set_value("window/state", self.saveState())
         self.settings.set_value("window/splitter", self.main_splitter.saveState())
         self.settings.set_last_project(self.project)
         self.settings.sync()
+        if self.job is not None:
+            self.job.request_stop()
+        # Off the screen at once: a background import cannot be interrupted and
+        # may need a few seconds to end, and a window that lingers looks frozen.
+        self.hide()
+        self.wait_for_jobs()
         super().closeEvent(event)
 
     def wait_for_jobs(self) -> None:
