@@ -485,7 +485,9 @@ class TrainingCharts(QWidget):
         self._readout.setToolTip(
             "The value of the curve point nearest the mouse pointer in either chart."
         )
-        self._readout.setMinimumWidth(220)
+        # Small enough that the window fits a 1366-pixel laptop screen; the label
+        # takes whatever room the row has left.
+        self._readout.setMinimumWidth(100)
         self._readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self._save_button = QPushButton("Save chart…")

@@ -71,6 +71,17 @@ def _format_seconds(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _first_size() -> tuple[int, int]:
+    """1400×860, or less on a smaller screen (a 1366×768 laptop)."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return 1400, 860
+    available = screen.availableGeometry()
+    return min(1400, int(available.width() * 0.97)), min(860, int(available.height() * 0.95))
+
+
 def _export_suffix(default_name: str) -> str:
     """The ending a format's files need (``.keras``, ``.weights.h5``); empty for a folder."""
     return default_name[default_name.index("."):] if "." in default_name else ""
@@ -127,7 +138,7 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- layout
     def _build_widgets(self) -> None:
-        self.resize(1400, 860)
+        self.resize(*_first_size())
         self.data_panel = DataPanel()
         self.training_panel = TrainingPanel()
         self.network_editor = NetworkEditor()
