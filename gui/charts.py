@@ -63,6 +63,19 @@ METRIC_LOG_KEYS = {
 }
 
 
+
+def _epoch_curve(name: str, colour) -> pg.PlotDataItem:
+    """A bold per-epoch curve with round markers."""
+    return pg.PlotDataItem(
+        name=name,
+        pen=pg.mkPen(_color(colour), width=2.5),
+        symbol="o",
+        symbolSize=7,
+        symbolBrush=pg.mkBrush(_color(colour)),
+        symbolPen=pg.mkPen("w", width=1),
+        antialias=True,
+    )
+
 class _Series:
     """An append-only pair of float64 arrays that doubles its capacity when full."""
 
@@ -270,24 +283,8 @@ class _Panel:
             labelTextSize="9pt",
         )
 
-        self.train_curve = pg.PlotDataItem(
-            name="training",
-            pen=pg.mkPen(_color(TRAINING_COLOR), width=2.5),
-            symbol="o",
-            symbolSize=7,
-            symbolBrush=pg.mkBrush(_color(TRAINING_COLOR)),
-            symbolPen=pg.mkPen("w", width=1),
-            antialias=True,
-        )
-        self.val_curve = pg.PlotDataItem(
-            name="validation",
-            pen=pg.mkPen(_color(VALIDATION_COLOR), width=2.5),
-            symbol="o",
-            symbolSize=7,
-            symbolBrush=pg.mkBrush(_color(VALIDATION_COLOR)),
-            symbolPen=pg.mkPen("w", width=1),
-            antialias=True,
-        )
+        self.train_curve = _epoch_curve("training", TRAINING_COLOR)
+        self.val_curve = _epoch_curve("validation", VALIDATION_COLOR)
         # Hundreds of thousands of points: thin, no antialiasing, and reduced to
         # about two points per pixel column before Qt sees them.
         self.batch_curve = pg.PlotDataItem(

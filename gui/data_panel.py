@@ -50,6 +50,28 @@ def _narrow_combo() -> QComboBox:
     return combo
 
 
+
+_COLUMNS_CACHE: dict[tuple[str, float], list[str]] = {}
+
+
+def _csv_columns(path: str) -> list[str]:
+    """A CSV file's column names, read once per version of the file.
+
+    The panel is redrawn on every edit and every undo; the header is read
+    again only when the file itself has changed.
+    """
+    import os
+
+    from datasets.csv_table import read_csv_columns  # pandas: imported only when needed
+
+    try:
+        key = (path, os.path.getmtime(path))
+    except OSError:
+        return read_csv_columns(path)  # raises the sentence for a missing file
+    if key not in _COLUMNS_CACHE:
+        _COLUMNS_CACHE[key] = read_csv_columns(path)
+    return _COLUMNS_CACHE[key]
+
 class DataPanel(ProjectPanel):
     """The data-set choice and its settings, with sizes and class counts once loaded.
 
@@ -158,10 +180,8 @@ class DataPanel(ProjectPanel):
         self.target.clear()
         columns = []
         if path and self._project.dataset.name == "csv":
-            from datasets.csv_table import read_csv_columns  # pandas: imported only when needed
-
             try:
-                columns = read_csv_columns(path)
+                columns = _csv_columns(path)
             except UserError:
                 columns = []
         for column in columns:
