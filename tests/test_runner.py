@@ -298,3 +298,28 @@ def test_every_call_reaches_the_listener_as_a_point_though_reports_are_throttled
     positions = [position for position, _, _ in points]
     assert positions == sorted(positions) and positions[-1] == pytest.approx(3.0)
     assert all(math.isfinite(loss) and 0 <= accuracy <= 1 for _, loss, accuracy in points)
+
+
+def test_gathering_in_the_step_trains_exactly_as_the_batch_pipeline(monkeypatch):
+    """On the CPU the batch is gathered inside the training step; on a GPU, by tf.data."""
+    import models.runner as runner
+
+    gathered = []
+    gather_in_step = runner.ShuffledBatches.gather_in_step
+    monkeypatch.setattr(runner.ShuffledBatches, "gather_in_step",
+                        lambda self, model: (gathered.append(model), gather_in_step(self, model)))
+    project = small_project(epochs=3, batch_size=16)
+    in_step = run_training(project, dataset=blobs())
+    assert len(gathered) == 1
+    assert "train_step" not in vars(in_step.model)  # Keras's own step is back; the rows are not held
+    monkeypatch.setattr(runner, "_has_gpu", lambda: True)  # as on a GPU machine: the tf.data path
+    pipeline = run_training(project, dataset=blobs())
+    assert len(gathered) == 1
+    assert in_step.history["loss"] == pytest.approx(pipeline.history["loss"], rel=1e-5)
+    assert in_step.test_metrics == pytest.approx(pipeline.test_metrics, rel=1e-5)
+
+
+def test_single_device_runs_use_fused_optimizer_kernels():
+    result = run_training(small_project(epochs=1), dataset=blobs())
+    assert "update_step" in vars(result.model.optimizer)
+    assert result.history["loss"][0] > 0
