@@ -197,7 +197,7 @@ class ShuffledBatches:
             self.order = tf.Variable(tf.range(self.rows, dtype=tf.int64), trainable=False)
         steps = math.ceil(self.rows / batch_size)
         self.step_numbers = tf.data.Dataset.range(steps).prefetch(2)
-        self.dataset = self.step_numbers.map(self.batch)
+        self.dataset = tf.data.Dataset.range(steps).map(self.batch).prefetch(2)
 
     def batch(self, step):
         """The rows and targets of batch ``step`` (a scalar tensor) in this epoch's order."""
