@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without val_loss improving")
     fitting.add_argument("--seed", type=int, help="random seed")
     fitting.add_argument("--device", help="auto, cpu, gpu:N or all_gpus (see list-devices)")
+    fitting.add_argument("--folds", type=int, metavar="K",
+                         help="K-fold cross-validation: train K models, each scored on the training rows it did not see")
     output = train.add_argument_group("output")
     output.add_argument("--out", help="run folder to write (default: runs/DATE-DATASET)")
     output.add_argument("--export", help="comma-separated: keras,weights,savedmodel,tflite,onnx,python")
@@ -135,6 +137,8 @@ def _format_seconds(seconds: float) -> str:
 class ProgressBar:
     """A one-line progress bar on stderr; one line per epoch when stderr is not a terminal."""
 
+    evaluated_on = "test"  # what the rows scored after training are called
+
     def __init__(self, stream=sys.stderr, quiet: bool = False):
         self.stream, self.quiet = stream, quiet
         self.live = hasattr(stream, "isatty") and stream.isatty()
@@ -146,7 +150,7 @@ class ProgressBar:
         if not self.quiet:
             self.stream.write(
                 f"training on {info.device}: {info.train_samples} samples ({info.validation_samples} validation, "
-                f"{info.test_samples} test), {info.parameters:,} parameters, {info.epochs} epochs of {info.steps_per_epoch} batches\n"
+                f"{info.test_samples} {self.evaluated_on}), {info.parameters:,} parameters, {info.epochs} epochs of {info.steps_per_epoch} batches\n"
             )
 
     def on_batch_progress(self, progress) -> None:
@@ -180,6 +184,49 @@ class ProgressBar:
         pass
 
 
+class FoldProgress(ProgressBar):
+    """The progress bar, with a heading and a score line for each cross-validation fold."""
+
+    evaluated_on = "held out"
+
+    def on_fold_started(self, fold: int, folds: int) -> None:
+        self.epochs_done = 0
+        if not self.quiet:
+            self.stream.write(f"fold {fold}/{folds}\n")
+
+    def on_fold_finished(self, result) -> None:
+        scores = "  ".join(f"{key} {value:.4f}" for key, value in result.scores.items())
+        print(f"fold {result.fold}/{result.folds}: held-out {result.held_out_rows} rows  {scores}")
+
+
+def command_cross_validate(args, project, run_dir: Path) -> int:
+    """``train --folds K``: K models, their held-out scores, and ``crossval.json`` in the run folder."""
+    import json
+
+    from datasets.registry import load_dataset
+    from models.crossval import run_cross_validation
+    from models.devices import import_tensorflow
+    from models.files import write_text_atomic
+    from models.runner import StopRequest
+
+    if args.export:
+        raise UserError("--folds trains K models to estimate how well the network generalises and exports none: "
+                        "drop --export, or train once without --folds to export.")
+    import_tensorflow()
+    dataset = load_dataset(project.dataset)
+    stop = StopRequest()
+    _install_stop_on_interrupt(stop)
+    outcome = run_cross_validation(project, args.folds, FoldProgress(quiet=args.quiet), stop=stop, dataset=dataset)
+    for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
+        print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
+              f"(mean ± standard deviation over {len(outcome.results)} of {outcome.folds} folds)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    project.save(run_dir / "project.json")
+    write_text_atomic(run_dir / "crossval.json", json.dumps(outcome.summary(), indent=2) + "\n")
+    print(f"run folder: {run_dir}")
+    return EXIT_INTERRUPTED if outcome.stopped else 0
+
+
 def _default_run_dir(project) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{stamp}-{project.dataset.name}"
@@ -209,6 +256,8 @@ def command_train(args) -> int:
         if unknown:
             raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
     run_dir = Path(args.out) if args.out else _default_run_dir(project)
+    if args.folds is not None:
+        return command_cross_validate(args, project, run_dir)
     from datasets.registry import load_dataset
     from models.devices import import_tensorflow
 

@@ -93,6 +93,8 @@ def test_real_csv_tables_train(tmp_path, capsys, file, target, metric, epochs, b
     (["--dataset", "spiral", "--device", "gpu:7"], "there is no GPU 7"),
     (["--dataset", "spiral", "--epochs", "many"], "invalid int value"),
     ([], "say what to train"),
+    (["--dataset", "spiral", "--folds", "1"], "between 2 and 20 folds"),
+    (["--dataset", "spiral", "--folds", "3", "--export", "keras"], "exports none"),
 ])
 def test_bad_input_is_one_error_line_and_status_2(tmp_path, capsys, args, words):
     assert train(*args, "--out", str(tmp_path / "run")) == 2
@@ -132,3 +134,18 @@ def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     assert run_cli(["train", "--dataset", "spiral"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: unexpected RuntimeError: something we did not foresee (set KERAS_TRAINER_DEBUG=1 to see where)."]
+
+
+def test_folds_cross_validate_and_write_their_scores(tmp_path, capsys):
+    out = tmp_path / "cv"
+    status = train("--dataset", "iris", "--hidden", "16", "--epochs", "30", "--batch-size", "16",
+                   "--folds", "3", "--out", str(out))
+    assert status == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "fold 3/3: held-out 40 rows" in printed  # iris: 120 training rows
+    assert "cross-validated accuracy:" in printed
+    summary = json.loads((out / "crossval.json").read_text())
+    accuracy = summary["scores"]["accuracy"]
+    assert summary["complete"] and len(accuracy["per_fold"]) == 3
+    assert accuracy["mean"] == pytest.approx(sum(accuracy["per_fold"]) / 3)
+    assert (out / "project.json").exists() and not (out / "model.keras").exists()
