@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -30,7 +31,7 @@ from gui.data_panel import DataPanel, DataPreview
 from gui.network_editor import NetworkEditor
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
-from gui.worker import FunctionJob, TrainingJob
+from gui.worker import CrossValidationJob, FunctionJob, TrainingJob
 from models.errors import UserError
 from models.spec import Project, load_project, project_to_dict
 
@@ -121,6 +122,8 @@ class MainWindow(QMainWindow):
         self.job: TrainingJob | None = None
         self._outcome = None  # what the running job produced, sent with training_done
         self._trained_with = (self.project, None)  # the project and data set of the last run
+        self._fold = None  # (fold, folds) while cross-validating
+        self._fold_results = []
         self._jobs: set = set()
         self._dataset_generation = 0
         self.undo_stack = QUndoStack(self)
@@ -182,6 +185,10 @@ class MainWindow(QMainWindow):
 
         self.train_button = QPushButton("▶  Train")
         self.train_button.setToolTip("Train the network on the training set (Ctrl+Enter).")
+        self.crossval_button = QPushButton("Cross-validate…")
+        self.crossval_button.setToolTip(
+            "K-fold cross-validation (Ctrl+K): cut the training rows into K folds, train K fresh models, each on the "
+            "other folds, and score each on the fold it did not see. Shows how much a score depends on the split.")
         self.stop_button = QPushButton("■  Stop")
         self.stop_button.setToolTip("Stop after the current batch, keeping the weights learned so far (Esc).")
         self.stop_button.setEnabled(False)
@@ -196,6 +203,7 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("run_toolbar")
         toolbar.setMovable(False)
         toolbar.addWidget(self.train_button)
+        toolbar.addWidget(self.crossval_button)
         toolbar.addWidget(self.stop_button)
         toolbar.addSeparator()
         toolbar.addWidget(self.progress)
@@ -245,6 +253,9 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         self.train_action = self._action(run_menu, "&Train", self.start_training, None, "Train the network.")
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.crossval_action = self._action(
+            run_menu, "&Cross-validate…", self.cross_validate_dialog, "Ctrl+K",
+            "K-fold cross-validation: K fresh models, each scored on the training rows it did not see.")
         self.stop_action = self._action(run_menu, "&Stop", self.stop_training, "Esc", "Stop training after this batch.")
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self.show_about, None, "What this program is.")
@@ -257,6 +268,7 @@ class MainWindow(QMainWindow):
         self.data_panel.changed.connect(self.record_edit)
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
+        self.crossval_button.clicked.connect(self.cross_validate_dialog)
         self.charts.message.connect(self.show_message)
         # Bound methods, not lambdas: the stack emits these while the window is being
         # deleted, and only a method connection is dropped in time.
@@ -424,8 +436,8 @@ class MainWindow(QMainWindow):
         self._update_run_controls(self.job is not None)
 
     # -------------------------------------------------------------- training
-    def start_training(self) -> bool:
-        """Starts the one training job; refuses with a sentence when it cannot."""
+    def _ready_to_train(self) -> bool:
+        """Whether a job can start now; says why not when it cannot."""
         if self.job is not None:
             return False
         if self.dataset is None:
@@ -435,26 +447,122 @@ class MainWindow(QMainWindow):
         if problems:
             self.show_message("Cannot train yet: " + " ".join(problems))
             return False
-        run_dir = runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}"
+        return True
+
+    def _clear_for_a_job(self) -> None:
         self.charts.clear()
         self.results.clear()
         self.result = None
         self._outcome = None
+        self._fold = None
         self._trained_with = (self.project.copy(), self.dataset)
+
+    def start_training(self) -> bool:
+        """Starts the one training job; refuses with a sentence when it cannot."""
+        if not self._ready_to_train():
+            return False
+        run_dir = runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}"
+        self._clear_for_a_job()
         # The boundary grid belongs to the previewed data; any other data has other inputs.
         probe_x = self.preview.probe_points() if self.preview.dataset is self.dataset else None
         self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x)
+        self.job.run_finished.connect(self._run_finished)
+        self._start_training_job()
+        return True
+
+    def _start_training_job(self) -> None:
+        """Connects what every training job reports, and starts it."""
         self.job.run_started.connect(self._run_started)
         self.job.batch_progress.connect(self._batch_progress)
         self.job.epoch_ended.connect(self._epoch_ended)
-        self.job.run_finished.connect(self._run_finished)
         self.job.run_failed.connect(self._run_failed)
         self.job.finished.connect(self._job_thread_finished)
         self._update_run_controls(True)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Building the model…")
         self.job.start()
+
+    def cross_validate_dialog(self) -> None:
+        from models.crossval import MAX_FOLDS
+
+        try:
+            remembered = int(self.settings.value("cross_validation_folds", 5))
+        except (TypeError, ValueError):
+            remembered = 5
+        folds, accepted = QInputDialog.getInt(
+            self, "Cross-validate", "Folds (K): train K models, each scored on the training rows it did not see.",
+            min(max(remembered, 2), MAX_FOLDS), 2, MAX_FOLDS)
+        if accepted:
+            self.settings.set_value("cross_validation_folds", folds)
+            self.start_cross_validation(folds)
+
+    def start_cross_validation(self, folds: int) -> bool:
+        """Starts K-fold cross-validation of the project; refuses with a sentence when it cannot."""
+        if not self._ready_to_train():
+            return False
+        self._clear_for_a_job()
+        self._fold = (0, folds)
+        self._fold_results = []
+        self.job = CrossValidationJob(self.project, self.dataset, folds, parent=self)
+        self.job.fold_started.connect(self._fold_started)
+        self.job.fold_finished.connect(self._fold_finished)
+        self.job.cv_finished.connect(self._cross_validation_finished)
+        self._start_training_job()
+        self.results.setHtml(self._crossval_html())
+        self.bottom_tabs.setCurrentWidget(self.results)
         return True
+
+    def _fold_started(self, fold: int, folds: int) -> None:
+        self._fold = (fold, folds)
+        self.charts.clear()  # each fold is a fresh model; its curves start again
+
+    def _fold_finished(self, result) -> None:
+        self._fold_results.append(result)
+        self.results.setHtml(self._crossval_html())
+
+    def _fold_prefix(self) -> str:
+        return f"fold {self._fold[0]}/{self._fold[1]} · " if self._fold else ""
+
+    def _cross_validation_finished(self, outcome) -> None:
+        self.charts.redraw_now()
+        done = f"{len(outcome.results)} of {outcome.folds} folds" if outcome.stopped else f"{outcome.folds} folds"
+        self.progress.setFormat(f"Done: cross-validated on {done}")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        metric = outcome.metric
+        self.progress_label.setText(
+            f"  {metric} {outcome.mean(metric):.4f} ± {outcome.std(metric):.4f}" if outcome.results else "")
+        self.results.setHtml(self._crossval_html(outcome))
+        self.bottom_tabs.setCurrentWidget(self.results)
+        self._outcome = outcome
+
+    def _crossval_html(self, outcome=None) -> str:
+        """The folds' held-out scores so far, and their mean ± standard deviation once all are in."""
+        done = self._fold_results
+        folds = self._fold[1] if self._fold else len(done)
+        names = list(dict.fromkeys(name for fold in done for name in fold.scores)) or ["loss"]
+        head = "".join(f"<th align=right>{name}</th>" for name in names)
+        rows = "".join(
+            f"<tr><td>fold {fold.fold}</td><td align=right>{fold.train_rows:,}</td><td align=right>{fold.held_out_rows:,}</td>"
+            + "".join(f"<td align=right>{fold.scores.get(name, math.nan):.4f}</td>" for name in names) + "</tr>"
+            for fold in done)
+        if outcome is not None and outcome.results:
+            rows += ("<tr><td><b>mean ± sd</b></td><td></td><td></td>"
+                     + "".join(f"<td align=right><b>{outcome.mean(name):.4f} ± {outcome.std(name):.4f}</b></td>"
+                               for name in names) + "</tr>")
+        if outcome is None:
+            status = f"{len(done)} of {folds} folds done"
+        else:
+            status = f"Stopped: {len(done)} of {folds} folds done" if outcome.stopped else f"All {folds} folds done"
+        return (
+            f"<h3>{folds}-fold cross-validation</h3>"
+            "<p>The training rows are cut into K folds; K fresh models train with these settings, each on the "
+            "other folds, and each is scored on the fold it did not see. The spread of the scores shows how much "
+            "one split's luck can move a result. The test rows are not used.</p>"
+            f"<p>{status}.</p>"
+            f"<table cellspacing=6><tr><th align=left>fold</th><th align=right>trained on</th>"
+            f"<th align=right>held out</th>{head}</tr>{rows}</table>"
+        )
 
     def stop_training(self) -> None:
         if self.job is not None:
@@ -464,8 +572,10 @@ class MainWindow(QMainWindow):
     def _update_run_controls(self, running: bool) -> None:
         can_train = not running and self.dataset is not None
         self.train_button.setEnabled(can_train)
+        self.crossval_button.setEnabled(can_train)
         if hasattr(self, "train_action"):
             self.train_action.setEnabled(can_train)
+            self.crossval_action.setEnabled(can_train)
             self.stop_action.setEnabled(running)
             has_model = self.result is not None and self.result.model is not None
             self.export_action.setEnabled(has_model and not running)
@@ -477,7 +587,7 @@ class MainWindow(QMainWindow):
         total = info.epochs * info.steps_per_epoch
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
-        self.progress.setFormat(f"epoch 1/{info.epochs}")
+        self.progress.setFormat(f"{self._fold_prefix()}epoch 1/{info.epochs}")
         self.device_label.setText(f"Device: {info.device}")
         self.charts.set_metric(info.metric)
         self.statusBar().showMessage(
@@ -488,16 +598,17 @@ class MainWindow(QMainWindow):
         for position, loss, metric in progress.points:
             self.charts.add_batch(position, loss, metric)
         self.progress.setValue(progress.global_step)
-        self.progress.setFormat(f"epoch {progress.epoch}/{progress.epochs} · batch {progress.step}/{progress.steps_per_epoch}")
+        self.progress.setFormat(f"{self._fold_prefix()}epoch {progress.epoch}/{progress.epochs} · batch {progress.step}/{progress.steps_per_epoch}")
         self.progress_label.setText(f"  loss {progress.loss:.4f} · {_format_seconds(progress.eta_s)} left")
-        self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
+        if progress.samples_per_second > 0:  # the report flushed after an epoch's end has no speed of its own
+            self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
 
     def _epoch_ended(self, result) -> None:
         self.charts.add_epoch(result.epoch, result.logs)
         info = getattr(self, "_run_info", None)
         if info is not None:
             self.progress.setValue(result.epoch * info.steps_per_epoch)
-        self.progress.setFormat(f"epoch {result.epoch}/{result.epochs}")
+        self.progress.setFormat(f"{self._fold_prefix()}epoch {result.epoch}/{result.epochs}")
         self.progress_label.setText(f"  loss {result.logs.get('loss', math.nan):.4f} · {_format_seconds(result.eta_s)} left")
         self._show_probe(result.probe)
 

@@ -53,16 +53,57 @@ class TrainingJob(QThread):
         self.run_failed.emit(message)
 
     def run(self) -> None:
-        from models.runner import TrainingFailed, run_training
+        from models.runner import run_training
+
+        self._relay_failures(lambda: run_training(self.project, listener=self, stop=self.stop_request,
+                                                  dataset=self.dataset, run_dir=self.run_dir, **self.runner_options))
+
+    def _relay_failures(self, train) -> None:
+        """Calls ``train``; any failure reaches the window as ``run_failed``, never as a crash."""
+        from models.runner import TrainingFailed
 
         try:
-            run_training(self.project, listener=self, stop=self.stop_request, dataset=self.dataset,
-                         run_dir=self.run_dir, **self.runner_options)
+            train()
         except TrainingFailed:
             pass  # the listener has already reported it
+        except UserError as error:  # refused before training began (a bad fold count, say)
+            self.run_failed.emit(str(error))
         except Exception as error:  # a bug outside training itself: still a sentence, never a crash
             traceback.print_exc()
             self.run_failed.emit(f"training failed unexpectedly ({type(error).__name__}): {error}")
+
+
+class CrossValidationJob(TrainingJob):
+    """Runs K-fold cross-validation in a background thread.
+
+    Each fold's run reports through the same signals as `TrainingJob`, except
+    ``run_finished``: a fold's model is not a result to keep. The folds'
+    scores come with ``fold_finished`` and the whole outcome with ``cv_finished``.
+    """
+
+    fold_started = Signal(int, int)  # fold (1-based), folds
+    fold_finished = Signal(object)  # FoldResult
+    cv_finished = Signal(object)  # CrossValidationResult
+
+    def __init__(self, project, dataset, folds: int, parent=None, **runner_options):
+        super().__init__(project, dataset, parent=parent, **runner_options)
+        self.folds = folds
+
+    def on_fold_started(self, fold, folds):
+        self.fold_started.emit(fold, folds)
+
+    def on_fold_finished(self, result):
+        self.fold_finished.emit(result)
+
+    def on_finished(self, result):
+        pass  # one fold's run; its scores come with fold_finished
+
+    def run(self) -> None:
+        from models.crossval import run_cross_validation
+
+        self._relay_failures(lambda: self.cv_finished.emit(run_cross_validation(
+            self.project, self.folds, listener=self, stop=self.stop_request, dataset=self.dataset,
+            **self.runner_options)))
 
 
 class FunctionJob(QThread):
