@@ -29,8 +29,6 @@ What loading does, in order:
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,118 +38,23 @@ import pandas as pd
 
 from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
+from datasets.csv_text import (
+    DELIMITER_NAMES,
+    _unique_names,
+    detect_delimiter,
+    header_names,
+    read_text,
+)
 from datasets.split import standardize
 from datasets.unsplit import UnsplitData
 from models.errors import UserError
 
-DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-TEXT_ENCODINGS = ("utf-8", "gbk", "gb18030")
 MAX_NUMERIC_CLASSES = 20
 MAX_TEXT_VALUES = 50
 MAX_CLASSES_FROM_TEXT = 50
 MOSTLY_NUMBERS = 0.9
 EXTRA_MISSING_MARKERS = ["?"]
-_SNIFF_CHARACTERS = 65536
-_SNIFF_LINES = 50
 _LISTED_COLUMNS = 30
-
-
-# ---------------------------------------------------------------- reading the text
-
-
-def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise UserError(f"The CSV file '{path}' does not exist; choose an existing file.")
-    if path.is_dir():
-        raise UserError(f"'{path}' is a folder, not a CSV file; choose a file.")
-
-
-def _check_not_binary(raw: bytes, path: Path) -> None:
-    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UserError(
-            f"'{path.name}' looks like an Excel workbook, not a CSV text file; open it in "
-            "your spreadsheet program and save it as 'CSV UTF-8'."
-        )
-    if b"\x00" in raw[:_SNIFF_CHARACTERS]:
-        raise UserError(
-            f"'{path.name}' is not a text file (it contains binary bytes); choose a CSV file, "
-            "or save the table as 'CSV UTF-8' from your spreadsheet program."
-        )
-
-
-def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
-    """Decodes the bytes of a CSV file.
-
-    Args:
-        raw: the whole file.
-        path: the file, for error messages.
-
-    Returns:
-        ``(text, encoding)``, the encoding as a name to show the user.
-
-    Raises:
-        UserError: for binary bytes or text in none of the supported encodings.
-    """
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw.decode("utf-8-sig", errors="replace"), "UTF-8 with BOM"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16", errors="replace"), "UTF-16"
-    _check_not_binary(raw, path)
-    for encoding in TEXT_ENCODINGS:
-        try:
-            return raw.decode(encoding), encoding.upper()
-        except UnicodeDecodeError:
-            continue
-    raise UserError(
-        f"'{path.name}' could not be read as UTF-8 or GBK text; save it again as 'CSV UTF-8'."
-    )
-
-
-def read_text(path: Path) -> tuple[str, str]:
-    """Reads a CSV file as text, returning ``(text, encoding)``."""
-    _check_path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise UserError(
-            f"The CSV file '{path}' could not be read: {error.strerror or error}."
-        ) from error
-    if not raw.strip():
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        )
-    text, encoding = decode_text(raw, path)
-    if not text.strip():
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        )
-    return text, encoding
-
-
-def detect_delimiter(text: str) -> str:
-    """Picks the separator whose column count on the first lines is most steady.
-
-    A candidate must split the header into at least two columns; among those,
-    the one giving the header's column count on the most lines wins, then the
-    one giving more columns. This keeps decimal commas (``5,1;3,5``) from
-    being taken for separators. Defaults to a comma.
-    """
-    head = text[:_SNIFF_CHARACTERS]
-    lines = head.splitlines()
-    if len(head) < len(text) and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut off
-    lines = [line for line in lines[:_SNIFF_LINES] if line.strip()]
-    best, best_score = ",", (0.0, 0)
-    for delimiter in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not widths or widths[0] < 2:
-            continue
-        agreement = sum(width == widths[0] for width in widths) / len(widths)
-        score = (agreement, widths[0])
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -183,7 +86,12 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
             f"'{path.name}' could not be read as a table ({str(error).strip()}); check that every "
             "row has as many separators as the header."
         ) from error
-    table.columns = _unique_names([str(name).strip() for name in table.columns])
+    header = header_names(text, delimiter, path.name)
+    # pandas numbers repeated names before spaces are stripped, which can leave two
+    # columns with one name; the header reader's names are unique and are the ones
+    # the window offers as targets.
+    table.columns = header if len(header) == len(table.columns) else _unique_names(
+        [str(name).strip() for name in table.columns])
     if table.empty:
         raise UserError(
             f"'{path.name}' has a header but no rows of data; choose a file with at least a few rows."
@@ -204,53 +112,6 @@ def _infinities_as_missing(table: pd.DataFrame) -> None:
             values = table[name].to_numpy(dtype=np.float64, na_value=np.nan)
             if np.isinf(values).any():
                 table[name] = np.where(np.isinf(values), np.nan, values)
-
-
-def read_csv_columns(path: str | Path) -> list[str]:
-    """The column names of a CSV file, read from its start only (for choosing the target).
-
-    Names are cleaned exactly as `load_csv` cleans them, so any of them can be
-    passed back as `DatasetChoice.target`.
-
-    Raises:
-        UserError: for a missing, empty, binary or undecodable file.
-    """
-    path = Path(path).expanduser()
-    _check_path(path)
-    try:
-        with path.open("rb") as file:
-            raw = file.read(_SNIFF_CHARACTERS + 1)
-    except OSError as error:
-        raise UserError(
-            f"The CSV file '{path}' could not be read: {error.strerror or error}."
-        ) from error
-    if len(raw) > _SNIFF_CHARACTERS and b"\n" in raw:
-        raw = raw[: raw.rfind(b"\n") + 1]  # never cut a character in two
-    if not raw.strip():
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        )
-    text, _ = decode_text(raw, path)
-    try:
-        header = pd.read_csv(
-            io.StringIO(text), sep=detect_delimiter(text), nrows=0, skipinitialspace=True
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        raise UserError(
-            f"'{path.name}' has no header line that could be read ({error})."
-        ) from error
-    return _unique_names([str(name).strip() for name in header.columns])
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    """Column names made unique by numbering repeats: ``a``, ``a.1``, ``a.2``."""
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        unique.append(name if count == 0 else f"{name}.{count}")
-    return unique
 
 
 def _is_text(column: pd.Series) -> bool:

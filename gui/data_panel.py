@@ -62,7 +62,8 @@ def _csv_columns(path: str) -> list[str]:
     """
     import os
 
-    from datasets.csv_table import read_csv_columns  # pandas: imported only when needed
+    # The standard library only: no pandas import on the GUI thread.
+    from datasets.csv_text import read_csv_columns
 
     try:
         key = (path, os.path.getmtime(path))

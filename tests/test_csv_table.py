@@ -10,13 +10,8 @@ import pytest
 
 from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
-from datasets.csv_table import (
-    CsvFeatures,
-    NumericColumn,
-    TextColumn,
-    detect_delimiter,
-    read_csv_columns,
-)
+from datasets.csv_table import CsvFeatures, NumericColumn, TextColumn, read_table
+from datasets.csv_text import detect_delimiter, read_csv_columns
 from datasets.registry import load_dataset
 from models.errors import UserError
 
@@ -395,3 +390,28 @@ def test_read_csv_columns_for_the_target_list(tmp_path):
         read_csv_columns(tmp_path / "none.csv")
     if SHARED_DATA.exists():
         assert read_csv_columns(SHARED_DATA / "diamonds.csv")[:3] == ["carat", "cut", "color"]
+
+
+@pytest.mark.parametrize("header", [
+    "a; b ;a\n1;2;3\n",
+    'name,,"x, y",name, name ,\n1,2,3,4,5,6\n',
+    "\ufeffid\tvalue\tvalue\n1\t2\t3\n",
+    '"quoted ""name"""|plain\n1|2\n',
+])
+def test_the_header_reader_names_columns_as_the_table_loader_does(tmp_path, header):
+    path = write(tmp_path, header)
+    table, _ = read_table(Path(path))
+    assert read_csv_columns(path) == list(table.columns)
+
+
+def test_listing_a_csv_s_columns_does_not_import_pandas(tmp_path):
+    import subprocess
+    import sys
+
+    path = write(tmp_path, CHINESE_IRIS, "gbk")
+    code = ("import sys; from datasets.csv_text import read_csv_columns; "
+            f"print(read_csv_columns({str(path)!r})); print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == ["['种类', '花萼长度', '花萼宽度', '产地']", "False"]
