@@ -29,7 +29,7 @@ INITIALIZER_HELP = {
 
 OPTIMIZER_HELP = {
     "sgd": "Mini-batch SGD: w ← w − η·g. With momentum μ: v ← μ·v − η·g, w ← w + v.",
-    "rmsprop": "RMSprop: s ← ρ·s + (1−ρ)·g², w ← w − η·g / (√s + ε). Scales each weight's step by its recent gradient size.",
+    "rmsprop": "RMSprop: s ← ρ·s + (1−ρ)·g², w ← w − η·g / √(s + ε). Scales each weight's step by its recent gradient size.",
     "adam": "Adam: momentum (β₁) plus RMSprop-style scaling (β₂), with bias correction.",
     "adamw": "AdamW: Adam with weight decay applied straight to the weights, not through the gradient.",
     "adagrad": "Adagrad: divides by the square root of all past squared gradients, so steps shrink over time.",
