@@ -137,6 +137,7 @@ def run_gui(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
+    from gui.settings import AppSettings
     from gui.worker import FunctionJob
     from resources import resource_path
 
@@ -145,7 +146,9 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("Keras Trainer")
     app.setOrganizationName("Keras Trainer")
     app.setWindowIcon(QIcon(str(resource_path("icon.svg"))))
-    window = MainWindow(project=project)
+    settings = AppSettings()
+    set_up_language(app, settings)
+    window = MainWindow(settings=settings, project=project)
     _report_unexpected_errors_in(window)
     if path:
         window.project_path = path
@@ -170,6 +173,21 @@ def run_gui(argv: list[str]) -> int:
     if args.screenshot:
         return _take_screenshot(app, window, args.screenshot, args.train_epochs)
     return app.exec()
+
+
+def set_up_language(app, settings) -> str:
+    """Chooses the window's language (see `gui.i18n`) and Qt's own words for its dialogs' buttons."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    from gui.i18n import ENGLISH, choose_language, set_language
+
+    code = choose_language(os.environ.get("KERAS_TRAINER_LANGUAGE"), settings.value("language"), QLocale.system().name())
+    set_language(code)
+    if code != ENGLISH:
+        translator = QTranslator(app)
+        if translator.load(f"qtbase_{code}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+            app.installTranslator(translator)
+    return code
 
 
 def _report_startup_when_ready(app, window, tensorflow_job) -> None:

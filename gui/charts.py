@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.i18n import tr
 from models.files import atomic_path
 
 TRAINING_COLOR = (31, 119, 180)  # blue
@@ -273,7 +274,7 @@ class _Panel:
             # Behind the view box (z -100), so the grid lies under curves and legend.
             axis.setZValue(-200)
             axis.enableAutoSIPrefix(False)
-        item.setLabel("bottom", "epoch", color=TEXT_COLOR)
+        item.setLabel("bottom", tr("epoch"), color=TEXT_COLOR)
         self.set_titles(title, y_label)
         self.legend = item.addLegend(
             offset=(-8, 8),
@@ -283,12 +284,12 @@ class _Panel:
             labelTextSize="9pt",
         )
 
-        self.train_curve = _epoch_curve("training", TRAINING_COLOR)
-        self.val_curve = _epoch_curve("validation", VALIDATION_COLOR)
+        self.train_curve = _epoch_curve(tr("training"), TRAINING_COLOR)
+        self.val_curve = _epoch_curve(tr("validation"), VALIDATION_COLOR)
         # Hundreds of thousands of points: thin, no antialiasing, and reduced to
         # about two points per pixel column before Qt sees them.
         self.batch_curve = pg.PlotDataItem(
-            name="training, per batch",
+            name=tr("training, per batch"),
             pen=pg.mkPen(_faint(TRAINING_COLOR), width=1),
             antialias=False,
             skipFiniteCheck=True,
@@ -327,8 +328,8 @@ class _Panel:
 
     def set_titles(self, title: str, y_label: str) -> None:
         item = self.plot.getPlotItem()
-        item.setTitle(title, color=TEXT_COLOR, size="11pt", bold=True)
-        item.setLabel("left", y_label, color=TEXT_COLOR)
+        item.setTitle(tr(title), color=TEXT_COLOR, size="11pt", bold=True)
+        item.setLabel("left", tr(y_label), color=TEXT_COLOR)
 
     def set_legend_corner(self, bottom: bool) -> None:
         self.legend.setOffset((-8, -8) if bottom else (-8, 8))
@@ -450,19 +451,19 @@ class TrainingCharts(QWidget):
         self._toolbar.setContentsMargins(4, 2, 4, 0)
         self._toolbar.setSpacing(8)
 
-        self._log_check = QCheckBox("log scale")
-        self._log_check.setToolTip(
+        self._log_check = QCheckBox(tr("log scale"))
+        self._log_check.setToolTip(tr(
             "Show the loss on a logarithmic axis, so that small late improvements stay "
             "visible. Loss values of zero or below cannot be drawn on it and are left out."
-        )
+        ))
         self._log_check.toggled.connect(self.set_log_y)
 
-        smoothing_tip = (
+        smoothing_tip = tr(
             "Smooth the faint per-batch curves with an exponential moving average, as "
             "TensorBoard does: 0 shows the raw values, 0.99 averages over roughly the last "
             "hundred batches. The per-epoch curves and the recorded values are not changed."
         )
-        smoothing_label = QLabel("smoothing")
+        smoothing_label = QLabel(tr("smoothing"))
         smoothing_label.setToolTip(smoothing_tip)
         self._smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self._smoothing_slider.setRange(0, round(MAX_SMOOTHING * 100))
@@ -479,21 +480,21 @@ class TrainingCharts(QWidget):
         self._smoothing_spin.valueChanged.connect(self.set_smoothing)
 
         self._readout = QLabel("")
-        self._readout.setToolTip(
+        self._readout.setToolTip(tr(
             "The value of the curve point nearest the mouse pointer in either chart."
-        )
+        ))
         # Small enough that the window fits a 1366-pixel laptop screen; the label
         # takes whatever room the row has left.
         self._readout.setMinimumWidth(100)
         self._readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-        self._save_button = QPushButton("Save chart…")
-        self._save_button.setToolTip(
+        self._save_button = QPushButton(tr("Save chart…"))
+        self._save_button.setToolTip(tr(
             "Save the loss chart or the metric chart as a PNG image or an SVG drawing."
-        )
+        ))
         self._save_menu = QMenu(self._save_button)
-        self._save_loss_action = self._save_menu.addAction("Loss chart…")
-        self._save_loss_action.setToolTip("Save the loss chart as PNG or SVG.")
+        self._save_loss_action = self._save_menu.addAction(tr("Loss chart…"))
+        self._save_loss_action.setToolTip(tr("Save the loss chart as PNG or SVG."))
         self._save_loss_action.triggered.connect(lambda: self._save_chart_interactively("loss"))
         self._save_metric_action = self._save_menu.addAction("")
         self._save_metric_action.triggered.connect(lambda: self._save_chart_interactively("metric"))
@@ -512,14 +513,12 @@ class TrainingCharts(QWidget):
     def _chart_title(self, which: str) -> str:
         """How a sentence names a chart: "loss", "accuracy" or "MAE"."""
         if which == "loss":
-            return "loss"
-        return METRIC_AXIS_LABELS.get(self._metric, self._metric)
+            return tr("loss")
+        return tr(METRIC_AXIS_LABELS.get(self._metric, self._metric))
 
     def _update_metric_texts(self) -> None:
-        self._save_metric_action.setText(f"{METRIC_TITLES.get(self._metric, self._metric)} chart…")
-        self._save_metric_action.setToolTip(
-            f"Save the {self._chart_title('metric')} chart as PNG or SVG."
-        )
+        self._save_metric_action.setText(tr("{title} chart…", title=tr(METRIC_TITLES.get(self._metric, self._metric))))
+        self._save_metric_action.setToolTip(tr("Save the {title} chart as PNG or SVG.", title=self._chart_title("metric")))
 
     # --------------------------------------------------------------- data API
 
@@ -732,10 +731,10 @@ class TrainingCharts(QWidget):
     def _describe_point(self, name: str, x: float, y: float) -> str:
         quantity = "loss" if "loss" in name else self._metric
         if name.startswith("val_"):
-            return f"epoch {x:.0f} · val_{quantity} {y:.4g}"
+            return f"{tr('epoch')} {x:.0f} · val_{quantity} {y:.4g}"
         if name.startswith("batch_"):
-            return f"epoch {x:.2f} · {quantity} {y:.4g}"
-        return f"epoch {x:.0f} · {quantity} {y:.4g}"
+            return f"{tr('epoch')} {x:.2f} · {quantity} {y:.4g}"
+        return f"{tr('epoch')} {x:.0f} · {quantity} {y:.4g}"
 
     # ------------------------------------------------------------------ saving
 
@@ -764,13 +763,12 @@ class TrainingCharts(QWidget):
                 temporary.write_bytes(data)
         except Exception as error:  # any failure becomes a sentence, never a crash
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            self.message.emit(
-                f"Could not save the {title} chart to {target}: {reason}. "
-                "Choose another folder or file name and try again."
-            )
+            self.message.emit(tr(
+                "Could not save the {title} chart to {target}: {reason}. Choose another folder or file name and try again.",
+                title=title, target=target, reason=reason))
             return False
         self._last_save_dir = target.parent
-        self.message.emit(f"Saved the {title} chart to {target}.")
+        self.message.emit(tr("Saved the {title} chart to {target}.", title=title, target=target))
         return True
 
     def _render(self, panel: _Panel, suffix: str) -> bytes:
@@ -806,9 +804,9 @@ class TrainingCharts(QWidget):
         title = self._chart_title(which)
         path, selected = QFileDialog.getSaveFileName(
             self,
-            f"Save the {title} chart",
+            tr("Save the {title} chart", title=title),
             str(self._last_save_dir / f"{name}.png"),
-            "PNG image (*.png);;SVG drawing (*.svg)",
+            tr("PNG image") + " (*.png);;" + tr("SVG drawing") + " (*.svg)",
         )
         if not path:
             return None

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from datasets.registry import DATASETS
+from gui.i18n import tr
 from gui.panel import ProjectPanel
 from models.spec import Project
 
@@ -36,6 +37,11 @@ CLASS_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 MISSING_LABELS = {"drop": "Drop those rows", "fill": "Fill the gaps"}
 MISSING_TIPS = {"drop": "Leave out every row that has an empty cell.",
                 "fill": "Fill each empty cell: the median for a number column, the most frequent value for text."}
+# The form's rows, top to bottom ("" is the data set's description).
+FORM_ROWS = ("Data set", "", "Samples", "Noise", "Test fraction", "Seed", "File", "Target column", "Missing values")
+# How the undo menu names an edited choice ("data set → Two spirals").
+EDIT_NAMES = {"name": "data set", "data_file": "data file", "test_fraction": "test fraction", "samples": "samples",
+              "noise": "noise", "seed": "seed", "target": "target", "missing": "missing"}
 LEGEND_TEXT_COLOUR = "#303030"  # as in the training charts; pyqtgraph's default is for dark plots
 
 
@@ -88,51 +94,51 @@ class DataPanel(ProjectPanel):
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.name_combo = _narrow_combo()
         for info in DATASETS.values():
-            self.name_combo.addItem(info.title, info.name)
-            self.name_combo.setItemData(self.name_combo.count() - 1, info.description, Qt.ToolTipRole)
-        self.name_combo.setToolTip("The data set to learn from. Hover over a choice for what it is.")
+            self.name_combo.addItem(tr(info.title), info.name)
+            self.name_combo.setItemData(self.name_combo.count() - 1, tr(info.description), Qt.ToolTipRole)
+        self.name_combo.setToolTip(tr("The data set to learn from. Hover over a choice for what it is."))
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setStyleSheet("color: #444;")
         self.samples = QSpinBox()
         self.samples.setRange(10, 1_000_000)
         self.samples.setSingleStep(100)
-        self.samples.setToolTip("How many points to draw for a synthetic data set.")
+        self.samples.setToolTip(tr("How many points to draw for a synthetic data set."))
         self.noise = QDoubleSpinBox()
         self.noise.setRange(0, 10)
         self.noise.setDecimals(2)
         self.noise.setSingleStep(0.05)
-        self.noise.setToolTip("How much random noise is added to each point; more noise makes the classes overlap.")
+        self.noise.setToolTip(tr("How much random noise is added to each point; more noise makes the classes overlap."))
         self.test_fraction = QDoubleSpinBox()
         self.test_fraction.setRange(0.05, 0.5)
         self.test_fraction.setSingleStep(0.05)
-        self.test_fraction.setToolTip("Share of rows held back as the test set, never seen during training.")
+        self.test_fraction.setToolTip(tr("Share of rows held back as the test set, never seen during training."))
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("Seed for drawing the data and for the train/test split.")
+        self.seed.setToolTip(tr("Seed for drawing the data and for the train/test split."))
         self.file_edit = QLineEdit()
-        self.file_edit.setPlaceholderText("Choose a file…")
-        self.file_edit.setToolTip("The CSV file to learn from, or a downloaded mnist.npz / idx folder for MNIST.")
-        self.browse = QPushButton("Browse…")
-        self.browse.setToolTip("Pick the file.")
+        self.file_edit.setPlaceholderText(tr("Choose a file…"))
+        self.file_edit.setToolTip(tr("The CSV file to learn from, or a downloaded mnist.npz / idx folder for MNIST."))
+        self.browse = QPushButton(tr("Browse…"))
+        self.browse.setToolTip(tr("Pick the file."))
         file_row = QHBoxLayout()
         file_row.addWidget(self.file_edit, 1)
         file_row.addWidget(self.browse)
         self.target = _narrow_combo()
         self.target.setEditable(False)
-        self.target.setToolTip("The column to predict. Text or few whole-number values make it classification; other numbers, regression.")
+        self.target.setToolTip(tr("The column to predict. Text or few whole-number values make it classification; other numbers, regression."))
         self.missing = _narrow_combo()
         for key, label in MISSING_LABELS.items():
-            self.missing.addItem(label, key)
-            self.missing.setItemData(self.missing.count() - 1, MISSING_TIPS[key], Qt.ToolTipRole)
-        self.missing.setToolTip("What to do with rows that have an empty cell.")
+            self.missing.addItem(tr(label), key)
+            self.missing.setItemData(self.missing.count() - 1, tr(MISSING_TIPS[key]), Qt.ToolTipRole)
+        self.missing.setToolTip(tr("What to do with rows that have an empty cell."))
         for spin in (self.samples, self.noise, self.test_fraction, self.seed):
             spin.setKeyboardTracking(False)
         self._rows = {}
-        for label, widget in (("Data set", self.name_combo), ("", self.description), ("Samples", self.samples),
-                              ("Noise", self.noise), ("Test fraction", self.test_fraction), ("Seed", self.seed),
-                              ("File", file_row), ("Target column", self.target), ("Missing values", self.missing)):
-            form.addRow(label, widget)
+        widgets = (self.name_combo, self.description, self.samples, self.noise, self.test_fraction, self.seed,
+                   file_row, self.target, self.missing)
+        for label, widget in zip(FORM_ROWS, widgets, strict=True):
+            form.addRow(tr(label) if label else "", widget)
             self._rows[label] = widget
         column.addLayout(form)
         self.status = QLabel()
@@ -190,14 +196,14 @@ class DataPanel(ProjectPanel):
         if current and self.target.findData(current) < 0:
             self.target.addItem(current, current)
         if not current and columns:
-            self.target.insertItem(0, "— choose the column to predict —", "")
+            self.target.insertItem(0, tr("— choose the column to predict —"), "")
         self.target.setCurrentIndex(max(self.target.findData(current), 0))
 
     def _show_relevant_rows(self) -> None:
         info = DATASETS.get(self._project.dataset.name)
         if info is None:
             return
-        self.description.setText(info.description)
+        self.description.setText(tr(info.description))
         visible = {"Samples": info.uses_samples, "Noise": info.uses_noise, "File": info.needs_file or info.accepts_file,
                    "Target column": info.kind == "csv", "Missing values": info.kind == "csv",
                    "Test fraction": info.kind != "images"}
@@ -207,33 +213,33 @@ class DataPanel(ProjectPanel):
     def _form_row(self, label: str) -> int:
         for row in range(self._form.rowCount()):
             item = self._form.itemAt(row, QFormLayout.LabelRole)
-            if item is not None and item.widget() is not None and item.widget().text() == label:
+            if item is not None and item.widget() is not None and item.widget().text() == tr(label):
                 return row
         return -1
 
     def show_loading(self) -> None:
-        self.status.setText("<i>Loading the data…</i>")
+        self.status.setText(f"<i>{tr('Loading the data…')}</i>")
 
     def show_error(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b00020'><b>Could not load:</b> {html.escape(message)}</span>")
+        self.status.setText(f"<span style='color:#b00020'><b>{tr('Could not load:')}</b> {html.escape(message)}</span>")
 
     def show_dataset(self, dataset) -> None:
         """Sizes, class counts and what loading did."""
-        lines = [f"<b>{len(dataset.x_train):,}</b> training rows, <b>{len(dataset.x_test):,}</b> test rows, "
-                 f"<b>{dataset.n_features}</b> features."]
+        lines = [tr("<b>{train}</b> training rows, <b>{test}</b> test rows, <b>{features}</b> features.",
+                    train=f"{len(dataset.x_train):,}", test=f"{len(dataset.x_test):,}", features=dataset.n_features)]
         if dataset.is_classification:
             counts = ", ".join(f"{html.escape(name)}: {count:,}" for name, count in dataset.class_counts().items())
-            lines.append(f"Classification into {dataset.n_classes} classes ({counts}).")
+            lines.append(tr("Classification into {classes} classes ({counts}).", classes=dataset.n_classes, counts=counts))
         else:
-            lines.append(f"Regression of <b>{html.escape(dataset.target_name)}</b> "
-                         f"(mean {float(np.mean(dataset.y_train)):.4g}, sd {float(np.std(dataset.y_train)):.4g}).")
+            lines.append(tr("Regression of <b>{target}</b> (mean {mean}, sd {sd}).", target=html.escape(dataset.target_name),
+                            mean=f"{float(np.mean(dataset.y_train)):.4g}", sd=f"{float(np.std(dataset.y_train)):.4g}"))
         lines += [f"<span style='color:#555'>{html.escape(note)}</span>" for note in dataset.notes]
         self.status.setText("<br>".join(lines))
 
     # ------------------------------------------------------------ editing
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a data file", self.file_edit.text(),
-                                              "Data files (*.csv *.tsv *.txt *.npz *.gz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, tr("Choose a data file"), self.file_edit.text(),
+                                              tr("Data files") + " (*.csv *.tsv *.txt *.npz *.gz);;" + tr("All files") + " (*)")
         if path:
             self.file_edit.setText(path)
             self._edit("data_file", path)
@@ -250,8 +256,8 @@ class DataPanel(ProjectPanel):
         project = self._project.copy()
         project.dataset = dataclasses.replace(choice, **changes)
         self.set_project(project)
-        label = {"name": "data set", "data_file": "data file", "test_fraction": "test fraction"}.get(name, name)
-        shown = DATASETS[value].title if name == "name" and value in DATASETS else value
+        label = tr(EDIT_NAMES.get(name, name))
+        shown = tr(DATASETS[value].title) if name == "name" and value in DATASETS else value
         self.changed.emit(project.copy(), f"{label} → {shown}")
 
 
@@ -342,7 +348,7 @@ class DataPreview(QStackedWidget):
         self.images.setStyleSheet("background: white;")
         self.table = QTableView()
         self.table.setAlternatingRowColors(True)
-        self.empty = QLabel("No data loaded.")
+        self.empty = QLabel(tr("No data loaded."))
         self.empty.setAlignment(Qt.AlignCenter)
         for widget in (self.empty, self.plot, self.images, self.table):
             self.addWidget(widget)
@@ -395,7 +401,7 @@ class DataPreview(QStackedWidget):
             for index, name in enumerate(dataset.class_names):
                 colour = CLASS_COLOURS[index % len(CLASS_COLOURS)]
                 for x_part, y_part, symbol, suffix in ((dataset.x_train, dataset.y_train, "o", ""),
-                                                       (dataset.x_test, dataset.y_test, "t", " (test)")):
+                                                       (dataset.x_test, dataset.y_test, "t", tr(" (test)"))):
                     chosen = x_part[y_part == index]
                     item = pg.ScatterPlotItem(chosen[:, 0], chosen[:, 1], size=6, symbol=symbol,
                                               brush=pg.mkBrush(colour), pen=pg.mkPen("w", width=0.5),
@@ -408,7 +414,7 @@ class DataPreview(QStackedWidget):
             t = (values - values.min()) / span
             brushes = [pg.mkBrush(int(255 * v), int(120 * (1 - v)), int(255 * (1 - v))) for v in t]
             item = pg.ScatterPlotItem(dataset.x_train[:, 0], dataset.x_train[:, 1], size=6, brush=brushes,
-                                      pen=None, name=f"{dataset.target_name} (blue low, red high)")
+                                      pen=None, name=tr("{target} (blue low, red high)", target=dataset.target_name))
             self.plot.addItem(item)
             self._scatter_items.append(item)
         self.plot.autoRange()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
+from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
 from gui.network_editor import NetworkEditor
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
@@ -41,6 +42,9 @@ LOSS_NAMES = {
     "binary_crossentropy": "binary cross-entropy", "categorical_crossentropy": "categorical cross-entropy",
     "sparse_categorical_crossentropy": "categorical cross-entropy",
 }
+
+EXPORT_TITLES = {"keras": "Keras model", "weights": "Weights only", "savedmodel": "TensorFlow SavedModel (a folder)",
+                 "tflite": "TensorFlow Lite", "onnx": "ONNX", "python": "Standalone training script"}
 
 
 def default_project() -> Project:
@@ -137,7 +141,7 @@ class MainWindow(QMainWindow):
         # scikit-learn or pandas would otherwise slow its first paint (the GIL).
         QTimer.singleShot(0, self.load_dataset)
         if self.settings.recovered_from_corruption:
-            self.show_message("The settings file could not be read, so it was set aside and defaults are used.")
+            self.show_message(tr("The settings file could not be read, so it was set aside and defaults are used."))
 
     # ----------------------------------------------------------------- layout
     def _build_widgets(self) -> None:
@@ -149,25 +153,25 @@ class MainWindow(QMainWindow):
         self.preview = DataPreview()
         self.results = QTextBrowser()
         self.results.setOpenExternalLinks(False)
-        self.results.setPlaceholderText("Test-set results appear here when training ends.")
+        self.results.setPlaceholderText(tr("Test-set results appear here when training ends."))
 
         self.settings_tabs = QTabWidget()
-        self.settings_tabs.addTab(self.data_panel, "Data")
-        self.settings_tabs.addTab(self.training_panel, "Training")
+        self.settings_tabs.addTab(self.data_panel, tr("Data"))
+        self.settings_tabs.addTab(self.training_panel, tr("Training"))
         self.settings_tabs.setMinimumWidth(290)
 
         network_box = QWidget()
         network_layout = QVBoxLayout(network_box)
         network_layout.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("<b>Network</b>")
+        title = QLabel(f"<b>{tr('Network')}</b>")
         title.setContentsMargins(6, 4, 0, 0)
         network_layout.addWidget(title)
         network_layout.addWidget(self.network_editor)
         network_box.setMinimumWidth(max(430, self.network_editor.minimumSizeHint().width()))
 
         self.bottom_tabs = QTabWidget()
-        self.bottom_tabs.addTab(self.preview, "Data preview")
-        self.bottom_tabs.addTab(self.results, "Results")
+        self.bottom_tabs.addTab(self.preview, tr("Data preview"))
+        self.bottom_tabs.addTab(self.results, tr("Results"))
 
         self.right_splitter = QSplitter(Qt.Vertical)
         self.right_splitter.addWidget(self.charts)
@@ -183,23 +187,23 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([300, 440, 660])
         self.setCentralWidget(self.main_splitter)
 
-        self.train_button = QPushButton("▶  Train")
-        self.train_button.setToolTip("Train the network on the training set (Ctrl+Enter).")
-        self.crossval_button = QPushButton("Cross-validate…")
-        self.crossval_button.setToolTip(
+        self.train_button = QPushButton("▶  " + tr("Train"))
+        self.train_button.setToolTip(tr("Train the network on the training set (Ctrl+Enter)."))
+        self.crossval_button = QPushButton(tr("Cross-validate…"))
+        self.crossval_button.setToolTip(tr(
             "K-fold cross-validation (Ctrl+K): cut the training rows into K folds, train K fresh models, each on the "
-            "other folds, and score each on the fold it did not see. Shows how much a score depends on the split.")
-        self.stop_button = QPushButton("■  Stop")
-        self.stop_button.setToolTip("Stop after the current batch, keeping the weights learned so far (Esc).")
+            "other folds, and score each on the fold it did not see. Shows how much a score depends on the split."))
+        self.stop_button = QPushButton("■  " + tr("Stop"))
+        self.stop_button.setToolTip(tr("Stop after the current batch, keeping the weights learned so far (Esc)."))
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(260)
-        self.progress.setFormat("Ready")
+        self.progress.setFormat(tr("Ready"))
         self.progress.setTextVisible(True)
         self.progress.setValue(0)
         self.progress_label = QLabel("")
         self.progress_label.setMinimumWidth(260)
-        toolbar = QToolBar("Run")
+        toolbar = QToolBar(tr("Run"))
         toolbar.setObjectName("run_toolbar")
         toolbar.setMovable(False)
         toolbar.addWidget(self.train_button)
@@ -210,27 +214,27 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.progress_label)
         self.addToolBar(Qt.TopToolBarArea, toolbar)
 
-        self.device_label = QLabel("Starting TensorFlow…")
+        self.device_label = QLabel(tr("Starting TensorFlow…"))
         self.speed_label = QLabel("")
         self.statusBar().addPermanentWidget(self.speed_label)
         self.statusBar().addPermanentWidget(self.device_label)
 
     def _action(self, menu, text, slot, shortcut=None, tip="") -> QAction:
-        action = QAction(text, self)
+        action = QAction(tr(text), self)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
+        action.setStatusTip(tr(tip))
+        action.setToolTip(tr(tip))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
 
     def _build_actions(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = bar.addMenu(tr("&File"))
         self._action(file_menu, "&New project", self.new_project, QKeySequence.New, "Start again from the default project.")
         self._action(file_menu, "&Open project…", self.open_project_dialog, QKeySequence.Open, "Open a saved project (JSON).")
-        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu = file_menu.addMenu(tr("Open &recent"))
         self._action(file_menu, "&Save project", self.save_project, QKeySequence.Save, "Save the project.")
         self._action(file_menu, "Save project &as…", self.save_project_as, QKeySequence.SaveAs, "Save the project under a new name.")
         file_menu.addSeparator()
@@ -241,23 +245,24 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit, "Close the window.")
 
-        edit_menu = bar.addMenu("&Edit")
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        edit_menu = bar.addMenu(tr("&Edit"))
+        undo = self.undo_stack.createUndoAction(self, tr("&Undo"))
         undo.setShortcut(QKeySequence("Ctrl+Z"))
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.undo_stack.createRedoAction(self, tr("&Redo"))
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
         self.undo_action, self.redo_action = undo, redo
 
-        run_menu = bar.addMenu("&Run")
+        run_menu = bar.addMenu(tr("&Run"))
         self.train_action = self._action(run_menu, "&Train", self.start_training, None, "Train the network.")
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.crossval_action = self._action(
             run_menu, "&Cross-validate…", self.cross_validate_dialog, "Ctrl+K",
             "K-fold cross-validation: K fresh models, each scored on the training rows it did not see.")
         self.stop_action = self._action(run_menu, "&Stop", self.stop_training, "Esc", "Stop training after this batch.")
-        help_menu = bar.addMenu("&Help")
+        help_menu = bar.addMenu(tr("&Help"))
+        self._build_language_menu(help_menu)
         self._action(help_menu, "&About", self.show_about, None, "What this program is.")
         self._refresh_recent_menu()
         self._update_run_controls(False)
@@ -323,9 +328,10 @@ class MainWindow(QMainWindow):
         try:
             plan = resolve_output(self.project, self.dataset.task, self.dataset.n_classes)
         except UserError as error:
-            self.network_editor.set_data_shape(self.dataset.n_features, 1, f"Output · {error}")
+            self.network_editor.set_data_shape(self.dataset.n_features, 1, f"{tr('Output')} · {error}")
             return
-        text = f"Output · Dense({plan.units}, {plan.activation}) · loss: {LOSS_NAMES.get(plan.loss, plan.loss)}"
+        loss = tr(LOSS_NAMES.get(plan.loss, plan.loss))
+        text = f"{tr('Output')} · Dense({plan.units}, {plan.activation}) · {tr('loss')}: {loss}"
         self.network_editor.set_data_shape(self.dataset.n_features, plan.units, text)
         self.charts.set_metric(plan.metric)
 
@@ -342,13 +348,14 @@ class MainWindow(QMainWindow):
         if project_to_dict(self.project) == self.saved_state:
             return True
         answer = QMessageBox.question(
-            self, APP_TITLE, "The project has unsaved changes. Discard them?",
+            self, APP_TITLE, tr("The project has unsaved changes. Discard them?"),
             QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel,
         )
         return answer == QMessageBox.Discard
 
     def open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Keras Trainer project (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open project"), "",
+                                              tr("Keras Trainer project") + " (*.json);;" + tr("All files") + " (*)")
         if path:
             self.open_project(path)
 
@@ -357,7 +364,7 @@ class MainWindow(QMainWindow):
         try:
             project = load_project(path)
         except UserError as error:
-            self.show_message(f"Could not open {Path(path).name}: {error}")
+            self.show_message(tr("Could not open {name}: {error}", name=Path(path).name, error=error))
             return False
         self.project_path = str(path)
         self.saved_state = project_to_dict(project)
@@ -372,21 +379,23 @@ class MainWindow(QMainWindow):
         return self.save_project_to(self.project_path)
 
     def save_project_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", f"{self.project.name}.json", "Keras Trainer project (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save project"), f"{self.project.name}.json",
+                                              tr("Keras Trainer project") + " (*.json)")
         return bool(path) and self.save_project_to(path)
 
     def save_project_to(self, path: str) -> bool:
         try:
             self.project.save(path)
         except OSError as error:
-            self.show_message(f"Could not save the project to {path}: {error.strerror or error}. Nothing was overwritten.")
+            self.show_message(tr("Could not save the project to {path}: {error}. Nothing was overwritten.",
+                                 path=path, error=error.strerror or error))
             return False
         self.project_path = str(path)
         self.saved_state = project_to_dict(self.project)
         self.undo_stack.setClean()
         self._refresh_recent_menu(self.settings.add_recent_file(path))
         self._update_title()
-        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self.statusBar().showMessage(tr("Saved {path}", path=path), 4000)
         return True
 
     def _refresh_recent_menu(self, files: list[str] | None = None) -> None:
@@ -432,7 +441,7 @@ class MainWindow(QMainWindow):
             return
         self.data_panel.show_error(message)
         self.preview.clear()
-        self.show_message(f"Could not load the data: {message}")
+        self.show_message(tr("Could not load the data: {message}", message=message))
         self._update_run_controls(self.job is not None)
 
     # -------------------------------------------------------------- training
@@ -441,11 +450,11 @@ class MainWindow(QMainWindow):
         if self.job is not None:
             return False
         if self.dataset is None:
-            self.show_message("The data set is not loaded yet (or could not be loaded): see the Data tab.")
+            self.show_message(tr("The data set is not loaded yet (or could not be loaded): see the Data tab."))
             return False
         problems = self.project.problems()
         if problems:
-            self.show_message("Cannot train yet: " + " ".join(problems))
+            self.show_message(tr("Cannot train yet:") + " " + " ".join(problems))
             return False
         return True
 
@@ -479,7 +488,7 @@ class MainWindow(QMainWindow):
         self.job.finished.connect(self._job_thread_finished)
         self._update_run_controls(True)
         self.progress.setRange(0, 0)
-        self.progress.setFormat("Building the model…")
+        self.progress.setFormat(tr("Building the model…"))
         self.job.start()
 
     def cross_validate_dialog(self) -> None:
@@ -490,7 +499,7 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             remembered = 5
         folds, accepted = QInputDialog.getInt(
-            self, "Cross-validate", "Folds (K): train K models, each scored on the training rows it did not see.",
+            self, tr("Cross-validate"), tr("Folds (K): train K models, each scored on the training rows it did not see."),
             min(max(remembered, 2), MAX_FOLDS), 2, MAX_FOLDS)
         if accepted:
             self.settings.set_value("cross_validation_folds", folds)
@@ -521,17 +530,20 @@ class MainWindow(QMainWindow):
         self.results.setHtml(self._crossval_html())
 
     def _fold_prefix(self) -> str:
-        return f"fold {self._fold[0]}/{self._fold[1]} · " if self._fold else ""
+        return tr("fold {fold}/{folds}", fold=self._fold[0], folds=self._fold[1]) + " · " if self._fold else ""
 
     def _cross_validation_finished(self, outcome) -> None:
         self.charts.redraw_now()
-        done = f"{len(outcome.results)} of {outcome.folds} folds" if outcome.stopped else f"{outcome.folds} folds"
-        self.progress.setFormat(f"Done: cross-validated on {done}")
+        if outcome.stopped:
+            self.progress.setFormat(tr("Done: cross-validated on {done} of {folds} folds", done=len(outcome.results),
+                                       folds=outcome.folds))
+        else:
+            self.progress.setFormat(tr("Done: cross-validated on {folds} folds", folds=outcome.folds))
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         metric = outcome.metric
         self.progress_label.setText(
-            f"  {metric} {outcome.mean(metric):.4f} ± {outcome.std(metric):.4f}" if outcome.results else "")
+            f"  {tr(metric)} {outcome.mean(metric):.4f} ± {outcome.std(metric):.4f}" if outcome.results else "")
         self.results.setHtml(self._crossval_html(outcome))
         self.bottom_tabs.setCurrentWidget(self.results)
         self._outcome = outcome
@@ -541,33 +553,35 @@ class MainWindow(QMainWindow):
         done = self._fold_results
         folds = self._fold[1] if self._fold else len(done)
         names = list(dict.fromkeys(name for fold in done for name in fold.scores)) or ["loss"]
-        head = "".join(f"<th align=right>{name}</th>" for name in names)
+        head = "".join(f"<th align=right>{tr(name)}</th>" for name in names)
         rows = "".join(
-            f"<tr><td>fold {fold.fold}</td><td align=right>{fold.train_rows:,}</td><td align=right>{fold.held_out_rows:,}</td>"
+            f"<tr><td>{tr('fold {fold}', fold=fold.fold)}</td><td align=right>{fold.train_rows:,}</td><td align=right>{fold.held_out_rows:,}</td>"
             + "".join(f"<td align=right>{fold.scores.get(name, math.nan):.4f}</td>" for name in names) + "</tr>"
             for fold in done)
         if outcome is not None and outcome.results:
-            rows += ("<tr><td><b>mean ± sd</b></td><td></td><td></td>"
+            rows += (f"<tr><td><b>{tr('mean ± sd')}</b></td><td></td><td></td>"
                      + "".join(f"<td align=right><b>{outcome.mean(name):.4f} ± {outcome.std(name):.4f}</b></td>"
                                for name in names) + "</tr>")
         if outcome is None:
-            status = f"{len(done)} of {folds} folds done"
+            status = tr("{done} of {folds} folds done", done=len(done), folds=folds)
+        elif outcome.stopped:
+            status = tr("Stopped: {done} of {folds} folds done", done=len(done), folds=folds)
         else:
-            status = f"Stopped: {len(done)} of {folds} folds done" if outcome.stopped else f"All {folds} folds done"
-        return (
-            f"<h3>{folds}-fold cross-validation</h3>"
-            "<p>The training rows are cut into K folds; K fresh models train with these settings, each on the "
+            status = tr("All {folds} folds done", folds=folds)
+        explanation = tr(
+            "The training rows are cut into K folds; K fresh models train with these settings, each on the "
             "other folds, and each is scored on the fold it did not see. The spread of the scores shows how much "
-            "one split's luck can move a result. The test rows are not used.</p>"
-            f"<p>{status}.</p>"
-            f"<table cellspacing=6><tr><th align=left>fold</th><th align=right>trained on</th>"
-            f"<th align=right>held out</th>{head}</tr>{rows}</table>"
+            "one split's luck can move a result. The test rows are not used.")
+        return (
+            f"<h3>{tr('{folds}-fold cross-validation', folds=folds)}</h3><p>{explanation}</p><p>{status}.</p>"
+            f"<table cellspacing=6><tr><th align=left>{tr('fold')}</th><th align=right>{tr('trained on')}</th>"
+            f"<th align=right>{tr('held out')}</th>{head}</tr>{rows}</table>"
         )
 
     def stop_training(self) -> None:
         if self.job is not None:
             self.job.request_stop()
-            self.progress.setFormat("Stopping…")
+            self.progress.setFormat(tr("Stopping…"))
 
     def _update_run_controls(self, running: bool) -> None:
         can_train = not running and self.dataset is not None
@@ -587,29 +601,33 @@ class MainWindow(QMainWindow):
         total = info.epochs * info.steps_per_epoch
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
-        self.progress.setFormat(f"{self._fold_prefix()}epoch 1/{info.epochs}")
-        self.device_label.setText(f"Device: {info.device}")
+        self.progress.setFormat(self._fold_prefix() + tr("epoch {epoch}/{epochs}", epoch=1, epochs=info.epochs))
+        self.device_label.setText(tr("Device: {device}", device=info.device))
         self.charts.set_metric(info.metric)
-        self.statusBar().showMessage(
-            f"Training {info.parameters:,} parameters on {info.train_samples:,} samples "
-            f"({info.validation_samples:,} validation)", 5000)
+        self.statusBar().showMessage(tr(
+            "Training {parameters} parameters on {samples} samples ({validation} validation)",
+            parameters=f"{info.parameters:,}", samples=f"{info.train_samples:,}",
+            validation=f"{info.validation_samples:,}"), 5000)
 
     def _batch_progress(self, progress) -> None:
         for position, loss, metric in progress.points:
             self.charts.add_batch(position, loss, metric)
         self.progress.setValue(progress.global_step)
-        self.progress.setFormat(f"{self._fold_prefix()}epoch {progress.epoch}/{progress.epochs} · batch {progress.step}/{progress.steps_per_epoch}")
-        self.progress_label.setText(f"  loss {progress.loss:.4f} · {_format_seconds(progress.eta_s)} left")
+        self.progress.setFormat(self._fold_prefix() + tr("epoch {epoch}/{epochs}", epoch=progress.epoch, epochs=progress.epochs)
+                                + " · " + tr("batch {step}/{steps}", step=progress.step, steps=progress.steps_per_epoch))
+        self.progress_label.setText("  " + tr("loss {loss} · {left} left", loss=f"{progress.loss:.4f}",
+                                              left=_format_seconds(progress.eta_s)))
         if progress.samples_per_second > 0:  # the report flushed after an epoch's end has no speed of its own
-            self.speed_label.setText(f"{progress.samples_per_second:,.0f} samples/s")
+            self.speed_label.setText(tr("{speed} samples/s", speed=f"{progress.samples_per_second:,.0f}"))
 
     def _epoch_ended(self, result) -> None:
         self.charts.add_epoch(result.epoch, result.logs)
         info = getattr(self, "_run_info", None)
         if info is not None:
             self.progress.setValue(result.epoch * info.steps_per_epoch)
-        self.progress.setFormat(f"{self._fold_prefix()}epoch {result.epoch}/{result.epochs}")
-        self.progress_label.setText(f"  loss {result.logs.get('loss', math.nan):.4f} · {_format_seconds(result.eta_s)} left")
+        self.progress.setFormat(self._fold_prefix() + tr("epoch {epoch}/{epochs}", epoch=result.epoch, epochs=result.epochs))
+        self.progress_label.setText("  " + tr("loss {loss} · {left} left", loss=f"{result.logs.get('loss', math.nan):.4f}",
+                                              left=_format_seconds(result.eta_s)))
         self._show_probe(result.probe)
 
     def _show_probe(self, probe) -> None:
@@ -621,10 +639,10 @@ class MainWindow(QMainWindow):
         self.result = result
         self._show_probe(result.probe)
         self.charts.redraw_now()
-        self.progress.setFormat(f"Done: {result.reason_text}")
+        self.progress.setFormat(tr("Done: {reason}", reason=tr(result.reason_text)))
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        self.speed_label.setText(f"{result.train_samples_per_second:,.0f} samples/s")
+        self.speed_label.setText(tr("{speed} samples/s", speed=f"{result.train_samples_per_second:,.0f}"))
         self.progress_label.setText(self._test_summary(result))
         self.results.setHtml(self._results_html(result))
         # For two features the decision boundary says more than the table, so it stays in view;
@@ -635,29 +653,31 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _test_summary(result) -> str:
-        parts = [f"test {key} {result.test_metrics[key]:.4f}" for key in (result.metric, "loss")
+        parts = [f"{tr('test')} {tr(key)} {result.test_metrics[key]:.4f}" for key in (result.metric, "loss")
                  if key in result.test_metrics]
         return "  " + " · ".join(parts) if parts else ""
 
     def _results_html(self, result) -> str:
-        rows = "".join(f"<tr><td>test {key}</td><td align=right><b>{value:.4f}</b></td></tr>"
+        rows = "".join(f"<tr><td>{tr('test')} {tr(key)}</td><td align=right><b>{value:.4f}</b></td></tr>"
                        for key, value in result.test_metrics.items())
         final = {key: values[-1] for key, values in result.history.items() if values}
-        rows += "".join(f"<tr><td>final {key}</td><td align=right>{value:.4g}</td></tr>" for key, value in final.items())
+        rows += "".join(f"<tr><td>{tr('final')} {key}</td><td align=right>{value:.4g}</td></tr>" for key, value in final.items())
+        reason = tr(result.reason_text)
+        summary = tr("{epochs} epoch(s) in {seconds} s on {device}, {speed} training samples/s.",
+                     epochs=result.epochs_run, seconds=f"{result.elapsed_s:.1f}", device=result.device,
+                     speed=f"{result.train_samples_per_second:,.0f}")
         return (
-            f"<h3>{result.reason_text.capitalize()}</h3>"
-            f"<p>{result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s on {result.device}, "
-            f"{result.train_samples_per_second:,.0f} training samples/s.</p>"
+            f"<h3>{reason[0].upper() + reason[1:]}</h3><p>{summary}</p>"
             f"<table cellspacing=4>{rows}</table>"
-            f"<p>Run folder: <code>{result.run_dir}</code></p>"
+            f"<p>{tr('Run folder:')} <code>{result.run_dir}</code></p>"
         )
 
     def _run_failed(self, message: str) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("Failed")
+        self.progress.setFormat(tr("Failed"))
         self.progress_label.setText("")
-        self.show_message(message[0].upper() + message[1:] if message else "Training failed.")
+        self.show_message(message[0].upper() + message[1:] if message else tr("Training failed."))
         self._outcome = None
 
     def _job_thread_finished(self) -> None:
@@ -672,11 +692,10 @@ class MainWindow(QMainWindow):
 
         if self.result is None:
             return
-        titles = {"keras": "Keras model", "weights": "Weights only", "savedmodel": "TensorFlow SavedModel (a folder)",
-                  "tflite": "TensorFlow Lite", "onnx": "ONNX", "python": "Standalone training script"}
+        titles = EXPORT_TITLES
         suffixes = {fmt: _export_suffix(name) for fmt, (name, _) in EXPORT_FORMATS.items()}
-        filters = [f"{titles.get(fmt, fmt)} ({'*' + suffixes[fmt] if suffixes[fmt] else '*'})" for fmt in EXPORT_FORMATS]
-        path, chosen = QFileDialog.getSaveFileName(self, "Export trained model", "model.keras", ";;".join(filters))
+        filters = [f"{tr(titles.get(fmt, fmt))} ({'*' + suffixes[fmt] if suffixes[fmt] else '*'})" for fmt in EXPORT_FORMATS]
+        path, chosen = QFileDialog.getSaveFileName(self, tr("Export trained model"), "model.keras", ";;".join(filters))
         if not path:
             return
         fmt = list(EXPORT_FORMATS)[filters.index(chosen)] if chosen in filters else "keras"
@@ -690,20 +709,20 @@ class MainWindow(QMainWindow):
         Returns the job, or `None` (with a message) when there is no trained model yet.
         """
         if self.result is None or self.result.model is None:
-            self.show_message("There is no trained model to export yet: train the network first.")
+            self.show_message(tr("There is no trained model to export yet: train the network first."))
             return None
         # The project and data the model was trained with: the panels may have moved on since.
         project, dataset = self._trained_with
         job = FunctionJob(_export_and_check, self.result.model, fmt, path, project, dataset, parent=self)
         job.succeeded.connect(lambda paths: self.statusBar().showMessage(
-            f"Exported {fmt}: {', '.join(str(p) for p in paths)}", 8000))
-        job.failed.connect(lambda message: self.show_message(f"Export failed: {message}"))
-        self.statusBar().showMessage(f"Exporting {fmt}…")
+            tr("Exported {format}: {paths}", format=fmt, paths=", ".join(str(p) for p in paths)), 8000))
+        job.failed.connect(lambda message: self.show_message(tr("Export failed: {message}", message=message)))
+        self.statusBar().showMessage(tr("Exporting {format}…", format=fmt))
         self._start_job(job)
         return job
 
     def export_history_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export history"), "history.csv", "CSV (*.csv)")
         if path:
             self.export_history(path)
 
@@ -712,14 +731,14 @@ class MainWindow(QMainWindow):
         from models.runner import history_csv
 
         if self.result is None:
-            self.show_message("There is no training history to export yet: train the network first.")
+            self.show_message(tr("There is no training history to export yet: train the network first."))
             return False
         try:
             write_text_atomic(path, history_csv(self.result.history))
         except OSError as error:
-            self.show_message(f"Could not write {path}: {error.strerror or error}.")
+            self.show_message(tr("Could not write {path}: {error}.", path=path, error=error.strerror or error))
             return False
-        self.statusBar().showMessage(f"Wrote {path}", 4000)
+        self.statusBar().showMessage(tr("Wrote {path}", path=path), 4000)
         return True
 
     # ------------------------------------------------------------- messages
@@ -732,18 +751,41 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModal)
         box.open()
 
+    def _build_language_menu(self, help_menu) -> None:
+        """Help ▸ Language: English or 简体中文, saved for the next start."""
+        from PySide6.QtGui import QActionGroup
+
+        menu = help_menu.addMenu("Language / 语言")
+        group = QActionGroup(self)
+        self.language_actions = {}
+        for code, name in LANGUAGES.items():
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(code == language())
+            action.triggered.connect(lambda _checked, code=code: self.choose_language(code))
+            group.addAction(action)
+            self.language_actions[code] = action
+
+    def choose_language(self, code: str) -> None:
+        """Saves the language for the next start and says so, in that language."""
+        self.settings.set_value("language", code)
+        if code != language():
+            message = {ENGLISH: "The window will be in English from the next start.",
+                       CHINESE: "下次启动时，窗口将显示为简体中文。"}[code]
+            self.show_message(message)
+
     def show_about(self) -> None:
-        QMessageBox.about(self, APP_TITLE, "<b>Keras Trainer</b><p>Build a neural network by point and click, "
-                          "train it with real Keras, watch it learn, and export it.</p>")
+        QMessageBox.about(self, APP_TITLE, "<b>Keras Trainer</b><p>" + tr(
+            "Build a neural network by point and click, train it with real Keras, watch it learn, and export it.") + "</p>")
 
     def set_devices(self, options) -> None:
         self.training_panel.set_devices(options)
         gpus = [option.label for option in options if option.key.startswith("gpu:")]
-        self.device_label.setText("TensorFlow ready · " + (", ".join(gpus) if gpus else "CPU only"))
+        self.device_label.setText(tr("TensorFlow ready") + " · " + (", ".join(gpus) if gpus else tr("CPU only")))
 
     def set_tensorflow_failed(self, message: str) -> None:
-        self.device_label.setText("TensorFlow could not start")
-        self.show_message(f"TensorFlow could not start: {message}")
+        self.device_label.setText(tr("TensorFlow could not start"))
+        self.show_message(tr("TensorFlow could not start: {message}", message=message))
 
     # --------------------------------------------------------------- closing
     def _restore_layout(self) -> None:

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.help_text import ACTIVATION_HELP, INITIALIZER_HELP, SETTING_HELP
+from gui.i18n import tr
 from models.params import LayerCount, count_parameters, total_parameters
 from models.spec import (
     ACTIVATIONS,
@@ -103,13 +104,14 @@ QFrame#dropIndicator {
 """
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+def _plural(count: int, one: str, many: str) -> str:
+    """``one`` or ``many`` (translated templates with a ``{count}``), by the count."""
+    return tr(one if count == 1 else many, count=f"{count:,}")
 
 
 def _value_text(value) -> str:
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return tr("on") if value else tr("off")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -123,7 +125,8 @@ def describe_edit(setting: str, index: int, value) -> str:
         index: the layer's position, counting from 0.
         value: the new value.
     """
-    return f"{_SETTING_NAMES.get(setting, setting)} of layer {index + 1} → {_value_text(value)}"
+    return tr("{setting} of layer {number} → {value}", setting=tr(_SETTING_NAMES.get(setting, setting)),
+              number=index + 1, value=_value_text(value))
 
 
 @contextlib.contextmanager
@@ -157,8 +160,8 @@ def _bold(label: QLabel) -> QLabel:
 
 
 def _field_label(text: str, help_key: str) -> QLabel:
-    label = QLabel(text)
-    label.setToolTip(SETTING_HELP[help_key])
+    label = QLabel(tr(text))
+    label.setToolTip(tr(SETTING_HELP[help_key]))
     return label
 
 
@@ -168,7 +171,7 @@ def _spin_box(low: int, high: int, help_key: str) -> QSpinBox:
     # Typing emits once on Enter or leaving the box: one undo step, not one per digit.
     spin.setKeyboardTracking(False)
     spin.setAccelerated(True)
-    spin.setToolTip(SETTING_HELP[help_key])
+    spin.setToolTip(tr(SETTING_HELP[help_key]))
     spin.setObjectName(help_key)
     return spin
 
@@ -179,7 +182,7 @@ def _double_spin_box(low: float, high: float, decimals: int, step: float, help_k
     spin.setRange(low, high)
     spin.setSingleStep(step)
     spin.setKeyboardTracking(False)
-    spin.setToolTip(SETTING_HELP[help_key])
+    spin.setToolTip(tr(SETTING_HELP[help_key]))
     spin.setObjectName(help_key)
     return spin
 
@@ -188,8 +191,8 @@ def _combo_box(choices, item_help: dict, help_key: str) -> QComboBox:
     combo = QComboBox()
     for row, choice in enumerate(choices):
         combo.addItem(choice)
-        combo.setItemData(row, item_help.get(choice, ""), Qt.ItemDataRole.ToolTipRole)
-    combo.setToolTip(SETTING_HELP[help_key])
+        combo.setItemData(row, tr(item_help.get(choice, "")), Qt.ItemDataRole.ToolTipRole)
+    combo.setToolTip(tr(SETTING_HELP[help_key]))
     combo.setObjectName(help_key)
     return combo
 
@@ -225,8 +228,8 @@ class _FlowArrow(QWidget):
 
     def set_width(self, width: int | None) -> None:
         """Shows the number of values passed on; `None` when the data is not known yet."""
-        self._text = "" if width is None else _plural(width, "value")
-        self.setToolTip("" if width is None else f"Each sample reaches the next layer as {self._text}.")
+        self._text = "" if width is None else _plural(width, "{count} value", "{count} values")
+        self.setToolTip("" if width is None else tr("Each sample reaches the next layer as {values}.", values=self._text))
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -324,16 +327,16 @@ class LayerCard(_Card):
 
         self.handle = _mute(QLabel("⠿"), 1.15)
         self.handle.setCursor(Qt.CursorShape.OpenHandCursor)
-        self.handle.setToolTip("Drag to move this layer")
+        self.handle.setToolTip(tr("Drag to move this layer"))
         self.title_label = _bold(QLabel(LAYER_TITLES[self.kind]))
         self.number_label = _mute(QLabel())
         self.count_label = _mute(QLabel())
         self.count_label.setObjectName("parameterCount")
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.up_button = self._tool_button("▲", "Move this layer up, nearer the input", "up")
-        self.down_button = self._tool_button("▼", "Move this layer down, nearer the output", "down")
-        self.duplicate_button = self._tool_button("❐", "Duplicate this layer", "duplicate")
-        self.remove_button = self._tool_button("✕", "Remove this layer (Delete)", "remove")
+        self.up_button = self._tool_button("▲", tr("Move this layer up, nearer the input"), "up")
+        self.down_button = self._tool_button("▼", tr("Move this layer down, nearer the output"), "down")
+        self.duplicate_button = self._tool_button("❐", tr("Duplicate this layer"), "duplicate")
+        self.remove_button = self._tool_button("✕", tr("Remove this layer (Delete)"), "remove")
 
         header = QHBoxLayout()
         header.setSpacing(6)
@@ -392,7 +395,7 @@ class LayerCard(_Card):
     def set_index(self, index: int, count: int) -> None:
         """Numbers the card and enables the move buttons that make sense at its place."""
         self._index = index
-        self.number_label.setText(f"layer {index + 1}")
+        self.number_label.setText(tr("layer {number}", number=index + 1))
         self.up_button.setEnabled(index > 0)
         self.down_button.setEnabled(index < count - 1)
 
@@ -459,7 +462,7 @@ class DenseCard(LayerCard):
     kind = "dense"
 
     def _build_form(self) -> list[QWidget]:
-        self.title_label.setToolTip(SETTING_HELP["dense_layer"])
+        self.title_label.setToolTip(tr(SETTING_HELP["dense_layer"]))
         self.units = _spin_box(1, 100_000, "units")
         self.activation = _combo_box(ACTIVATIONS, ACTIVATION_HELP, "activation")
         self.negative_slope = _double_spin_box(0.0, 1.0, 3, 0.05, "negative_slope")
@@ -467,8 +470,8 @@ class DenseCard(LayerCard):
         self.kernel_initializer = _combo_box(INITIALIZERS, INITIALIZER_HELP, "kernel_initializer")
         self.l1 = _double_spin_box(0.0, 1.0, 6, 1e-4, "l1")
         self.l2 = _double_spin_box(0.0, 1.0, 6, 1e-4, "l2")
-        self.use_bias = QCheckBox("Use bias")
-        self.use_bias.setToolTip(SETTING_HELP["use_bias"])
+        self.use_bias = QCheckBox(tr("Use bias"))
+        self.use_bias.setToolTip(tr(SETTING_HELP["use_bias"]))
         self.use_bias.setObjectName("use_bias")
 
         form = self.form
@@ -503,11 +506,11 @@ class DenseCard(LayerCard):
         self.edited.emit("activation", name)
 
     def _initializer_chosen(self, name: str) -> None:
-        self.kernel_initializer.setToolTip(INITIALIZER_HELP.get(name, SETTING_HELP["kernel_initializer"]))
+        self.kernel_initializer.setToolTip(tr(INITIALIZER_HELP.get(name, SETTING_HELP["kernel_initializer"])))
         self.edited.emit("kernel_initializer", name)
 
     def _show_activation_help(self, name: str) -> None:
-        self.activation.setToolTip(ACTIVATION_HELP.get(name, SETTING_HELP["activation"]))
+        self.activation.setToolTip(tr(ACTIVATION_HELP.get(name, SETTING_HELP["activation"])))
         leaky = name == "leaky_relu"
         self.negative_slope.setVisible(leaky)
         self.negative_slope_label.setVisible(leaky)
@@ -524,7 +527,7 @@ class DenseCard(LayerCard):
             if self.use_bias.isChecked() != layer.use_bias:
                 self.use_bias.setChecked(layer.use_bias)
         self._show_activation_help(layer.activation)
-        self.kernel_initializer.setToolTip(INITIALIZER_HELP.get(layer.kernel_initializer, SETTING_HELP["kernel_initializer"]))
+        self.kernel_initializer.setToolTip(tr(INITIALIZER_HELP.get(layer.kernel_initializer, SETTING_HELP["kernel_initializer"])))
 
 
 class DropoutCard(LayerCard):
@@ -533,7 +536,7 @@ class DropoutCard(LayerCard):
     kind = "dropout"
 
     def _build_form(self) -> list[QWidget]:
-        self.title_label.setToolTip(SETTING_HELP["rate"])
+        self.title_label.setToolTip(tr(SETTING_HELP["rate"]))
         self.rate = _double_spin_box(0.0, 0.95, 2, 0.05, "rate")
         self.meaning_label = _mute(QLabel())
         self.form.addWidget(_field_label("Rate p", "rate"), 0, 0)
@@ -547,7 +550,7 @@ class DropoutCard(LayerCard):
         self.edited.emit("rate", rate)
 
     def _show_meaning(self, rate: float) -> None:
-        self.meaning_label.setText(f"drops {rate:.0%} while training")
+        self.meaning_label.setText(tr("drops {share} while training", share=f"{rate:.0%}"))
 
     def set_layer(self, layer: DropoutLayer) -> None:
         with _signals_blocked(self.rate):
@@ -561,7 +564,7 @@ class BatchNormCard(LayerCard):
     kind = "batchnorm"
 
     def _build_form(self) -> list[QWidget]:
-        self.title_label.setToolTip(SETTING_HELP["momentum_bn"])
+        self.title_label.setToolTip(tr(SETTING_HELP["momentum_bn"]))
         self.momentum = _double_spin_box(0.0, 0.9999, 4, 0.01, "momentum_bn")
         self.momentum.setObjectName("momentum")
         self.form.addWidget(_field_label("Momentum", "momentum_bn"), 0, 0)
@@ -687,8 +690,8 @@ class NetworkEditor(QWidget):
         self._column_layout = QVBoxLayout(self._column)
         self._column_layout.setContentsMargins(8, 8, 8, 8)
         self._column_layout.setSpacing(0)
-        self._input_card = EndCard("input", "Input")
-        self._output_card = EndCard("output", "Output")
+        self._input_card = EndCard("input", tr("Input"))
+        self._output_card = EndCard("output", tr("Output"))
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -706,14 +709,14 @@ class NetworkEditor(QWidget):
         }
         for kind, title in LAYER_TITLES.items():
             button = QPushButton(f"+ {title}")
-            button.setToolTip(f"Add a {title} layer just before the output.\n{add_tips[kind]}")
+            button.setToolTip(tr("Add a {layer} layer just before the output.", layer=title) + "\n" + tr(add_tips[kind]))
             button.clicked.connect(partial(self.add_layer, kind))
             add_row.addWidget(button)
             self.add_buttons[kind] = button
 
         self._total_label = QLabel()
         self._total_label.setObjectName("totalParameters")
-        self._total_label.setToolTip(SETTING_HELP["parameter_count"])
+        self._total_label.setToolTip(tr(SETTING_HELP["parameter_count"]))
         self._total_label.setContentsMargins(10, 0, 10, 0)
 
         layout = QVBoxLayout(self)
@@ -802,7 +805,7 @@ class NetworkEditor(QWidget):
         layer = _NEW_LAYER[kind]()
         self._project.layers.append(layer)
         self._cards.append(self._make_card(layer))
-        self._structure_changed(len(self._cards) - 1, f"add {LAYER_TITLES[kind]} layer")
+        self._structure_changed(len(self._cards) - 1, tr("add {layer} layer", layer=LAYER_TITLES[kind]))
 
     def remove_layer(self, index: int) -> None:
         """Removes the layer at a position (counting from 0)."""
@@ -813,7 +816,7 @@ class NetworkEditor(QWidget):
         card.hide()
         card.deleteLater()
         selected = min(index, len(self._cards) - 1) if self._cards else None
-        self._structure_changed(selected, f"remove layer {index + 1}")
+        self._structure_changed(selected, tr("remove layer {number}", number=index + 1))
 
     def duplicate_layer(self, index: int) -> None:
         """Inserts a copy of a layer right after it."""
@@ -822,7 +825,7 @@ class NetworkEditor(QWidget):
         twin = layer_from_dict(layer_to_dict(self._project.layers[index]), f"layer {index + 1}")
         self._project.layers.insert(index + 1, twin)
         self._cards.insert(index + 1, self._make_card(twin))
-        self._structure_changed(index + 1, f"duplicate layer {index + 1}")
+        self._structure_changed(index + 1, tr("duplicate layer {number}", number=index + 1))
 
     def move_layer(self, source: int, target: int) -> None:
         """Moves the layer at ``source`` so that it ends up at position ``target`` (both from 0)."""
@@ -832,11 +835,11 @@ class NetworkEditor(QWidget):
         self._project.layers.insert(target, self._project.layers.pop(source))
         self._cards.insert(target, self._cards.pop(source))
         if target == source + 1:
-            description = f"move layer {source + 1} down"
+            description = tr("move layer {number} down", number=source + 1)
         elif target == source - 1:
-            description = f"move layer {source + 1} up"
+            description = tr("move layer {number} up", number=source + 1)
         else:
-            description = f"move layer {source + 1} to position {target + 1}"
+            description = tr("move layer {number} to position {position}", number=source + 1, position=target + 1)
         self._structure_changed(target, description)
 
     def drop_layer(self, source: int, gap: int) -> None:
@@ -943,11 +946,11 @@ class NetworkEditor(QWidget):
 
     def _show_data_shape(self, output_text: str) -> None:
         if self._n_features is None:
-            self._input_card.set_detail("choose a data set")
+            self._input_card.set_detail(tr("choose a data set"))
         else:
-            self._input_card.set_detail(_plural(self._n_features, "feature"))
-        if output_text.startswith("Output"):
-            output_text = output_text[len("Output"):].lstrip(" ·")
+            self._input_card.set_detail(_plural(self._n_features, "{count} feature", "{count} features"))
+        if output_text.startswith(tr("Output")):
+            output_text = output_text[len(tr("Output")):].lstrip(" ·")
         self._output_card.set_detail(output_text)
         self._refresh_counts()
 
@@ -958,25 +961,28 @@ class NetworkEditor(QWidget):
             self._output_card.set_parameter_text("", "")
             for arrow in self._arrows:
                 arrow.set_width(None)
-            self._total_label.setText("Total: parameters are counted once a data set is chosen")
+            self._total_label.setText(tr("Total: parameters are counted once a data set is chosen"))
             return
         rows = count_parameters(self._project, self._n_features, self._output_units)
         widths_in = [self._n_features] + [row.output_size for row in rows[:-1]]
         for card, layer, row, width_in in zip(self._cards, self._project.layers, rows, widths_in, strict=False):
-            card.set_parameter_text(_plural(row.total, "param"), _count_formula(layer, width_in, row))
+            card.set_parameter_text(_plural(row.total, "{count} param", "{count} params"), _count_formula(layer, width_in, row))
         self._output_card.set_parameter_text(
-            _plural(rows[-1].total, "param"), _dense_formula(widths_in[-1], self._output_units, True, rows[-1])
+            _plural(rows[-1].total, "{count} param", "{count} params"),
+            _dense_formula(widths_in[-1], self._output_units, True, rows[-1])
         )
         for arrow, width in zip(self._arrows, widths_in, strict=True):
             arrow.set_width(width)
         trainable = sum(row.trainable for row in rows)
-        self._total_label.setText(f"Total: {total_parameters(rows):,} parameters ({trainable:,} trainable)")
+        self._total_label.setText(tr("Total: {total} parameters ({trainable} trainable)",
+                                     total=f"{total_parameters(rows):,}", trainable=f"{trainable:,}"))
 
 
 def _dense_formula(width_in: int, units: int, use_bias: bool, row: LayerCount) -> str:
+    values = {"inputs": f"{width_in:,}", "units": f"{units:,}", "total": f"{row.total:,}"}
     if use_bias:
-        return f"{width_in:,} inputs × {units:,} units + {units:,} biases = {row.total:,} parameters"
-    return f"{width_in:,} inputs × {units:,} units, no bias = {row.total:,} parameters"
+        return tr("{inputs} inputs × {units} units + {units} biases = {total} parameters", **values)
+    return tr("{inputs} inputs × {units} units, no bias = {total} parameters", **values)
 
 
 def _count_formula(layer, width_in: int, row: LayerCount) -> str:
@@ -984,8 +990,6 @@ def _count_formula(layer, width_in: int, row: LayerCount) -> str:
     if isinstance(layer, DenseLayer):
         return _dense_formula(width_in, layer.units, layer.use_bias, row)
     if isinstance(layer, BatchNormLayer):
-        return (
-            f"γ and β: 2 × {width_in:,} = {row.trainable:,} trained; "
-            f"running mean and variance: 2 × {width_in:,} = {row.non_trainable:,} kept but not trained"
-        )
-    return "Dropout has no parameters: it only zeroes inputs while training."
+        return tr("γ and β: 2 × {width} = {trained} trained; running mean and variance: 2 × {width} = {kept} kept but not trained",
+                  width=f"{width_in:,}", trained=f"{row.trainable:,}", kept=f"{row.non_trainable:,}")
+    return tr("Dropout has no parameters: it only zeroes inputs while training.")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.help_text import OPTIMIZER_HELP, SETTING_HELP
+from gui.i18n import tr
 from gui.panel import ProjectPanel
 from models.spec import (
     LOSSES,
@@ -133,9 +134,9 @@ def _make_editor(setting: Setting) -> QWidget:
         combo.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
         labels = DEVICE_LABELS if setting.name == "device" else CHOICE_LABELS
         for choice in setting.choices:
-            combo.addItem(labels.get(choice, choice), choice)
+            combo.addItem(tr(labels.get(choice, choice)), choice)
             if setting.name == "name" and setting.section == "optimizer":
-                combo.setItemData(combo.count() - 1, OPTIMIZER_HELP[choice], Qt.ToolTipRole)
+                combo.setItemData(combo.count() - 1, tr(OPTIMIZER_HELP[choice]), Qt.ToolTipRole)
         return combo
     spin = QSpinBox() if setting.kind == "int" else QDoubleSpinBox()
     if setting.kind == "float":
@@ -193,17 +194,17 @@ class TrainingPanel(ProjectPanel):
         column = QVBoxLayout(body)
         column.setContentsMargins(4, 4, 4, 4)
         for title, settings in GROUPS:
-            group = QGroupBox(title)
+            group = QGroupBox(tr(title))
             form = QFormLayout(group)
             form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
             # A long label and a wide number move onto two lines rather than past the edge.
             form.setRowWrapPolicy(QFormLayout.WrapLongRows)
             for setting in settings:
                 editor = _make_editor(setting)
-                label = QLabel(setting.label)
-                tip = SETTING_HELP.get(setting.help_key or setting.name, "")
+                label = QLabel(tr(setting.label))
+                tip = tr(SETTING_HELP.get(setting.help_key or setting.name, ""))
                 if setting.section == "optimizer" and setting.name == "name":
-                    tip = "The rule that turns gradients into weight updates. Hover over a choice for its formula."
+                    tip = tr("The rule that turns gradients into weight updates. Hover over a choice for its formula.")
                 editor.setToolTip(tip)
                 label.setToolTip(tip)
                 form.addRow(label, editor)
@@ -270,7 +271,8 @@ class TrainingPanel(ProjectPanel):
             setattr(project, setting.section, dataclasses.replace(owner, **{setting.name: value}))
         self._project = project
         self._show_relevant_fields()
-        shown = CHOICE_LABELS.get(value, value) if setting.kind == "choice" else value
+        shown = tr(CHOICE_LABELS.get(value, value)) if setting.kind == "choice" else value
         if setting.kind == "choice" and setting.name == "device":
             shown = editor.currentText()
-        self.changed.emit(project.copy(), f"{setting.label.lower()} → {shown}")
+        label = tr(setting.label)
+        self.changed.emit(project.copy(), f"{label.lower() if label.isascii() else label} → {shown}")

@@ -5,6 +5,9 @@ import os
 # Qt must never need a display in tests (CI has none); set before Qt is imported.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests read the English texts, whatever the machine's own language is (tests of
+# the Chinese interface choose it themselves).
+os.environ["KERAS_TRAINER_LANGUAGE"] = "en"
 
 import traceback  # noqa: E402
 
