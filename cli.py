@@ -214,12 +214,17 @@ def command_cross_validate(args, project, run_dir: Path) -> int:
                         "drop --export, or train once without --folds to export.")
     import_tensorflow()
     dataset = load_dataset(project.dataset)
+    for note in dataset.notes:
+        print(f"note: {note}", file=sys.stderr)
     stop = StopRequest()
     _install_stop_on_interrupt(stop)
     outcome = run_cross_validation(project, args.folds, FoldProgress(quiet=args.quiet), stop=stop, dataset=dataset)
     for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
         print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
               f"(mean ± standard deviation over {len(outcome.results)} of {outcome.folds} folds)")
+    if outcome.diverged:
+        print(f"warning: the loss became NaN in fold(s) {', '.join(map(str, outcome.diverged))}, so the means are NaN: "
+              "lower the learning rate or clip gradients.", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
     project.save(run_dir / "project.json")
     write_text_atomic(run_dir / "crossval.json", json.dumps(outcome.summary(), indent=2) + "\n")

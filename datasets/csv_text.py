@@ -155,8 +155,11 @@ def header_names(text: str, delimiter: str, file_name: str) -> list[str]:
     Raises:
         UserError: when there is no header line.
     """
+    # newline="": lines may end in \n, \r\n or a bare \r, and quoted names may hold line breaks.
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
     try:
-        header = next(csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=delimiter, skipinitialspace=True), [])
+        # Like pandas, skip lines that are empty or only spaces before the header.
+        header = next((row for row in rows if any(field.strip() for field in row)), [])
     except csv.Error as error:
         raise UserError(f"'{file_name}' has no header line that could be read ({error}).") from error
     if not header:

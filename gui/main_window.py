@@ -568,6 +568,9 @@ class MainWindow(QMainWindow):
             status = tr("Stopped: {done} of {folds} folds done", done=len(done), folds=folds)
         else:
             status = tr("All {folds} folds done", folds=folds)
+        if outcome is not None and outcome.diverged:
+            status += ". " + tr("The loss became NaN in fold(s) {folds}, so the means are NaN: lower the learning rate "
+                                "or clip gradients", folds=", ".join(map(str, outcome.diverged)))
         explanation = tr(
             "The training rows are cut into K folds; K fresh models train with these settings, each on the "
             "other folds, and each is scored on the fold it did not see. The spread of the scores shows how much "

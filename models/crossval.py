@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from datasets.base import Dataset
 from datasets.registry import load_dataset
 from models.errors import UserError
-from models.runner import STOPPED, RunResult, StopRequest, TrainingListener, run_training
+from models.runner import NAN_LOSS, STOPPED, RunResult, StopRequest, TrainingListener, run_training
 from models.spec import Project
 
 MAX_FOLDS = 20
@@ -57,14 +56,20 @@ class CrossValidationResult:
     def complete(self) -> bool:
         return len(self.results) == self.folds and not self.stopped
 
+    @property
+    def diverged(self) -> list[int]:
+        """The folds whose loss became NaN; their scores are NaN, and so are the means."""
+        return [result.fold for result in self.results if result.reason == NAN_LOSS]
+
     def mean(self, name: str) -> float:
+        """The mean over the folds done; NaN when a fold diverged, since its model is no estimate."""
         values = [result.scores[name] for result in self.results if name in result.scores]
-        return statistics.fmean(values) if values else math.nan
+        return float(np.mean(values)) if values else math.nan
 
     def std(self, name: str) -> float:
         """The sample standard deviation across folds (0 with one fold done)."""
         values = [result.scores[name] for result in self.results if name in result.scores]
-        return statistics.stdev(values) if len(values) > 1 else 0.0
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
     def summary(self) -> dict:
         """Plain data for JSON: each score's mean, spread and per-fold values."""
@@ -73,6 +78,7 @@ class CrossValidationResult:
             "folds": self.folds,
             "folds_done": len(self.results),
             "complete": self.complete,
+            "diverged_folds": self.diverged,
             "scores": {
                 name: {"mean": self.mean(name), "std": self.std(name),
                        "per_fold": [result.scores.get(name, math.nan) for result in self.results]}
@@ -118,12 +124,21 @@ def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[t
 
 
 def fold_dataset(dataset: Dataset, train: np.ndarray, held_out: np.ndarray) -> Dataset:
-    """The data set one fold trains on: its test rows are the held-out fold."""
+    """The data set one fold trains on: its test rows are the held-out fold.
+
+    A regression's target scale is measured again on the fold's own training
+    rows, so the held-out targets do not shape the model's output layer.
+    """
+    from datasets.registry import training_target_scale
+
+    target_scale = dataset.target_scale
+    if target_scale is not None:
+        target_scale = training_target_scale(dataset.y_train[train])
     return dataclasses.replace(
         dataset,
         x_train=dataset.x_train[train], y_train=dataset.y_train[train],
         x_test=dataset.x_train[held_out], y_test=dataset.y_train[held_out],
-        preview_images=None,
+        preview_images=None, target_scale=target_scale,
     )
 
 
@@ -164,8 +179,11 @@ def run_cross_validation(
         run: RunResult = run_training(project, listener, stop, dataset=fold_dataset(dataset, train, held_out),
                                       **runner_options)
         outcome.metric = run.metric
+        # A diverged model is not evaluated; its fold counts, with NaN scores, so the
+        # mean says the settings failed instead of quietly leaving the fold out.
+        scores = {"loss": math.nan, run.metric: math.nan} if run.reason == NAN_LOSS else dict(run.test_metrics)
         fold = FoldResult(fold=number, folds=folds, train_rows=len(train), held_out_rows=len(held_out),
-                          scores=dict(run.test_metrics), epochs_run=run.epochs_run, reason=run.reason)
+                          scores=scores, epochs_run=run.epochs_run, reason=run.reason)
         if run.reason == STOPPED:
             outcome.stopped = True  # a fold cut short is no estimate; it is not counted
             break

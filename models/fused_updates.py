@@ -11,7 +11,8 @@ this took a hand-written RMSprop loop from 66,000 to 78,000 samples/s on a
 
 The kernels compute the same formulas as Keras's own ``update_step`` (each
 pairing below was read off both sources), so training settings mean what they
-meant; only floating-point rounding differs. `fuse_optimizer_updates` installs
+meant; only floating-point rounding differs (sparse gradients keep Keras's
+update, see below). `fuse_optimizer_updates` installs
 the fused step on one optimizer instance, and only where the settings map onto
 a kernel exactly; everything else keeps Keras's update. Nothing of this is
 saved with a model: the optimizer's class and configuration are unchanged.
@@ -117,8 +118,18 @@ def fuse_optimizer_updates(optimizer) -> bool:
     """
     if not optimizer.built:
         raise ValueError("build the optimizer before fusing its updates")
-    step = fused_update_step(optimizer)
-    if step is None:
+    fused = fused_update_step(optimizer)
+    if fused is None:
         return False
-    optimizer.update_step = step
+    tf = import_tensorflow()
+    keras_update = optimizer.update_step
+
+    def update_step(gradient, variable, learning_rate):
+        # A sparse gradient (an Embedding's rows) is Keras's to apply: the dense
+        # kernels would apply it densified, which rounds repeated rows differently.
+        if isinstance(gradient, tf.IndexedSlices):
+            return keras_update(gradient, variable, learning_rate)
+        return fused(gradient, variable, learning_rate)
+
+    optimizer.update_step = update_step
     return True

@@ -519,13 +519,15 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
             batches.gather_in_step(model)
             inputs = {"x": batches.step_numbers, "shuffle": False}
         callbacks.insert(0, batches.callback(keras))
-    history = model.fit(
-        **inputs, epochs=training.epochs,
-        validation_data=(arrays.x_val, arrays.y_val) if has_validation else None,
-        callbacks=callbacks, verbose=0,
-    )
-    if batches is not None:
-        batches.stop_gathering(model)
+    try:
+        history = model.fit(
+            **inputs, epochs=training.epochs,
+            validation_data=(arrays.x_val, arrays.y_val) if has_validation else None,
+            callbacks=callbacks, verbose=0,
+        )
+    finally:
+        if batches is not None:
+            batches.stop_gathering(model)
     reason = progress.reason
     if early is not None and early.stopped_epoch > 0 and reason == COMPLETED:
         reason = EARLY_STOPPING

@@ -89,3 +89,26 @@ def test_a_stop_ends_cross_validation_and_keeps_the_folds_already_done():
     assert outcome.stopped and not outcome.complete
     assert [fold.fold for fold in outcome.results] == [1]
     assert [event[0] for event in recorder.events] == ["started", "finished"]
+
+
+def test_a_diverging_fold_counts_with_nan_scores_instead_of_vanishing():
+    from models.spec import OptimizerSpec
+
+    project = small_project(epochs=3)
+    project.optimizer = OptimizerSpec(name="sgd", learning_rate=10.0)  # far too large: the loss explodes
+    outcome = run_cross_validation(project, 3, dataset=line())
+    assert outcome.diverged == [1, 2, 3] and len(outcome.results) == 3
+    assert math.isnan(outcome.mean("loss")) and math.isnan(outcome.mean("mae"))
+    assert outcome.summary()["diverged_folds"] == [1, 2, 3]
+
+
+def test_a_regression_fold_scales_its_targets_from_its_own_training_rows():
+    from datasets.registry import training_target_scale
+    from models.crossval import fold_dataset
+
+    data = line()
+    data.target_scale = training_target_scale(data.y_train)
+    train, held_out = fold_indices(data.y_train, 4, seed=0, stratify=False)[0]
+    fold = fold_dataset(data, train, held_out)
+    assert fold.target_scale == pytest.approx(training_target_scale(data.y_train[train]))
+    assert fold.target_scale != pytest.approx(data.target_scale)

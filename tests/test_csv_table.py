@@ -397,6 +397,10 @@ def test_read_csv_columns_for_the_target_list(tmp_path):
     'name,,"x, y",name, name ,\n1,2,3,4,5,6\n',
     "\ufeffid\tvalue\tvalue\n1\t2\t3\n",
     '"quoted ""name"""|plain\n1|2\n',
+    "a,b\r1,2\r3,4\r",  # old Mac line ends
+    "a,b\r\n1,2\r\n",
+    "   \n\t\na,b\n1,2\n",  # blank lines before the header
+    '"two\nlines",b\n1,2\n',
 ])
 def test_the_header_reader_names_columns_as_the_table_loader_does(tmp_path, header):
     path = write(tmp_path, header)

@@ -73,3 +73,17 @@ def test_settings_without_a_matching_kernel_keep_keras_update(name):
 def test_an_unbuilt_optimizer_is_refused():
     with pytest.raises(ValueError, match="build the optimizer"):
         fuse_optimizer_updates(keras.optimizers.RMSprop())
+
+
+def test_a_sparse_gradient_keeps_keras_update():
+    def updated(fuse):
+        variable = keras.Variable(np.ones((5, 3), "float32"))
+        optimizer = keras.optimizers.RMSprop(0.1)
+        optimizer.build([variable])
+        if fuse:
+            fuse_optimizer_updates(optimizer)
+        rows = tf.IndexedSlices(tf.constant([[1.0, 2, 3], [4, 5, 6]]), tf.constant([1, 1]), tf.constant([5, 3]))
+        optimizer.apply([rows], [variable])
+        return variable.numpy()
+
+    np.testing.assert_array_equal(updated(fuse=True), updated(fuse=False))
