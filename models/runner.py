@@ -67,7 +67,9 @@ class BatchProgress:
     elapsed_s: float
     eta_s: float
     # Every call into TensorFlow since the last report, as (epochs done as a
-    # fraction, loss, metric), so a chart can draw each one though reports are throttled.
+    # fraction, loss, metric), so a chart can draw each one though reports are
+    # throttled. Each is the mean over that call's batches alone (not the
+    # epoch's running mean, which `loss` and `metric` above are).
     points: list[tuple[float, float, float | None]] = field(default_factory=list)
 
 
@@ -268,6 +270,8 @@ def _make_progress_callback(keras):
             self._steps_before_epoch = 0
             self._pending = []
             self._last_step = 0
+            # (epoch, samples, running loss, running metric) of the last point turned into a call mean.
+            self._previous = (-1, 0, 0.0, None)
 
         def on_train_begin(self, logs=None):
             self._run_start = time.perf_counter()
@@ -290,7 +294,8 @@ def _make_progress_callback(keras):
             step = self._last_step = batch + 1
             # Keep the call's figures as tensors (no waiting for the device) until a report is due.
             if logs and "loss" in logs:
-                self._pending.append((self._epoch + step / self.steps_per_epoch, logs["loss"], logs.get(self.metric)))
+                self._pending.append((self._epoch + step / self.steps_per_epoch, self._epoch,
+                                      min(step * self.batch_size, self.train_samples), logs["loss"], logs.get(self.metric)))
             now = time.perf_counter()
             if now - self._last_report < self.interval:
                 self._check_stop()
@@ -304,10 +309,11 @@ def _make_progress_callback(keras):
 
         def _report(self, step, global_step, now):
             self._last_report = now
-            points = [(x, _as_float(loss), None if metric is None else _as_float(metric))
-                      for x, loss, metric in self._pending]
+            running = [(x, epoch, samples, _as_float(loss), None if metric is None else _as_float(metric))
+                       for x, epoch, samples, loss, metric in self._pending]
             self._pending = []
-            loss, metric = (points[-1][1], points[-1][2]) if points else (math.nan, None)
+            loss, metric = (running[-1][3], running[-1][4]) if running else (math.nan, None)
+            points = [self._call_mean(*point) for point in running]
             if not math.isfinite(loss):
                 self.reason = NAN_LOSS
                 self.model.stop_training = True
@@ -320,6 +326,29 @@ def _make_progress_callback(keras):
                 elapsed_s=now - self._run_start, eta_s=self._eta(now, step / self.steps_per_epoch),
                 points=points,
             ))
+
+        def _call_mean(self, x, epoch, samples, loss, metric):
+            """One call's own mean loss and metric, from the epoch's running means before and after it.
+
+            Keras reports running means that restart each epoch, weighted by
+            samples; the mean over the batches of one call is the difference of
+            the running totals: (n·m − n′·m′) / (n − n′). A chart of these shows
+            the noise of mini-batch training, not an average that settles
+            within every epoch.
+            """
+            previous_epoch, previous_samples, previous_loss, previous_metric = self._previous
+            if previous_epoch != epoch:
+                previous_samples, previous_loss, previous_metric = 0, 0.0, 0.0
+            self._previous = (epoch, samples, loss, metric)
+            span = samples - previous_samples
+            if span <= 0:
+                return x, loss, metric
+
+            def own(mean, previous):
+                return (samples * mean - previous_samples * previous) / span
+
+            call_metric = None if metric is None or previous_metric is None else own(metric, previous_metric)
+            return x, own(loss, previous_loss), call_metric
 
         def on_test_begin(self, logs=None):
             # Validation time is not training throughput.

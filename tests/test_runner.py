@@ -323,3 +323,22 @@ def test_single_device_runs_use_fused_optimizer_kernels():
     result = run_training(small_project(epochs=1), dataset=blobs())
     assert "update_step" in vars(result.model.optimizer)
     assert result.history["loss"][0] > 0
+
+
+def test_each_point_is_its_own_calls_mean_and_they_average_to_the_epoch_loss():
+    """Keras reports running means; the points are each call's own mean, recovered from them."""
+    recorder = Recorder()
+    project = small_project(epochs=3, batch_size=16, validation_fraction=0.0)  # 160 rows: 10 full batches
+    result = run_training(project, recorder, dataset=blobs(), progress_interval=0.0, steps_per_execution=2)
+    points = [point for report in recorder.batches for point in report.points]
+    assert len(points) == 3 * 5  # five calls of two batches an epoch
+    for epoch in range(3):
+        in_epoch = [loss for position, loss, _ in points if epoch < position <= epoch + 1]
+        assert len(in_epoch) == 5
+        # Equal calls of 32 rows: their plain mean is the epoch's training loss.
+        assert np.mean(in_epoch) == pytest.approx(result.history["loss"][epoch], rel=1e-4)
+        accuracies = [accuracy for position, _, accuracy in points if epoch < position <= epoch + 1]
+        assert np.mean(accuracies) == pytest.approx(result.history["accuracy"][epoch], abs=1e-4)
+        assert all(0 <= value <= 1 for value in accuracies)
+    running = [report.loss for report in recorder.batches]  # the reports keep the running mean
+    assert running[-1] == pytest.approx(result.history["loss"][-1], rel=1e-5)
