@@ -47,6 +47,7 @@ MAX_SMOOTHING = 0.99
 
 SERIES_NAMES = ("batch_loss", "loss", "val_loss", "batch_metric", "metric", "val_metric")
 SAVE_FORMATS = (".png", ".svg")
+PREVIOUS_SERIES = ("loss", "val_loss", "metric", "val_metric")
 
 METRIC_TITLES = {"accuracy": "Accuracy", "mae": "MAE"}
 METRIC_AXIS_LABELS = {"accuracy": "accuracy", "mae": "MAE"}
@@ -196,6 +197,11 @@ class _Smoother:
         return self._values[: self._done]
 
 
+def _previous_curve(colour) -> pg.PlotDataItem:
+    """A pale dashed per-epoch curve for the previous run."""
+    return pg.PlotDataItem(pen=pg.mkPen(_faint(colour), width=2, style=Qt.PenStyle.DashLine), antialias=True)
+
+
 def _color(rgb: tuple[int, int, int], alpha: int = 255) -> tuple[int, int, int, int]:
     return (*rgb, alpha)
 
@@ -278,7 +284,8 @@ class _Panel:
         self.set_titles(title, y_label)
         self.legend = item.addLegend(
             offset=(-8, 8),
-            brush=pg.mkBrush(255, 255, 255),
+            # A little see-through: a run's curves may pass behind it.
+            brush=pg.mkBrush(255, 255, 255, 200),
             pen=pg.mkPen(210, 210, 210),
             labelTextColor=TEXT_COLOR,
             labelTextSize="9pt",
@@ -296,8 +303,17 @@ class _Panel:
             autoDownsampleFactor=1.0,
         )
         self.batch_curve.setZValue(-1)
-        for curve in (self.train_curve, self.val_curve, self.batch_curve):
+        # The previous run's epoch curves, dashed and pale, to compare settings
+        # run after run; in the legend only while there is one.
+        self.previous_curves = {
+            self.train_name: _previous_curve(TRAINING_COLOR),
+            self.val_name: _previous_curve(VALIDATION_COLOR),
+        }
+        for curve in (*self.previous_curves.values(), self.train_curve, self.val_curve, self.batch_curve):
             item.addItem(curve)
+        for curve in self.previous_curves.values():
+            curve.setZValue(-2)
+            self.legend.removeItem(curve)
         # After addItem, which hands every curve the plot's own (menu) settings.
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
@@ -325,6 +341,18 @@ class _Panel:
             item.addItem(mark, ignoreBounds=True)
             mark.setZValue(10)
         self.hide_hover()
+
+    def show_previous(self, name: str, x: np.ndarray, y: np.ndarray) -> None:
+        """Draws (or, with no points, removes) the previous run's curve of series ``name``.
+
+        One legend entry stands for both dashed curves (same colours as now).
+        """
+        self.previous_curves[name].setData(x, y)
+        entry = self.previous_curves[self.train_name]
+        self.legend.removeItem(entry)
+        if any(curve.getOriginalDataset()[0] is not None and len(curve.getOriginalDataset()[0])
+               for curve in self.previous_curves.values()):
+            self.legend.addItem(entry, tr("previous run (dashed)"))
 
     def set_titles(self, title: str, y_label: str) -> None:
         item = self.plot.getPlotItem()
@@ -394,6 +422,8 @@ class TrainingCharts(QWidget):
         self._log_y = False
         self._last_save_dir = Path.home()
         self._series = {name: _Series() for name in SERIES_NAMES}
+        self._previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._previous_metric = ""
         self._smoothers = {"batch_loss": _Smoother(), "batch_metric": _Smoother()}
         self._dirty: set[str] = set()
 
@@ -522,8 +552,19 @@ class TrainingCharts(QWidget):
 
     # --------------------------------------------------------------- data API
 
-    def clear(self) -> None:
-        """Forgets every point, e.g. before a new run."""
+    def clear(self, keep_as_previous: bool = True) -> None:
+        """Forgets every point, e.g. before a new run.
+
+        Args:
+            keep_as_previous: keep the finished run's epoch curves, drawn dashed as
+                "previous run", so the next run can be compared with it.
+                Defaults to `True`.
+        """
+        if keep_as_previous and self._series["loss"].size:
+            self._previous = {name: (self._series[name].x.copy(), self._series[name].y.copy())
+                              for name in PREVIOUS_SERIES}
+            self._previous_metric = self._metric
+        self._show_previous()
         for series in self._series.values():
             series.clear()
         for smoother in self._smoothers.values():
@@ -573,6 +614,22 @@ class TrainingCharts(QWidget):
             self._series[name].append(float(epoch), float(value))
             changed.append(name)
         self._mark_dirty(*changed)
+
+    def forget_previous(self) -> None:
+        """Removes the previous run's curves (another data set makes them meaningless)."""
+        self._previous = {}
+        self._show_previous()
+
+    def previous_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The previous run's (x, y) of an epoch series ("loss", "val_loss", "metric", "val_metric")."""
+        return self._previous.get(name, (np.empty(0), np.empty(0)))
+
+    def _show_previous(self) -> None:
+        for name in PREVIOUS_SERIES:
+            x, y = self.previous_data(name)
+            if name in ("metric", "val_metric") and self._previous_metric != self._metric:
+                x, y = np.empty(0), np.empty(0)  # another metric: not comparable
+            self._curve_owner[name].show_previous(name, x, y)
 
     def _mark_dirty(self, *names: str) -> None:
         self._dirty.update(names)
@@ -630,6 +687,7 @@ class TrainingCharts(QWidget):
         self._metric_panel.set_legend_corner(bottom=name == "accuracy")
         self._metric_panel.hide_hover()
         self._update_metric_texts()
+        self._show_previous()
         self._mark_dirty("batch_metric", "metric", "val_metric")
 
     def metric_name(self) -> str:

@@ -429,6 +429,8 @@ class MainWindow(QMainWindow):
     def _dataset_loaded(self, generation: int, dataset) -> None:
         if generation != self._dataset_generation:
             return
+        if self.dataset is not None and dataset.name != self.dataset.name:
+            self.charts.forget_previous()  # another problem: its last run is no yardstick
         self.dataset = dataset
         self.data_panel.show_dataset(dataset)
         self.preview.show_dataset(dataset)

@@ -300,3 +300,39 @@ def test_half_a_million_batch_points_are_drawn_downsampled(charts):
     # what reaches Qt is a peak-downsampled few thousand points, not half a million
     drawn = charts._loss.batch_curve.curve.xData
     assert 0 < drawn.size < 20_000
+
+
+def _legend_texts(charts, which):
+    return [label.text for _, label in charts._panels[which].legend.items]
+
+
+def test_the_finished_run_stays_as_a_dashed_previous_run_for_comparison(charts):
+    assert "previous run (dashed)" not in _legend_texts(charts, "loss")  # nothing to compare with yet
+    _feed(charts, epochs=3)
+    charts.redraw_now()
+    charts.clear()
+    x, y = charts.previous_data("val_loss")
+    assert list(x) == [1.0, 2.0, 3.0] and list(y) == pytest.approx([1.2, 0.6, 0.4])
+    previous = charts._panels["loss"].previous_curves["val_loss"].getOriginalDataset()
+    assert list(previous[1]) == pytest.approx([1.2, 0.6, 0.4])
+    assert _legend_texts(charts, "loss").count("previous run (dashed)") == 1
+    assert charts.points_count()["epoch"] == 0  # the new run starts empty
+
+    _feed(charts, epochs=1)
+    charts.clear()  # the second run becomes the previous one
+    assert list(charts.previous_data("loss")[0]) == [1.0]
+    charts.clear()  # a run that ended before its first epoch keeps the last real one
+    assert list(charts.previous_data("loss")[0]) == [1.0]
+
+
+def test_a_previous_run_of_another_metric_is_not_drawn_and_can_be_forgotten(charts):
+    _feed(charts)
+    charts.clear()
+    charts.set_metric("mae")
+    assert charts._panels["metric"].previous_curves["metric"].getOriginalDataset()[0] is None or \
+        len(charts._panels["metric"].previous_curves["metric"].getOriginalDataset()[0]) == 0
+    assert "previous run (dashed)" not in _legend_texts(charts, "metric")
+    assert "previous run (dashed)" in _legend_texts(charts, "loss")
+    charts.forget_previous()
+    assert "previous run (dashed)" not in _legend_texts(charts, "loss")
+    assert charts.previous_data("loss")[0].size == 0
