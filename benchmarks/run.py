@@ -140,15 +140,20 @@ def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
     from models.performance import measure_matmul_flops, model_training_flops_per_sample
 
     dataset = mnist_shaped(samples)
-    plain, ours = [], []
+    plain, ours, matmul = [], [], []
+    size = 2048 if samples > 10_000 else 256
     for _ in range(repeats):
+        # The ceiling is the best matmul speed seen in the run: measured once, a
+        # busy moment on this shared machine once read it at half its value.
+        matmul.append(measure_matmul_flops(size=size, repeats=3))
         plain.append(plain_fit_samples_per_second(dataset, epochs))
         ours.append(window_path_samples_per_second(app, dataset, epochs))
     import keras
 
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512), keras.layers.Dense(10)])
     flops_per_sample = model_training_flops_per_sample(model)
-    ceiling_flops = measure_matmul_flops(size=2048 if samples > 10_000 else 256, repeats=5)
+    matmul.append(measure_matmul_flops(size=size, repeats=5))
+    ceiling_flops = max(matmul)
     ceiling_samples = ceiling_flops / flops_per_sample
     hand_written_runs = [hand_written_tf_samples_per_second(dataset, epochs) for _ in range(min(repeats, 3))]
     hand_written = statistics.median(hand_written_runs)
@@ -158,7 +163,8 @@ def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
         "plain_fit_samples_per_second": plain, "program_samples_per_second": ours,
         "plain_fit_median": statistics.median(plain), "program_median": statistics.median(ours),
         "throughput_vs_plain_fit": statistics.median(ours) / statistics.median(plain),
-        "matmul_gflops": ceiling_flops / 1e9, "training_flops_per_sample": flops_per_sample,
+        "matmul_gflops": ceiling_flops / 1e9, "matmul_gflops_runs": [value / 1e9 for value in matmul],
+        "training_flops_per_sample": flops_per_sample,
         "ceiling_samples_per_second": ceiling_samples,
         "fraction_of_ceiling": statistics.median(ours) / ceiling_samples,
     }
@@ -253,7 +259,7 @@ def markdown_table(results: dict) -> str:
         ("throughput_vs_plain_fit", f"{results['throughput_vs_plain_fit']:.2f}×",
          f"{results['program_median']:,.0f} vs {results['plain_fit_median']:,.0f} samples/s (medians of {len(results['program_samples_per_second'])})"),
         ("fraction_of_ceiling", f"{results['fraction_of_ceiling']:.2f}",
-         f"ceiling {results['ceiling_samples_per_second']:,.0f} samples/s = {results['matmul_gflops']:.0f} GFLOP/s ÷ {results['training_flops_per_sample'] / 1e6:.2f} MFLOP; "
+         f"ceiling {results['ceiling_samples_per_second']:,.0f} samples/s = {results['matmul_gflops']:.0f} GFLOP/s (best of {len(results['matmul_gflops_runs'])}) ÷ {results['training_flops_per_sample'] / 1e6:.2f} MFLOP; "
          f"hand-written TensorFlow loop, no Keras: {results['hand_written_tf_fraction_of_ceiling']:.2f} (median of {len(results['hand_written_tf_runs'])})"),
         ("ui_stall_p99_ms", f"{results['ui_stall_p99_ms']:.1f}", f"p50 {results['ui_stall_p50_ms']:.1f} ms over {results['timer_ticks']} ticks"),
         ("ui_stall_max_ms", f"{results['ui_stall_max_ms']:.1f}", ""),
