@@ -104,13 +104,15 @@ def _report_unexpected_errors_in(window) -> None:
     """A bug in a slot becomes a sentence in the window (and a traceback on stderr), never a crash."""
     import traceback
 
+    from gui.i18n import tr
+
     def hook(kind, error, trace):
         traceback.print_exception(kind, error, trace)
         if issubclass(kind, KeyboardInterrupt):
             window.close()
             return
-        window.show_message(f"Something went wrong inside the program ({kind.__name__}: {error}). "
-                            "Your project is unchanged and you can go on working.")
+        window.show_message(tr("Something went wrong inside the program ({error}). Your project is unchanged and "
+                               "you can go on working.", error=f"{kind.__name__}: {error}"))
 
     sys.excepthook = hook
 

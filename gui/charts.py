@@ -789,10 +789,10 @@ class TrainingCharts(QWidget):
     def _describe_point(self, name: str, x: float, y: float) -> str:
         quantity = "loss" if "loss" in name else self._metric
         if name.startswith("val_"):
-            return f"{tr('epoch')} {x:.0f} · val_{quantity} {y:.4g}"
+            return f"{tr('epoch')} {x:.0f} · {tr('val_' + quantity)} {y:.4g}"
         if name.startswith("batch_"):
-            return f"{tr('epoch')} {x:.2f} · {quantity} {y:.4g}"
-        return f"{tr('epoch')} {x:.0f} · {quantity} {y:.4g}"
+            return f"{tr('epoch')} {x:.2f} · {tr(quantity)} {y:.4g}"
+        return f"{tr('epoch')} {x:.0f} · {tr(quantity)} {y:.4g}"
 
     # ------------------------------------------------------------------ saving
 

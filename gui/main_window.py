@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
         self._trained_with = (self.project, None)  # the project and data set of the last run
         self._fold = None  # (fold, folds) while cross-validating
         self._fold_results = []
+        # What the charts' current and dashed previous curves were trained on (`_comparison_key`).
+        self._shown_key = self._previous_key = None
         self._jobs: set = set()
         self._dataset_generation = 0
         self.undo_stack = QUndoStack(self)
@@ -429,8 +431,6 @@ class MainWindow(QMainWindow):
     def _dataset_loaded(self, generation: int, dataset) -> None:
         if generation != self._dataset_generation:
             return
-        if self.dataset is not None and dataset.name != self.dataset.name:
-            self.charts.forget_previous()  # another problem: its last run is no yardstick
         self.dataset = dataset
         self.data_panel.show_dataset(dataset)
         self.preview.show_dataset(dataset)
@@ -460,8 +460,33 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _clear_for_a_job(self) -> None:
-        self.charts.clear()
+    def _comparison_key(self) -> tuple:
+        """What two runs must share for one's curves to be a yardstick for the other's:
+        the data (set, file, target) and the loss."""
+        from models.build import resolve_output
+
+        choice = self.project.dataset
+        try:
+            loss = resolve_output(self.project, self.dataset.task, self.dataset.n_classes).loss
+        except UserError:
+            loss = None
+        return choice.name, choice.data_file, choice.target, loss
+
+    def _clear_for_a_job(self, comparable: bool = True) -> None:
+        """Empties charts and results; the finished run stays dashed when the next one compares with it.
+
+        Args:
+            comparable: whether this job's curves may serve as the next run's
+                "previous run" (not so for cross-validation's folds).
+        """
+        key = self._comparison_key()
+        keep = key == self._shown_key
+        self.charts.clear(keep_as_previous=keep)
+        if not keep and key != self._previous_key:
+            self.charts.forget_previous()
+        if keep:
+            self._previous_key = key
+        self._shown_key = key if comparable else None
         self.results.clear()
         self.result = None
         self._outcome = None
@@ -511,7 +536,7 @@ class MainWindow(QMainWindow):
         """Starts K-fold cross-validation of the project; refuses with a sentence when it cannot."""
         if not self._ready_to_train():
             return False
-        self._clear_for_a_job()
+        self._clear_for_a_job(comparable=False)
         self._fold = (0, folds)
         self._fold_results = []
         self.job = CrossValidationJob(self.project, self.dataset, folds, parent=self)
@@ -525,7 +550,7 @@ class MainWindow(QMainWindow):
 
     def _fold_started(self, fold: int, folds: int) -> None:
         self._fold = (fold, folds)
-        self.charts.clear()  # each fold is a fresh model; its curves start again
+        self.charts.clear(keep_as_previous=False)  # each fold is a fresh model; its curves start again
 
     def _fold_finished(self, result) -> None:
         self._fold_results.append(result)
@@ -666,7 +691,7 @@ class MainWindow(QMainWindow):
         rows = "".join(f"<tr><td>{tr('test')} {tr(key)}</td><td align=right><b>{value:.4f}</b></td></tr>"
                        for key, value in result.test_metrics.items())
         final = {key: values[-1] for key, values in result.history.items() if values}
-        rows += "".join(f"<tr><td>{tr('final')} {key}</td><td align=right>{value:.4g}</td></tr>" for key, value in final.items())
+        rows += "".join(f"<tr><td>{tr('final')} {tr(key)}</td><td align=right>{value:.4g}</td></tr>" for key, value in final.items())
         reason = tr(result.reason_text)
         summary = tr("{epochs} epoch(s) in {seconds} s on {device}, {speed} training samples/s.",
                      epochs=result.epochs_run, seconds=f"{result.elapsed_s:.1f}", device=result.device,

@@ -6,6 +6,7 @@ import traceback
 
 from PySide6.QtCore import QThread, Signal
 
+from gui.i18n import tr
 from models.errors import UserError
 
 
@@ -70,7 +71,7 @@ class TrainingJob(QThread):
             self.run_failed.emit(str(error))
         except Exception as error:  # a bug outside training itself: still a sentence, never a crash
             traceback.print_exc()
-            self.run_failed.emit(f"training failed unexpectedly ({type(error).__name__}): {error}")
+            self.run_failed.emit(tr("training failed unexpectedly ({error})", error=f"{type(error).__name__}: {error}"))
 
 
 class CrossValidationJob(TrainingJob):

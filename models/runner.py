@@ -255,8 +255,11 @@ def _make_progress_callback(keras):
         """
 
         def __init__(self, listener, stop, epochs, steps_per_epoch, batch_size, train_samples, metric, interval,
-                     probe_x=None, probe_interval=0.25):
+                     probe_x=None, probe_interval=0.25, exact_call_means=True):
             super().__init__()
+            # Under several replicas Keras's logs average each replica's own running
+            # mean, and a batch split unevenly breaks the differencing: report those as they come.
+            self.exact_call_means = exact_call_means
             self.probe_x, self.probe_interval, self._last_probe = probe_x, probe_interval, -math.inf
             self.listener, self.stop = listener, stop
             self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
@@ -291,7 +294,8 @@ def _make_progress_callback(keras):
                 self.model.stop_training = True
 
         def on_train_batch_end(self, batch, logs=None):
-            step = self._last_step = batch + 1
+            # Keras numbers a short last call as if it were full: never past the epoch's end.
+            step = self._last_step = min(batch + 1, self.steps_per_epoch)
             # Keep the call's figures as tensors (no waiting for the device) until a report is due.
             if logs and "loss" in logs:
                 self._pending.append((self._epoch + step / self.steps_per_epoch, self._epoch,
@@ -336,6 +340,8 @@ def _make_progress_callback(keras):
             the noise of mini-batch training, not an average that settles
             within every epoch.
             """
+            if not self.exact_call_means:
+                return x, loss, metric
             previous_epoch, previous_samples, previous_loss, previous_metric = self._previous
             if previous_epoch != epoch:
                 previous_samples, previous_loss, previous_metric = 0, 0.0, 0.0
@@ -523,6 +529,7 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
     progress = _make_progress_callback(keras)(
         listener, stop, training.epochs, steps_per_epoch, batch_size, len(arrays.x_train),
         arrays.plan.metric, progress_interval, probe_x=probe_x,
+        exact_call_means=strategy.num_replicas_in_sync == 1,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
     early = _early_stopping_callback(keras, project, has_validation)
@@ -552,6 +559,8 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         history = model.fit(
             **inputs, epochs=training.epochs,
             validation_data=(arrays.x_val, arrays.y_val) if has_validation else None,
+            validation_batch_size=_evaluation_batch_size(batch_size, len(arrays.x_val) if has_validation else 0,
+                                                         strategy.num_replicas_in_sync, at_least=batch_size),
             callbacks=callbacks, verbose=0,
         )
     finally:
@@ -562,7 +571,8 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         reason = EARLY_STOPPING
     test_metrics = {}
     if len(arrays.x_test) and reason != NAN_LOSS:
-        evaluated = model.evaluate(arrays.x_test, arrays.y_test, batch_size=max(batch_size, 256), verbose=0, return_dict=True)
+        evaluated = model.evaluate(arrays.x_test, arrays.y_test, verbose=0, return_dict=True,
+                                   batch_size=_evaluation_batch_size(batch_size, len(arrays.x_test), strategy.num_replicas_in_sync))
         test_metrics = {key: _as_float(value) for key, value in evaluated.items()}
     _forget_custom_gradients_since(gradients_before)
     result = RunResult(
@@ -577,6 +587,21 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
     if run_dir is not None:
         write_run_folder(run_dir, project, result)
     return result
+
+
+def _evaluation_batch_size(batch_size: int, rows: int, replicas: int, at_least: int = 256) -> int:
+    """Rows per evaluation batch: at least ``at_least``, and under several replicas a size whose
+    first batch splits evenly among them.
+
+    Keras reduces the first batch across replicas before evaluating (to build
+    the model's metrics), and that fails when the replicas' parts differ in
+    size: 41 test rows on two devices stopped the run with an AddN shape error.
+    Later batches may be uneven; only the first must not be.
+    """
+    size = max(batch_size, at_least)
+    if replicas > 1 and rows >= replicas:
+        size = max(replicas, min(size, rows) // replicas * replicas)
+    return size
 
 
 def _has_gpu() -> bool:

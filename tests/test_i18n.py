@@ -48,7 +48,7 @@ def translatable_texts() -> set[str]:
     texts |= {setting.label for _, settings in training_panel.GROUPS for setting in settings}
     texts |= {label for label in data_panel.FORM_ROWS if label}
     texts |= {"Loss", "loss"}  # the loss chart's title and axis
-    texts |= {"loss", "accuracy", "mae"}  # Keras's names of the figures, shown translated
+    texts |= {"loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae"}  # Keras's names of the figures
     texts |= {info.title for info in DATASETS.values()} | {info.description for info in DATASETS.values()}
     # Names kept as they are in every language: Keras's own words and symbols.
     return {text for text in texts if text and re.search("[A-Za-z]", text) and text not in KEPT_AS_IS}
@@ -110,7 +110,7 @@ def test_the_window_speaks_chinese(qtbot, make_window, tiny_project, chinese):
     assert "参数" in window.network_editor.total_text()
     with qtbot.waitSignal(window.training_done, timeout=60_000):
         window.start_training()
-    assert window.progress.format().startswith("完成")
+    assert window.progress.format().startswith("结束")
     assert "测试" in window.results.toPlainText()
 
 

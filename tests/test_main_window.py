@@ -371,3 +371,27 @@ def test_devices_reach_the_training_panel_and_status_bar(qtbot, make_window, tin
     combo.setCurrentIndex(2)
     assert window.project.training.device == "gpu:0"
     assert window.undo_stack.undoText() == "device → GPU 0: Test card"
+
+
+def test_the_last_run_stays_dashed_only_while_it_is_comparable(qtbot, make_window, tiny_project):
+    window = make_window(tiny_project(epochs=2))
+    _train(qtbot, window)
+    assert window.charts.previous_data("loss")[0].size == 0  # nothing before the first run
+    first_losses = window.charts.raw_data("loss")[1]
+    _train(qtbot, window)
+    assert list(window.charts.previous_data("loss")[1]) == pytest.approx(list(first_losses))
+    second_losses = window.charts.raw_data("loss")[1]
+
+    with qtbot.waitSignal(window.training_done, timeout=TRAINING_TIMEOUT_MS):
+        assert window.start_cross_validation(2)
+    last_fold_losses = window.charts.raw_data("loss")[1]
+    assert list(last_fold_losses) != pytest.approx(list(second_losses))
+    _train(qtbot, window)  # after cross-validation: compared with the last run, not the last fold
+    assert list(window.charts.previous_data("loss")[1]) == pytest.approx(list(second_losses))
+
+    other = window.project.copy()
+    other.dataset = dataclasses.replace(other.dataset, name="circles")
+    with qtbot.waitSignal(window.dataset_ready, timeout=30_000):
+        window.apply_project(other)
+    _train(qtbot, window)  # other data: the xor runs are no yardstick
+    assert window.charts.previous_data("loss")[0].size == 0

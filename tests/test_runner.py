@@ -230,8 +230,11 @@ def test_all_devices_path_mirrors_across_logical_cpus(tmp_path):
         from test_runner import blobs, small_project
         from models.runner import run_training
         result = run_training(small_project(device="all_gpus"), dataset=blobs())
+        # Odd test and validation sets: each replica's share of the first batch differs.
+        odd = run_training(small_project(device="all_gpus", validation_fraction=0.2), dataset=blobs(n=205))
         print(json.dumps({{"device": result.device, "replicas": result.model.distribute_strategy.num_replicas_in_sync,
-                          "loss": result.history["loss"]}}))
+                          "loss": result.history["loss"], "odd_test": odd.test_metrics,
+                          "odd_val_loss": odd.history["val_loss"]}}))
     """)
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -245,6 +248,17 @@ def test_all_devices_path_mirrors_across_logical_cpus(tmp_path):
     assert report["device"] == "2 CPU devices mirrored"
     assert report["replicas"] == 2
     assert all(math.isfinite(value) for value in report["loss"])
+    assert 0 <= report["odd_test"]["accuracy"] <= 1 and all(math.isfinite(v) for v in report["odd_val_loss"])
+
+
+def test_evaluation_batches_split_evenly_across_replicas():
+    from models.runner import _evaluation_batch_size
+
+    assert _evaluation_batch_size(16, 41, replicas=1) == 256
+    assert _evaluation_batch_size(16, 41, replicas=2) == 40  # 40 + 1: the first batch splits 20/20
+    assert _evaluation_batch_size(16, 1000, replicas=2) == 256
+    assert _evaluation_batch_size(16, 33, replicas=2, at_least=16) == 16
+    assert _evaluation_batch_size(16, 7, replicas=4, at_least=16) == 4
 
 
 def test_shuffled_batches_cover_every_row_once_and_reshuffle_by_epoch():
