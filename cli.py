@@ -199,25 +199,32 @@ class FoldProgress(ProgressBar):
         print(f"fold {result.fold}/{result.folds}: held-out {result.held_out_rows} rows  {scores}")
 
 
-def command_cross_validate(args, project, run_dir: Path) -> int:
-    """``train --folds K``: K models, their held-out scores, and ``crossval.json`` in the run folder."""
-    import json
-
+def _load_data_and_catch_interrupts(project):
+    """TensorFlow, the project's data (its notes on stderr), and a stop request Ctrl+C sets."""
     from datasets.registry import load_dataset
-    from models.crossval import run_cross_validation
     from models.devices import import_tensorflow
-    from models.files import write_text_atomic
     from models.runner import StopRequest
 
-    if args.export:
-        raise UserError("--folds trains K models to estimate how well the network generalises and exports none: "
-                        "drop --export, or train once without --folds to export.")
     import_tensorflow()
     dataset = load_dataset(project.dataset)
     for note in dataset.notes:
         print(f"note: {note}", file=sys.stderr)
     stop = StopRequest()
     _install_stop_on_interrupt(stop)
+    return dataset, stop
+
+
+def command_cross_validate(args, project, run_dir: Path) -> int:
+    """``train --folds K``: K models, their held-out scores, and ``crossval.json`` in the run folder."""
+    import json
+
+    from models.crossval import run_cross_validation
+    from models.files import write_text_atomic
+
+    if args.export:
+        raise UserError("--folds trains K models to estimate how well the network generalises and exports none: "
+                        "drop --export, or train once without --folds to export.")
+    dataset, stop = _load_data_and_catch_interrupts(project)
     outcome = run_cross_validation(project, args.folds, FoldProgress(quiet=args.quiet), stop=stop, dataset=dataset)
     for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
         print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
@@ -250,7 +257,7 @@ def _install_stop_on_interrupt(stop):
 
 
 def command_train(args) -> int:
-    from models.runner import StopRequest, run_training
+    from models.runner import run_training
 
     project = project_from_args(args)
     formats = [item.strip() for item in (args.export or "").split(",") if item.strip()]
@@ -263,16 +270,8 @@ def command_train(args) -> int:
     run_dir = Path(args.out) if args.out else _default_run_dir(project)
     if args.folds is not None:
         return command_cross_validate(args, project, run_dir)
-    from datasets.registry import load_dataset
-    from models.devices import import_tensorflow
-
     started = time.perf_counter()
-    import_tensorflow()
-    dataset = load_dataset(project.dataset)
-    for note in dataset.notes:
-        print(f"note: {note}", file=sys.stderr)
-    stop = StopRequest()
-    _install_stop_on_interrupt(stop)
+    dataset, stop = _load_data_and_catch_interrupts(project)
     listener = ProgressBar(quiet=args.quiet)
     result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=run_dir)
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
