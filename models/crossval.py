@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from datasets.base import Dataset
-from datasets.registry import load_dataset
+from datasets.registry import load_dataset, training_target_scale
 from models.errors import UserError
 from models.runner import NAN_LOSS, STOPPED, RunResult, StopRequest, TrainingListener, run_training
 from models.spec import Project
@@ -129,8 +129,6 @@ def fold_dataset(dataset: Dataset, train: np.ndarray, held_out: np.ndarray) -> D
     A regression's target scale is measured again on the fold's own training
     rows, so the held-out targets do not shape the model's output layer.
     """
-    from datasets.registry import training_target_scale
-
     target_scale = dataset.target_scale
     if target_scale is not None:
         target_scale = training_target_scale(dataset.y_train[train])

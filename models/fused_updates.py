@@ -11,11 +11,11 @@ this took a hand-written RMSprop loop from 66,000 to 78,000 samples/s on a
 
 The kernels compute the same formulas as Keras's own ``update_step`` (each
 pairing below was read off both sources), so training settings mean what they
-meant; only floating-point rounding differs (sparse gradients keep Keras's
-update, see below). `fuse_optimizer_updates` installs
-the fused step on one optimizer instance, and only where the settings map onto
-a kernel exactly; everything else keeps Keras's update. Nothing of this is
-saved with a model: the optimizer's class and configuration are unchanged.
+meant; only floating-point rounding differs. `fuse_optimizer_updates`
+installs the fused step on one optimizer instance, and only where the
+settings map onto a kernel exactly; everything else, sparse gradients
+included, keeps Keras's update. Nothing of this is saved with a model: the
+optimizer's class and configuration are unchanged.
 """
 
 from __future__ import annotations
