@@ -229,6 +229,8 @@ def command_cross_validate(args, project, run_dir: Path) -> int:
     for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
         print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
               f"(mean ± standard deviation over {len(outcome.results)} of {outcome.folds} folds)")
+    if outcome.stopped:
+        print(f"stopped after {len(outcome.results)} of {outcome.folds} folds (a fold cut short is not counted).")
     if outcome.diverged:
         print(f"warning: the loss became NaN in fold(s) {', '.join(map(str, outcome.diverged))}, so the means are NaN: "
               "lower the learning rate or clip gradients.", file=sys.stderr)
