@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from models.plain import dataclass_from_dict
+from models.plain import dataclass_from_dict, shown_value
 
 MISSING_VALUE_CHOICES = ("drop", "fill")
 
@@ -43,9 +43,27 @@ class DatasetChoice:
 
     def problems(self) -> list[str]:
         """Every reason these settings cannot be loaded, as sentences."""
+        return self.value_problems() + self.readiness_problems()
+
+    def readiness_problems(self) -> list[str]:
+        """What is still to be chosen before loading (a CSV's file and target), as sentences.
+
+        A project may be saved and opened with these unanswered; it cannot be trained.
+        """
         found = []
-        if not self.name:
-            found.append("dataset: choose a data set.")
+        if self.name == "csv" and not self.data_file:
+            found.append("dataset 'csv' needs a file: choose a CSV file.")
+        if self.name == "csv" and not self.target:
+            found.append("dataset 'csv' needs a target column: name the column to predict.")
+        return found
+
+    def value_problems(self) -> list[str]:
+        """Every setting that holds a value it may not, as sentences."""
+        from datasets.registry import DATASETS  # the registry imports this module
+
+        found = []
+        if not isinstance(self.name, str) or self.name not in DATASETS:
+            found.append(f"dataset must be one of {', '.join(DATASETS)} (got {shown_value(self.name)}).")
         if not isinstance(self.samples, int) or self.samples < 10:
             found.append(f"dataset samples must be a whole number of at least 10 (got {self.samples!r}).")
         if not 0 <= self.noise <= 10:
@@ -54,10 +72,6 @@ class DatasetChoice:
             found.append(f"dataset test fraction must be between 0.05 and 0.5 (got {self.test_fraction!r}).")
         if self.missing not in MISSING_VALUE_CHOICES:
             found.append(f"dataset missing-value choice must be 'drop' or 'fill' (got {self.missing!r}).")
-        if self.name == "csv" and not self.data_file:
-            found.append("dataset 'csv' needs a file: choose a CSV file.")
-        if self.name == "csv" and not self.target:
-            found.append("dataset 'csv' needs a target column: name the column to predict.")
         return found
 
     def to_dict(self) -> dict:

@@ -12,6 +12,15 @@ T = TypeVar("T")
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
 
 
+def shown_value(value: Any) -> str:
+    """A value as a sentence shows it: never thousands of characters long."""
+    try:
+        text = repr(value)
+    except ValueError:  # Python refuses to write a whole number of more than 4300 digits
+        return "a number of thousands of digits"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _matches(value: Any, expected: type) -> bool:
     if expected is bool:
         return isinstance(value, bool)
@@ -46,8 +55,9 @@ def dataclass_from_dict(cls: type[T], data: Any, where: str) -> T:
         default = field.default if field.default is not dataclasses.MISSING else None
         expected = type(default) if default is not None else None
         if expected in _TYPE_NAMES and not _matches(value, expected):
-            raise UserError(
-                f"'{where}.{name}' must be {_TYPE_NAMES[expected]}, not {value!r}."
-            )
-        values[name] = float(value) if expected is float else value
+            raise UserError(f"'{where}.{name}' must be {_TYPE_NAMES[expected]}, not {shown_value(value)}.")
+        try:
+            values[name] = float(value) if expected is float else value
+        except OverflowError:  # a whole number too large for any float, such as 10**400
+            raise UserError(f"'{where}.{name}' is a number too large to use.") from None
     return cls(**values)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from datasets.choice import DatasetChoice
 from models.errors import UserError
 from models.files import write_text_atomic
 from models.plain import dataclass_from_dict
+from models.plain import shown_value as _shown
 
 PROJECT_FORMAT = "keras-trainer-project"
 PROJECT_VERSION = 1
@@ -47,26 +50,55 @@ OPTIMIZER_SETTINGS = {
 }
 
 
-def _in_range(found: list, where: str, value, low, high, low_open=False, high_open=False):
-    """Adds a sentence to ``found`` when ``value`` is outside its range."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        high_text = "∞" if high == math.inf else f"{high:g}"
-        found.append(f"{where} must be in {left}{low:g}, {high_text}{right} (got {value!r}).")
+# A network deeper than this is refused: Keras's builder recursed past Python's limit at
+# 1000 Dense layers, and the window's editor took 46 s to draw 2000 cards.
+MAX_LAYERS = 100
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values one number of a project may take; the window's controls take theirs from here.
+
+    Args:
+        low: the least value allowed.
+        high: the greatest value allowed.
+        whole: whether only whole numbers are allowed. Defaults to `False`.
+        label: how a sentence names the setting, such as `"learning rate"`.
+    """
+
+    low: float
+    high: float
+    whole: bool = False
+    label: str = ""
+
+    def problem(self, where: str, value) -> str | None:
+        """A sentence when ``value`` is not allowed, else `None`."""
+        if self.whole:
+            if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
+                return f"{where} must be a whole number from {self.low:,} to {self.high:,} (got {_shown(value)})."
+            return None
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or not self.low <= value <= self.high:
+            return f"{where} must be a number from {self.low:g} to {self.high:g} (got {_shown(value)})."
+        return None
+
+
+def _check_ranges(found: list, where: str, settings, ranges: dict[str, Range]) -> None:
+    """Adds a sentence to ``found`` for every setting outside its `Range`."""
+    for name, allowed in ranges.items():
+        problem = allowed.problem(f"{where}{allowed.label or name}".strip(), getattr(settings, name))
+        if problem:
+            found.append(problem)
 
 
 def _one_of(found: list, where: str, value, allowed) -> None:
-    if value not in allowed:
-        found.append(f"{where} must be one of {', '.join(allowed)} (got {value!r}).")
+    if not isinstance(value, str) or value not in allowed:
+        found.append(f"{where} must be one of {', '.join(allowed)} (got {_shown(value)}).")
 
 
-def _whole(found: list, where: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        found.append(f"{where} must be a whole number from {low} to {high} (got {value!r}).")
+def _boolean(found: list, where: str, value) -> None:
+    if not isinstance(value, bool):
+        found.append(f"{where} must be true or false (got {_shown(value)}).")
 
 
 @dataclass
@@ -92,14 +124,19 @@ class DenseLayer:
     use_bias: bool = True
     kind = "dense"
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "units": Range(1, 100_000, whole=True),
+        "negative_slope": Range(0, 1, label="leaky ReLU slope"),
+        "l1": Range(0, 1, label="L1"),
+        "l2": Range(0, 1, label="L2"),
+    }
+
     def problems(self, where: str) -> list[str]:
         found: list[str] = []
-        _whole(found, f"{where} units", self.units, 1, 100_000)
+        _check_ranges(found, f"{where} ", self, self.RANGES)
         _one_of(found, f"{where} activation", self.activation, ACTIVATIONS)
-        _in_range(found, f"{where} leaky ReLU slope", self.negative_slope, 0, 1)
         _one_of(found, f"{where} initializer", self.kernel_initializer, INITIALIZERS)
-        _in_range(found, f"{where} L1", self.l1, 0, 1)
-        _in_range(found, f"{where} L2", self.l2, 0, 1)
+        _boolean(found, f"{where} use_bias", self.use_bias)
         return found
 
 
@@ -114,9 +151,11 @@ class DropoutLayer:
     rate: float = 0.2
     kind = "dropout"
 
+    RANGES: ClassVar[dict[str, Range]] = {"rate": Range(0, 0.95, label="dropout rate")}
+
     def problems(self, where: str) -> list[str]:
         found: list[str] = []
-        _in_range(found, f"{where} dropout rate", self.rate, 0, 1, high_open=True)
+        _check_ranges(found, f"{where} ", self, self.RANGES)
         return found
 
 
@@ -132,9 +171,11 @@ class BatchNormLayer:
     momentum: float = 0.99
     kind = "batchnorm"
 
+    RANGES: ClassVar[dict[str, Range]] = {"momentum": Range(0, 0.9999, label="batch-norm momentum")}
+
     def problems(self, where: str) -> list[str]:
         found: list[str] = []
-        _in_range(found, f"{where} batch-norm momentum", self.momentum, 0, 1, high_open=True)
+        _check_ranges(found, f"{where} ", self, self.RANGES)
         return found
 
 
@@ -200,20 +241,26 @@ class OptimizerSpec:
     clipnorm: float = 0.0
     clipvalue: float = 0.0
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "learning_rate": Range(1e-6, 10, label="learning rate"),
+        "momentum": Range(0, 0.999),
+        "rho": Range(0, 0.999),
+        "beta_1": Range(0, 0.9999),
+        "beta_2": Range(0, 0.9999),
+        "epsilon": Range(1e-10, 1),
+        "weight_decay": Range(0, 1, label="weight decay"),
+        "initial_accumulator_value": Range(0, 10, label="initial accumulator value"),
+        "clipnorm": Range(0, 1000, label="gradient clip norm"),
+        "clipvalue": Range(0, 1000, label="gradient clip value"),
+    }
+
     def problems(self) -> list[str]:
         found: list[str] = []
         _one_of(found, "optimizer", self.name, OPTIMIZERS)
-        _in_range(found, "learning rate", self.learning_rate, 0, 10, low_open=True)
-        _in_range(found, "momentum", self.momentum, 0, 1, high_open=True)
-        _in_range(found, "rho", self.rho, 0, 1, high_open=True)
-        _in_range(found, "beta_1", self.beta_1, 0, 1, high_open=True)
-        _in_range(found, "beta_2", self.beta_2, 0, 1, high_open=True)
-        _in_range(found, "epsilon", self.epsilon, 0, 1, low_open=True)
-        _in_range(found, "weight decay", self.weight_decay, 0, 1)
-        _in_range(found, "initial accumulator value", self.initial_accumulator_value, 0, 10)
-        _in_range(found, "gradient clip norm", self.clipnorm, 0, math.inf)
-        _in_range(found, "gradient clip value", self.clipvalue, 0, math.inf)
-        if self.clipnorm > 0 and self.clipvalue > 0:
+        _check_ranges(found, "", self, self.RANGES)
+        for name in ("nesterov", "amsgrad", "centered"):
+            _boolean(found, name, getattr(self, name))
+        if not found and self.clipnorm > 0 and self.clipvalue > 0:
             found.append("gradient clipping: choose clip by norm or clip by value, not both.")
         return found
 
@@ -253,15 +300,19 @@ class ScheduleSpec:
     patience: int = 3
     min_learning_rate: float = 1e-6
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "decay_rate": Range(0.01, 1, label="decay rate"),
+        "decay_epochs": Range(0, 100_000, label="decay epochs"),
+        "alpha": Range(0, 1, label="cosine alpha"),
+        "factor": Range(0.01, 0.99, label="plateau factor"),
+        "patience": Range(0, 10_000, whole=True, label="plateau patience"),
+        "min_learning_rate": Range(0, 10, label="minimum learning rate"),
+    }
+
     def problems(self) -> list[str]:
         found: list[str] = []
         _one_of(found, "learning-rate schedule", self.name, SCHEDULES)
-        _in_range(found, "decay rate", self.decay_rate, 0, 1, low_open=True)
-        _in_range(found, "decay epochs", self.decay_epochs, 0, 100_000)
-        _in_range(found, "cosine alpha", self.alpha, 0, 1)
-        _in_range(found, "plateau factor", self.factor, 0, 1, low_open=True, high_open=True)
-        _whole(found, "plateau patience", self.patience, 0, 10_000)
-        _in_range(found, "minimum learning rate", self.min_learning_rate, 0, 10)
+        _check_ranges(found, "", self, self.RANGES)
         return found
 
 
@@ -283,11 +334,17 @@ class EarlyStoppingSpec:
     min_delta: float = 0.0
     restore_best_weights: bool = True
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "patience": Range(0, 10_000, whole=True, label="early-stopping patience"),
+        "min_delta": Range(0, 1000, label="early-stopping min delta"),
+    }
+
     def problems(self) -> list[str]:
         found: list[str] = []
         _one_of(found, "early-stopping monitor", self.monitor, MONITORS)
-        _whole(found, "early-stopping patience", self.patience, 0, 10_000)
-        _in_range(found, "early-stopping min delta", self.min_delta, 0, math.inf)
+        _check_ranges(found, "", self, self.RANGES)
+        _boolean(found, "early stopping", self.enabled)
+        _boolean(found, "early-stopping restore_best_weights", self.restore_best_weights)
         return found
 
 
@@ -313,22 +370,32 @@ class TrainingSpec:
     device: str = "auto"
     early_stopping: EarlyStoppingSpec = field(default_factory=EarlyStoppingSpec)
 
+    RANGES: ClassVar[dict[str, Range]] = {
+        "epochs": Range(1, 100_000, whole=True),
+        "batch_size": Range(1, 1_000_000, whole=True, label="batch size"),
+        "validation_fraction": Range(0, 0.9, label="validation fraction"),
+        "seed": Range(0, 2**31 - 1, whole=True),
+    }
+
     def problems(self) -> list[str]:
         found: list[str] = []
-        _whole(found, "epochs", self.epochs, 1, 100_000)
-        _whole(found, "batch size", self.batch_size, 1, 1_000_000)
-        _in_range(found, "validation fraction", self.validation_fraction, 0, 0.9)
-        _whole(found, "seed", self.seed, 0, 2**31 - 1)
+        _check_ranges(found, "", self, self.RANGES)
+        _boolean(found, "shuffle", self.shuffle)
         if not (self.device in ("auto", "cpu", "all_gpus") or _is_gpu_name(self.device)):
-            found.append(f"device must be auto, cpu, gpu:N or all_gpus (got {self.device!r}).")
-        found += self.early_stopping.problems()
-        if self.early_stopping.enabled and self.early_stopping.monitor.startswith("val_") and self.validation_fraction == 0:
+            found.append(f"device must be auto, cpu, gpu:N (N a number such as 0) or all_gpus (got {_shown(self.device)}).")
+        early = self.early_stopping
+        if not isinstance(early, EarlyStoppingSpec):
+            return [*found, "training.early_stopping must be an object of settings."]
+        found += early.problems()
+        if (early.enabled is True and isinstance(early.monitor, str) and early.monitor.startswith("val_")
+                and self.validation_fraction == 0):
             found.append("early stopping watches a validation figure: set a validation fraction above 0, or monitor the training loss.")
         return found
 
 
 def _is_gpu_name(device: str) -> bool:
-    return isinstance(device, str) and device.startswith("gpu:") and device[4:].isdigit()
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    return isinstance(device, str) and re.fullmatch(r"gpu:[0-9]{1,4}", device) is not None
 
 
 @dataclass
@@ -343,10 +410,19 @@ class Project:
     schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
     training: TrainingSpec = field(default_factory=TrainingSpec)
 
-    def problems(self) -> list[str]:
-        """Every reason this project cannot be trained, one sentence each."""
-        found = list(self.dataset.problems())
-        for index, layer in enumerate(self.layers, start=1):
+    def value_problems(self) -> list[str]:
+        """Every setting that holds a value it may not, one sentence each.
+
+        A project with none of these can be shown by every control of the
+        window and built by TensorFlow; it may still lack what training needs
+        (a CSV file not chosen yet), which `problems` adds.
+        """
+        if not isinstance(self.name, str):
+            return ["'name' must be text."]
+        found = list(self.dataset.value_problems())
+        if len(self.layers) > MAX_LAYERS:
+            found.append(f"the network has {len(self.layers):,} layers; at most {MAX_LAYERS} are allowed.")
+        for index, layer in enumerate(self.layers[:MAX_LAYERS], start=1):
             if not isinstance(layer, (DenseLayer, DropoutLayer, BatchNormLayer)):
                 found.append(f"layer {index} is not a Dense, Dropout or BatchNormalization layer.")
                 continue
@@ -357,15 +433,26 @@ class Project:
         found += self.training.problems()
         return found
 
+    def problems(self) -> list[str]:
+        """Every reason this project cannot be trained, one sentence each."""
+        return self.value_problems() + self.dataset.readiness_problems()
+
     def validate(self) -> Project:
         """Returns the project unchanged, or raises `UserError` listing every problem."""
-        found = self.problems()
-        if found:
-            raise UserError(" ".join(found))
+        _raise_if_any(self.problems())
+        return self
+
+    def check_values(self) -> Project:
+        """Returns the project unchanged, or raises `UserError` naming every value it may not hold.
+
+        Every way a project comes in (a file, the last project at start, the
+        command line) passes through here before any control or Keras sees it.
+        """
+        _raise_if_any(self.value_problems())
         return self
 
     def copy(self) -> Project:
-        return project_from_dict(project_to_dict(self))
+        return project_from_dict(project_to_dict(self), check=False)
 
     def with_training(self, **changes) -> Project:
         """A copy with some training settings changed."""
@@ -374,6 +461,12 @@ class Project:
     def save(self, path: str | Path) -> None:
         """Writes the project as JSON, atomically."""
         write_text_atomic(path, json.dumps(project_to_dict(self), indent=2, ensure_ascii=False) + "\n")
+
+
+def _raise_if_any(found: list[str]) -> None:
+    if found:
+        listed = found[:10] + ([f"and {len(found) - 10} more problem(s)."] if len(found) > 10 else [])
+        raise UserError(" ".join(listed))
 
 
 def layer_to_dict(layer: Layer) -> dict:
@@ -385,8 +478,8 @@ def layer_from_dict(data, where: str) -> Layer:
         raise UserError(f"{where} must be an object with a 'type' (dense, dropout or batchnorm).")
     settings = dict(data)
     kind = settings.pop("type")
-    if kind not in LAYER_TYPES:
-        raise UserError(f"{where} has unknown type {kind!r}: use dense, dropout or batchnorm.")
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:
+        raise UserError(f"{where} has unknown type {_shown(kind)}: use dense, dropout or batchnorm.")
     return dataclass_from_dict(LAYER_TYPES[kind], settings, where)
 
 
@@ -414,23 +507,29 @@ def migrate_project(data: dict) -> dict:
     """
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise UserError(f"the project file has no valid version number (got {version!r}).")
+        raise UserError(f"the project file has no valid version number (got {_shown(version)}).")
     if version > PROJECT_VERSION:
         raise UserError(
-            f"the project file is version {version}, newer than this program understands "
+            f"the project file is version {_shown(version)}, newer than this program understands "
             f"({PROJECT_VERSION}): update Keras Trainer to open it."
         )
     if version < 1:
-        raise UserError(f"the project file has unknown version {version}.")
+        raise UserError(f"the project file has unknown version {_shown(version)}.")
     return data
 
 
-def project_from_dict(data) -> Project:
-    """Builds a `Project` from a decoded JSON object, or raises `UserError`."""
+def project_from_dict(data, check: bool = True) -> Project:
+    """Builds a `Project` from a decoded JSON object, or raises `UserError`.
+
+    Args:
+        data: the decoded JSON value.
+        check: also refuse values outside their ranges (`Project.check_values`).
+            Only a copy of a project already in memory skips it. Defaults to `True`.
+    """
     if not isinstance(data, dict):
         raise UserError("a project file must hold a JSON object.")
     if data.get("format") != PROJECT_FORMAT:
-        raise UserError(f"this is not a Keras Trainer project (its 'format' is {data.get('format')!r}).")
+        raise UserError(f"this is not a Keras Trainer project (its 'format' is {_shown(data.get('format'))}).")
     data = migrate_project(data)
     known = {"format", "version", "name", "dataset", "layers", "output", "optimizer", "schedule", "training"}
     unknown = sorted(set(data) - known)
@@ -448,7 +547,9 @@ def project_from_dict(data) -> Project:
     name = data.get("name", "Untitled")
     if not isinstance(name, str):
         raise UserError("'name' must be text.")
-    return Project(
+    if check and len(layers) > MAX_LAYERS:
+        raise UserError(f"the network has {len(layers):,} layers; at most {MAX_LAYERS} are allowed.")
+    project = Project(
         name=name,
         dataset=DatasetChoice.from_dict(data.get("dataset", {})),
         layers=[layer_from_dict(item, f"layer {i}") for i, item in enumerate(layers, start=1)],
@@ -457,21 +558,44 @@ def project_from_dict(data) -> Project:
         schedule=dataclass_from_dict(ScheduleSpec, data.get("schedule", {}), "schedule"),
         training=training_spec,
     )
+    return project.check_values() if check else project
+
+
+# A project of 100 layers is a few kilobytes; a file far larger is not one.
+MAX_PROJECT_BYTES = 10_000_000
+
+
+def project_from_json(text: str, name: str = "the project") -> Project:
+    """Decodes a project's JSON text (a file's, or the one remembered at start), or raises `UserError`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{name} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
+    except RecursionError:
+        raise UserError(f"{name} nests brackets too deeply to be a project.") from None
+    except ValueError as error:  # a whole number of more than 4300 digits, which Python refuses
+        raise UserError(f"{name} cannot be read as a project ({error}).") from None
+    return project_from_dict(data)
 
 
 def load_project(path: str | Path) -> Project:
     """Reads a project file, or raises `UserError` saying what is wrong with it."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"there is no project file at {path}.") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path.name} is not a text file, so it cannot be a project.") from None
+        if not path.exists():
+            raise UserError(f"there is no project file at {path}.")
+        if path.is_dir():
+            raise UserError(f"{path} is a folder, not a project file.")
+        if not path.is_file():  # a FIFO or a device would block or never end
+            raise UserError(f"{path} is not a regular file, so it cannot be a project.")
+        if path.stat().st_size > MAX_PROJECT_BYTES:
+            raise UserError(f"{path.name} is {path.stat().st_size:,} bytes, far too large to be a project.")
+        raw = path.read_bytes()
     except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}.") from None
+        raise UserError(f"cannot read {path}: {error.strerror or error}.") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
-    return project_from_dict(data)
+        # utf-8-sig: a byte-order mark, as Windows editors write, is not part of the JSON.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path.name} is not a text file (not UTF-8), so it cannot be a project.") from None
+    return project_from_json(text, path.name)

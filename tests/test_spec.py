@@ -1,6 +1,7 @@
 """The project description: validation sentences, JSON round trip, bad files."""
 
 import json
+import os
 
 import pytest
 
@@ -62,8 +63,8 @@ def test_project_round_trips_through_json_file(tmp_path):
     ("change", "words"),
     [
         (lambda p: setattr(p.layers[0], "units", 0), "layer 1 units"),
-        (lambda p: setattr(p.layers[2], "rate", 1.0), "dropout rate must be in [0, 1)"),
-        (lambda p: setattr(p.optimizer, "learning_rate", 0.0), "learning rate must be in (0"),
+        (lambda p: setattr(p.layers[2], "rate", 1.0), "dropout rate must be a number from 0 to 0.95"),
+        (lambda p: setattr(p.optimizer, "learning_rate", 0.0), "learning rate must be a number from 1e-06 to 10"),
         (lambda p: setattr(p.training, "batch_size", 0), "batch size"),
         (lambda p: setattr(p.training, "epochs", 0), "epochs"),
         (
@@ -74,6 +75,10 @@ def test_project_round_trips_through_json_file(tmp_path):
         (lambda p: setattr(p.training, "validation_fraction", 0.95), "validation fraction"),
         (lambda p: setattr(p.optimizer, "clipvalue", 0.5), "not both"),
         (lambda p: setattr(p.training, "device", "tpu"), "device must be"),
+        (lambda p: setattr(p.training, "device", "gpu:²"), "device must be"),
+        (lambda p: setattr(p.training, "epochs", 10**12), "epochs must be a whole number from 1 to 100,000"),
+        (lambda p: setattr(p.dataset, "name", "nope"), "dataset must be one of"),
+        (lambda p: setattr(p, "layers", [DenseLayer(4)] * 101), "at most 100 are allowed"),
     ],
 )
 def test_each_bad_value_gets_a_sentence_naming_the_field(change, words):
@@ -145,3 +150,44 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         Project(name="new").save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # no temporary file left behind
+
+
+def test_a_project_with_a_byte_order_mark_opens(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(project_to_dict(full_project())).encode("utf-8"))
+    assert load_project(path) == full_project()
+
+
+def test_a_fifo_or_a_folder_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match="not a regular file"):
+        load_project(fifo)
+    with pytest.raises(UserError, match="is a folder"):
+        load_project(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nests brackets too deeply"),
+        ('{"format": "keras-trainer-project", "version": ' + "9" * 5000 + "}", "cannot be read as a project"),
+        ('{"format": "keras-trainer-project", "version": 1, "optimizer": {"learning_rate": ' + "9" * 400 + "}}",
+         "too large to use"),
+        ('{"format": "keras-trainer-project", "version": 1, "optimizer": {"learning_rate": 1e400}}',
+         "learning rate must be a number"),
+        ('{"format": "keras-trainer-project", "version": 1, "training": {"epochs": 1000000000000}}',
+         "epochs must be a whole number from 1 to 100,000 (got 1000000000000)"),
+        ('{"format": "keras-trainer-project", "version": 1, "training": {"seed": -1}}', "seed must be a whole number"),
+        ('{"format": "keras-trainer-project", "version": 1, "layers": [{"type": []}]}', "unknown type []"),
+        ('{"format": "keras-trainer-project", "version": 1, "layers": [' + ",".join(['{"type": "dense"}'] * 2000) + "]}",
+         "2,000 layers; at most 100"),
+    ],
+)
+def test_hostile_project_files_are_one_sentence(tmp_path, text, words):
+    path = tmp_path / "hostile.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        load_project(path)
+    assert words in str(caught.value)
+    assert len(str(caught.value)) < 400
