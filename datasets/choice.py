@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 from models.plain import dataclass_from_dict, shown_value
 
 MISSING_VALUE_CHOICES = ("drop", "fill")
+TASK_CHOICES = ("auto", "classification", "regression")
+# The ranges of the numbers; the window's controls take theirs from these.
+MIN_SAMPLES = 10
+MAX_SAMPLES = 1_000_000
+MAX_NOISE = 10.0
+MIN_TEST_FRACTION = 0.05
+MAX_TEST_FRACTION = 0.5
+MAX_SEED = 2**31 - 1
+# The same words as datasets.base's; importing it here would pull in numpy.
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
 
 
 @dataclass
@@ -16,13 +31,14 @@ class DatasetChoice:
     Args:
         name: registry name, such as `"spiral"`, `"digits"` or `"csv"`.
             Defaults to `"spiral"`.
-        samples: how many points a synthetic set draws. Defaults to `600`.
-        noise: the noise level of a synthetic set (its meaning depends on
-            the set: a standard deviation for most). Defaults to `0.1`.
-        test_fraction: share of the rows held back as the test set.
-            Defaults to `0.2`.
-        seed: seed for drawing synthetic data and for the train/test split.
-            Defaults to `0`.
+        samples: how many points a synthetic set draws, 10 to 1,000,000.
+            Defaults to `600`.
+        noise: the noise level of a synthetic set, 0 to 10 (its meaning
+            depends on the set: a standard deviation for most). Defaults to `0.1`.
+        test_fraction: share of the rows held back as the test set, 0.05 to
+            0.5. Defaults to `0.2`.
+        seed: seed for drawing synthetic data and for the train/test split,
+            0 to 2**31 - 1. Defaults to `0`.
         data_file: a local file: the CSV for `"csv"`, or a downloaded
             `mnist.npz` / idx files folder for `"mnist"` and `"fashion_mnist"`.
             Defaults to `""` (none).
@@ -30,6 +46,10 @@ class DatasetChoice:
         missing: what to do with CSV rows that have missing values: `"drop"`
             them, or `"fill"` them (median for numbers, most frequent for text).
             Defaults to `"drop"`.
+        task: for a CSV file, `"classification"` or `"regression"`, or
+            `"auto"` to let the target column decide (text, true/false, or at
+            most 20 different whole numbers mean classification). Other sets
+            have a fixed task. Defaults to `"auto"`.
     """
 
     name: str = "spiral"
@@ -40,9 +60,22 @@ class DatasetChoice:
     data_file: str = ""
     target: str = ""
     missing: str = "drop"
+    task: str = "auto"
+
+    # The values each number may take: (least, greatest, whole numbers only).
+    RANGES: ClassVar[dict[str, tuple[float, float, bool]]] = {
+        "samples": (MIN_SAMPLES, MAX_SAMPLES, True),
+        "noise": (0, MAX_NOISE, False),
+        "test_fraction": (MIN_TEST_FRACTION, MAX_TEST_FRACTION, False),
+        "seed": (0, MAX_SEED, True),
+    }
 
     def problems(self) -> list[str]:
-        """Every reason these settings cannot be loaded, as sentences."""
+        """Every reason these settings cannot be loaded, as sentences.
+
+        Never raises, whatever types the fields hold: a choice can be built
+        directly as well as from a checked JSON object.
+        """
         return self.value_problems() + self.readiness_problems()
 
     def readiness_problems(self) -> list[str]:
@@ -51,9 +84,10 @@ class DatasetChoice:
         A project may be saved and opened with these unanswered; it cannot be trained.
         """
         found = []
-        if self.name == "csv" and not self.data_file:
+        is_csv = isinstance(self.name, str) and self.name == "csv"
+        if is_csv and not _is_given_path(self.data_file):
             found.append("dataset 'csv' needs a file: choose a CSV file.")
-        if self.name == "csv" and not self.target:
+        if is_csv and not (isinstance(self.target, str) and self.target.strip()):
             found.append("dataset 'csv' needs a target column: name the column to predict.")
         return found
 
@@ -63,15 +97,27 @@ class DatasetChoice:
 
         found = []
         if not isinstance(self.name, str) or self.name not in DATASETS:
-            found.append(f"dataset must be one of {', '.join(DATASETS)} (got {shown_value(self.name)}).")
-        if not isinstance(self.samples, int) or self.samples < 10:
-            found.append(f"dataset samples must be a whole number of at least 10 (got {self.samples!r}).")
-        if not 0 <= self.noise <= 10:
-            found.append(f"dataset noise must be between 0 and 10 (got {self.noise!r}).")
-        if not 0.05 <= self.test_fraction <= 0.5:
-            found.append(f"dataset test fraction must be between 0.05 and 0.5 (got {self.test_fraction!r}).")
-        if self.missing not in MISSING_VALUE_CHOICES:
-            found.append(f"dataset missing-value choice must be 'drop' or 'fill' (got {self.missing!r}).")
+            # The registry's own words for an unknown name.
+            found.append(f"Unknown data set {shown_value(self.name)}; choose one of: {', '.join(DATASETS)}.")
+        for name, (low, high, whole) in self.RANGES.items():
+            problem = _range_problem(f"dataset {name.replace('_', ' ')}", getattr(self, name), low, high, whole)
+            if problem:
+                found.append(problem)
+        if not _is_one_of(self.missing, MISSING_VALUE_CHOICES):
+            found.append(
+                f"dataset missing-value choice must be 'drop' or 'fill' (got {shown_value(self.missing)})."
+            )
+        if not _is_one_of(self.task, TASK_CHOICES):
+            found.append(
+                "dataset task must be 'auto', 'classification' or 'regression' "
+                f"(got {shown_value(self.task)})."
+            )
+        elif self.task != "auto" and isinstance(self.name, str) and self.name in DATASETS:
+            fixed = DATASETS[self.name].task
+            if fixed in (CLASSIFICATION, REGRESSION) and fixed != self.task:
+                found.append(
+                    f"{self.name} is a {fixed} data set; the task can be chosen only for a CSV file."
+                )
         return found
 
     def to_dict(self) -> dict:
@@ -80,3 +126,23 @@ class DatasetChoice:
     @classmethod
     def from_dict(cls, data: dict) -> DatasetChoice:
         return dataclass_from_dict(cls, data, "dataset")
+
+
+def _range_problem(where: str, value: object, low: float, high: float, whole: bool) -> str | None:
+    """A sentence when `value` is not a number (a whole one when `whole`) from `low` to `high`."""
+    if whole:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+            return f"{where} must be a whole number from {low:,} to {high:,} (got {shown_value(value)})."
+        return None
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or not low <= value <= high:
+        return f"{where} must be a number from {low:g} to {high:g} (got {shown_value(value)})."
+    return None
+
+
+def _is_one_of(value: object, choices: tuple[str, ...]) -> bool:
+    return isinstance(value, str) and value in choices
+
+
+def _is_given_path(value: object) -> bool:
+    return isinstance(value, (str, os.PathLike)) and bool(str(value).strip())

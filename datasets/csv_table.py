@@ -3,16 +3,23 @@
 What loading does, in order:
 
 * Reads the bytes as text: UTF-8 (with or without a byte-order mark), UTF-16
-  with a byte-order mark, GBK, then GB18030 (spreadsheets saved on Chinese
-  systems); anything else, or binary bytes, is a `UserError`.
+  with a byte-order mark, or else GBK / GB18030 (spreadsheets saved on
+  Chinese systems) or Windows-1252 / Latin-1 (saved on European ones),
+  whichever reads more plausibly; binary bytes, zip archives (workbooks,
+  Keras models) and text that reads as none of these are a `UserError`.
 * Detects the separator (comma, semicolon, tab or pipe) from the first lines
   and reads the table with pandas. With a separator other than a comma, text
   columns such as ``5,1`` (a decimal comma) are read as numbers. A column
   whose values are at least 90% numbers is read as numbers, the stray words
   (``unknown``, ``-``) counting as missing values, with a note.
-* Decides the task from the target: text or true/false values, or at most
-  `MAX_NUMERIC_CLASSES` distinct whole numbers, mean classification (class
-  names are the distinct values, sorted); other numbers mean regression.
+* Decides the task from the target (`DatasetChoice.task` ``"auto"``): text
+  or true/false values, or at most `MAX_NUMERIC_CLASSES` distinct whole
+  numbers, mean classification (class names are the distinct values,
+  sorted); other numbers mean regression. A note says which and why;
+  ``"classification"`` or ``"regression"`` chooses instead.
+* Refuses numbers TensorFlow's float32 cannot hold: a feature beyond about
+  ±3.4e38, or a regression target beyond ±1e15 (a batch of its squares, in the
+  mean squared error, would overflow), naming the column and row.
 * Keeps numeric feature columns (true/false counts as 0/1) and one-hot encodes
   text columns into ``column=value`` features. The values of a text column are
   taken from the whole file (only their names, so a value seen only in the
@@ -55,6 +62,11 @@ MAX_CLASSES_FROM_TEXT = 50
 MOSTLY_NUMBERS = 0.9
 EXTRA_MISSING_MARKERS = ["?"]
 _LISTED_COLUMNS = 30
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A regression's loss is taken in the target's own units in float32: a batch's mean squared error
+# adds up to 1,000,000 rows (the largest batch) of errors as large as 2·|y|. Within ±1e15 that sum
+# stays below float32's largest number, 3.4e38 (4·1e30·1e6 = 4e36).
+_MAX_TARGET = 1e15
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -86,6 +98,12 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
             f"'{path.name}' could not be read as a table ({str(error).strip()}); check that every "
             "row has as many separators as the header."
         ) from error
+    if not isinstance(table.index, pd.RangeIndex):
+        # pandas takes the first value(s) of every row as an index then, shifting the columns.
+        raise UserError(
+            f"'{path.name}' has rows with more values than its header has names; add the missing "
+            "column names to the header line, or remove the extra separators at the ends of the rows."
+        )
     header = header_names(text, delimiter, path.name)
     # pandas numbers repeated names before spaces are stripped, which can leave two
     # columns with one name; the header reader's names are unique and are the ones
@@ -101,17 +119,44 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
         f"({encoding}, {DELIMITER_NAMES[delimiter]}-separated)."
     ]
     notes += _read_numbers_in_text(table, decimal_comma=delimiter != ",")
-    _infinities_as_missing(table)
+    _infinities_as_missing(table, text, delimiter)
     return table, notes
 
 
-def _infinities_as_missing(table: pd.DataFrame) -> None:
-    """Counts ``inf`` and ``-inf`` as missing, in place: no model can learn from them."""
-    for name in table.columns:
-        if pd.api.types.is_float_dtype(table[name]):
-            values = table[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            if np.isinf(values).any():
-                table[name] = np.where(np.isinf(values), np.nan, values)
+_INFINITY_WORDS = ["inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"]
+
+
+def _infinities_as_missing(table: pd.DataFrame, text: str, delimiter: str) -> None:
+    """Counts the words ``inf`` and ``-inf`` as missing, in place: no model can learn from them.
+
+    A number too large for any float (``1e400``) is read as infinite too, but
+    it is a number the file holds, so it stays infinite and `load_csv` refuses
+    it by name and row instead of quietly dropping it.
+    """
+    for position, name in enumerate(table.columns):
+        if not pd.api.types.is_float_dtype(table[name]):
+            continue
+        values = table[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.isinf(values)
+        if infinite.any():
+            written = _written_values(text, delimiter, position, len(values))
+            said = (
+                infinite if written is None
+                else infinite & written.str.strip().str.lower().isin(_INFINITY_WORDS).to_numpy()
+            )
+            table[name] = np.where(said, np.nan, values)
+
+
+def _written_values(text: str, delimiter: str, position: int, n_rows: int) -> pd.Series | None:
+    """One column's values as the file writes them, or None if they do not line up with the table."""
+    try:
+        column = pd.read_csv(
+            io.StringIO(text), sep=delimiter, skipinitialspace=True, usecols=[position],
+            dtype=str, keep_default_na=False, low_memory=False,
+        ).iloc[:, 0]
+    except (pd.errors.ParserError, ValueError, IndexError):
+        return None
+    return column.reset_index(drop=True) if len(column) == n_rows else None
 
 
 def _is_text(column: pd.Series) -> bool:
@@ -274,9 +319,11 @@ def _find_target(table: pd.DataFrame, wanted: str, file_name: str) -> str:
     )
 
 
-def _is_class_numbers(values: pd.Series) -> bool:
-    numbers = values.to_numpy(dtype=np.float64)
-    return bool(np.all(numbers == np.round(numbers))) and values.nunique() <= MAX_NUMERIC_CLASSES
+def _number_name(value: float) -> str:
+    """A class name for a number: ``3`` for a whole number, ``2.5`` or ``1e+30`` otherwise."""
+    if value == np.round(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
 
 
 def _encode_classes(target: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -285,30 +332,123 @@ def _encode_classes(target: pd.Series) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(target, sort=True)
         return codes.astype(np.int32), [str(bool(value)) for value in uniques]
     if pd.api.types.is_numeric_dtype(target):
-        codes, uniques = pd.factorize(target.astype(np.float64), sort=True)
-        return codes.astype(np.int32), [str(int(value)) for value in uniques]
+        # + 0.0 makes -0.0 into 0.0, so the two cannot give one class two names.
+        codes, uniques = pd.factorize(_as_numbers(target) + 0.0, sort=True)
+        return codes.astype(np.int32), [_number_name(value) for value in uniques]
     codes, uniques = pd.factorize(_clean_text(target), sort=True)
     return codes.astype(np.int32), [str(value) for value in uniques]
 
 
-def _target_task(target: pd.Series) -> str:
-    if _is_text(target) or pd.api.types.is_bool_dtype(target) or _is_class_numbers(target):
-        return CLASSIFICATION
-    return REGRESSION
+def _can_be_classes(n_values: int, n_rows: int) -> bool:
+    """Whether this many different values in this many rows can be told apart as classes."""
+    return n_values <= MAX_CLASSES_FROM_TEXT or n_values <= n_rows / 2
 
 
-def _check_classes(name: str, class_names: list[str], n_rows: int) -> None:
+def _check_classes(name: str, class_names: list[str], n_rows: int, numbers: bool = False) -> None:
     if len(class_names) < 2:
         only = f" ('{class_names[0]}')" if class_names else ""
         raise UserError(
             f"The target column '{name}' has only one value{only}, so there is nothing to tell "
             "apart; choose a column with at least two different values."
         )
-    if len(class_names) > MAX_CLASSES_FROM_TEXT and len(class_names) > n_rows / 2:
+    if _can_be_classes(len(class_names), n_rows):
+        return
+    if numbers:
         raise UserError(
-            f"The target column '{name}' has {len(class_names)} different values in {n_rows} rows, "
-            "which looks like names or ids rather than classes; choose a column whose values repeat."
+            f"The target column '{name}' has {len(class_names):,} different numbers in "
+            f"{n_rows:,} rows, too many to learn as classes; choose regression "
+            "(--task regression) to predict it as a number."
         )
+    raise UserError(
+        f"The target column '{name}' has {len(class_names)} different values in {n_rows} rows, "
+        "which looks like names or ids rather than classes; choose a column whose values repeat."
+    )
+
+
+def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, str]:
+    """The task for this target column and the note that says why.
+
+    Args:
+        target: the target column, without missing values.
+        name: its name.
+        wanted: `DatasetChoice.task`: ``"auto"``, ``"classification"`` or ``"regression"``.
+
+    Raises:
+        UserError: when regression is asked of a column of text or true/false values.
+    """
+    if _is_text(target) or pd.api.types.is_bool_dtype(target):
+        holds = "text" if _is_text(target) else "true/false values"
+        if wanted == REGRESSION:
+            raise UserError(
+                f"The target column '{name}' cannot be a regression because the column holds "
+                f"{holds}, not numbers; choose classification, or a column of numbers."
+            )
+        return CLASSIFICATION, f"Task: classification, because '{name}' holds {holds}."
+    if wanted == CLASSIFICATION:
+        return CLASSIFICATION, f"Task: classification, as chosen; each value of '{name}' is a class."
+    if wanted == REGRESSION:
+        return REGRESSION, f"Task: regression, as chosen; '{name}' is predicted as a number."
+    numbers = _as_numbers(target)
+    n_values = int(pd.Series(numbers + 0.0).nunique())
+    whole = bool(np.all(numbers == np.round(numbers)))
+    if whole and n_values <= MAX_NUMERIC_CLASSES:
+        return CLASSIFICATION, (
+            f"Task: classification, because '{name}' holds {n_values} different whole numbers "
+            f"(at most {MAX_NUMERIC_CLASSES} count as classes); choose regression "
+            "(--task regression) to predict it as a number."
+        )
+    why = f"Task: regression, because '{name}' holds numbers with {n_values:,} different values"
+    if not whole:
+        why += " (not all whole numbers)"
+    if _can_be_classes(n_values, len(target)):
+        return REGRESSION, why + "; choose classification (--task classification) to treat each value as a class."
+    return REGRESSION, why + "."
+
+
+def _regression_target(target: pd.Series, name: str) -> np.ndarray:
+    """The target as float32 numbers, refusing values whose squared error would overflow.
+
+    The loss is computed in the target's own units in float32, and the mean
+    squared error squares them and adds a batch of them up, so values beyond
+    `_MAX_TARGET` could make the loss infinite.
+    """
+    values = _as_numbers(target)
+    too_big = np.abs(values) > _MAX_TARGET
+    if too_big.any():
+        row = int(np.flatnonzero(too_big)[0])
+        raise UserError(
+            f"The target column '{name}' in {_row_label(target.index[row])} holds "
+            f"{_shown_number(values[row])}, whose squared error would overflow TensorFlow's 32-bit numbers "
+            f"(target values must stay within about ±{_MAX_TARGET:.1e}); rescale that column "
+            "(into thousands or millions, say) or remove the row."
+        )
+    return values.astype(np.float32)
+
+
+def _check_number_range(table: pd.DataFrame, features: list[str]) -> None:
+    """Refuses a feature number beyond float32's range, naming its column and row."""
+    for name in features:
+        column = table[name]
+        if _is_text(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        values = _as_numbers(column)
+        too_big = np.abs(values) > _FLOAT32_MAX  # NaN compares False
+        if too_big.any():
+            row = int(np.flatnonzero(too_big)[0])
+            raise UserError(
+                f"'{name}' {_row_label(table.index[row])} holds {_shown_number(values[row])}, beyond what "
+                f"TensorFlow's 32-bit numbers can hold (about ±{_FLOAT32_MAX:.1e}); rescale that "
+                "column or remove the row."
+            )
+
+
+def _shown_number(value: float) -> str:
+    return f"{value:g}" if np.isfinite(value) else "a number too large for any computer (such as 1e400)"
+
+
+def _row_label(index: int) -> str:
+    """How a row is named to the user: its place among the file's rows of data."""
+    return f"row {int(index) + 1} (counting data rows below the header)"
 
 
 # ---------------------------------------------------------------- features
@@ -386,7 +526,7 @@ def _drop_missing_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame
     if missing.all():
         raise UserError(f"The target column '{target}' has no values; choose another column.")
     note = f"Dropped {int(missing.sum())} row(s) with no value in the target column '{target}'."
-    return table.loc[~missing].reset_index(drop=True), [note]
+    return table.loc[~missing], [note]
 
 
 def _missing_mask(table: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -417,7 +557,7 @@ def _handle_missing(
         f"Dropped {int(rows_missing.sum())} of {len(table)} rows that had a missing value "
         f"(missing per column: {worst}); choose 'fill' to keep them."
     )
-    return table.loc[~rows_missing].reset_index(drop=True), [note]
+    return table.loc[~rows_missing], [note]
 
 
 # ---------------------------------------------------------------- the set
@@ -427,7 +567,7 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
     """Loads `choice.data_file`, predicting the column `choice.target`.
 
     Args:
-        choice: uses `data_file`, `target` and `missing`.
+        choice: uses `data_file`, `target`, `missing` and `task`.
 
     Returns:
         The rows before the split; missing values are filled and numbers
@@ -436,7 +576,8 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
     Raises:
         UserError: for a missing, empty, binary or malformed file, a header
             without rows, an unknown target column, a target with one class,
-            no usable feature column, or every row dropped for missing values.
+            no usable feature column, every row dropped for missing values,
+            a number beyond float32's range, or a task the target cannot have.
     """
     path = Path(choice.data_file).expanduser()
     table, notes = read_table(path)
@@ -447,18 +588,21 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
     notes += dropped
     table, missing_notes = _handle_missing(table, features, choice.missing)
     notes += missing_notes
+    # Before the split, so a number only a test row holds is refused too.
+    _check_number_range(table, features)
 
-    task = _target_task(table[target])
+    task, task_note = _choose_task(table[target], target, choice.task)
+    notes.append(task_note)
     if task == CLASSIFICATION:
         y, class_names = _encode_classes(table[target])
-        _check_classes(target, class_names, len(table))
+        _check_classes(target, class_names, len(table), numbers=not _is_text(table[target]))
         for name in _answer_giving_columns(table, features, y):
             notes.append(
                 f"'{name}' matches the target one to one, so a model can read the answer from "
                 "it; remove that column from the file for a fair test."
             )
     else:
-        y, class_names = _as_numbers(table[target]).astype(np.float32), []
+        y, class_names = _regression_target(table[target], target), []
 
     columns = [_feature_column(name, table[name]) for name in features]
     notes += _encoding_notes(columns)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
+import re
+import unicodedata
+import zipfile
 from pathlib import Path
 
 from models.errors import UserError
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-TEXT_ENCODINGS = ("utf-8", "gbk", "gb18030")
 _SNIFF_CHARACTERS = 65536
 _SNIFF_LINES = 50
 
@@ -28,10 +31,14 @@ def _check_path(path: Path) -> None:
 
 
 def _check_not_binary(raw: bytes, path: Path) -> None:
-    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
+    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"PK\x05\x06"):
+        raise UserError(_zip_sentence(raw, path))
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UserError(_excel_sentence(path))
+    if raw.startswith(b"\x89HDF\r\n\x1a\n"):
         raise UserError(
-            f"'{path.name}' looks like an Excel workbook, not a CSV text file; open it in "
-            "your spreadsheet program and save it as 'CSV UTF-8'."
+            f"'{path.name}' is an HDF5 file (such as an older Keras model), not a CSV table; "
+            "choose a CSV text file."
         )
     if b"\x00" in raw[:_SNIFF_CHARACTERS]:
         raise UserError(
@@ -40,32 +47,187 @@ def _check_not_binary(raw: bytes, path: Path) -> None:
         )
 
 
+def _excel_sentence(path: Path) -> str:
+    return (
+        f"'{path.name}' looks like an Excel workbook, not a CSV text file; open it in "
+        "your spreadsheet program and save it as 'CSV UTF-8'."
+    )
+
+
+_KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def _zip_members(raw: bytes) -> list[str] | None:
+    """The names inside a zip archive, or None when its directory cannot be read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return archive.namelist()
+    except Exception:  # noqa: BLE001 - a cut or damaged archive: fall back to scanning its bytes
+        return None
+
+
+def _zip_sentence(raw: bytes, path: Path) -> str:
+    """What kind of zip file this is (workbook, Keras model, other), as the sentence to show.
+
+    The header reader has only the first 64 KiB, and `zipfile` needs the
+    directory at the end of the archive; then the names are looked for in the
+    local headers, which hold each member's name in plain bytes.
+    """
+    members = _zip_members(raw)
+    if members is not None:
+        workbook = any(name.startswith("xl/") for name in members)
+        spreadsheet = "content.xml" in members and b"opendocument.spreadsheet" in raw[:200]
+        keras = any(name in _KERAS_MEMBERS for name in members)
+    else:
+        workbook = b"xl/" in raw
+        spreadsheet = b"opendocument.spreadsheet" in raw[:200]
+        keras = any(name.encode() in raw for name in _KERAS_MEMBERS)
+    if workbook or spreadsheet:
+        return _excel_sentence(path)
+    if keras:
+        return (
+            f"'{path.name}' is a Keras model file, not a CSV table; choose the CSV the model "
+            "was trained on."
+        )
+    if members is None and path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _excel_sentence(path)
+    return (
+        f"'{path.name}' is a zip archive, not a CSV text file; unzip it first and choose the "
+        "CSV file inside."
+    )
+
+
 def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
-    """Decodes the bytes of a CSV file.
+    """Decodes the bytes of a CSV file, choosing the encoding that reads most plausibly.
+
+    A byte-order mark decides (UTF-8 or UTF-16). Otherwise strict UTF-8 wins
+    when it decodes; else the GBK (or GB18030) reading and the Windows-1252
+    (or Latin-1) reading are scored by `_chinese_score` and `_latin_score`
+    and the more plausible one is taken.
 
     Args:
-        raw: the whole file.
+        raw: the whole file, or its start cut after a line end.
         path: the file, for error messages.
 
     Returns:
-        ``(text, encoding)``, the encoding as a name to show the user.
+        ``(text, encoding)``, the encoding as a name to show the user:
+        ``UTF-8``, ``UTF-8 with BOM``, ``UTF-16``, ``GBK``, ``GB18030``,
+        ``Windows-1252`` or ``Latin-1``.
 
     Raises:
-        UserError: for binary bytes or text in none of the supported encodings.
+        UserError: for binary bytes, or text that reads as none of these.
     """
     if raw.startswith(codecs.BOM_UTF8):
-        return raw.decode("utf-8-sig", errors="replace"), "UTF-8 with BOM"
+        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "UTF-8 with BOM"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace"), "UTF-16"
     _check_not_binary(raw, path)
-    for encoding in TEXT_ENCODINGS:
+    try:
+        return raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    latin_text, latin_name = _strict_decoding(raw, LATIN_ENCODINGS)
+    chinese_text, chinese_name = _strict_decoding(raw, CHINESE_ENCODINGS)
+    latin = _latin_score(latin_text)
+    chinese = _chinese_score(chinese_text) if chinese_text is not None else -1.0
+    text, encoding, score = (
+        (chinese_text, chinese_name, chinese) if chinese > latin else (latin_text, latin_name, latin)
+    )
+    if score < MIN_PLAUSIBILITY:
+        raise UserError(
+            f"'{path.name}' could not be read as UTF-8, GBK or Latin-1 text (its letters make "
+            "no sense in any of them); save it again as 'CSV UTF-8'."
+        )
+    return text, encoding
+
+
+CHINESE_ENCODINGS = (("gbk", "GBK"), ("gb18030", "GB18030"))
+LATIN_ENCODINGS = (("cp1252", "Windows-1252"), ("latin-1", "Latin-1"))
+MIN_PLAUSIBILITY = 0.3
+_SCORED_RUNS = 5000
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_LATIN_PUNCTUATION = set("€‚„…†‡‰‹›‘’“”•–—˜™°±²³´µ·¹º»«¼½¾¿¡£¥§©®¬×÷¢\xa0")
+
+
+def _strict_decoding(raw: bytes, encodings: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
+    """The first of `encodings` that decodes `raw` without an error, as ``(text, name)``."""
+    for codec, name in encodings:
         try:
-            return raw.decode(encoding), encoding.upper()
+            return raw.decode(codec), name
         except UnicodeDecodeError:
             continue
-    raise UserError(
-        f"'{path.name}' could not be read as UTF-8 or GBK text; save it again as 'CSV UTF-8'."
-    )
+    return None, ""
+
+
+def _runs(text: str):
+    """The first runs of non-ASCII characters, each with the characters either side."""
+    for number, match in enumerate(_NON_ASCII_RUN.finditer(text)):
+        if number == _SCORED_RUNS:
+            return
+        start, end = match.span()
+        yield match.group(), text[start - 1 : start], text[end : end + 1]
+
+
+@functools.lru_cache(maxsize=8192)
+def _chinese_character_score(character: str) -> float:
+    """How plausible one character of a GBK reading is: common hanzi 1, rare ones less."""
+    try:
+        character.encode("gb2312")
+    except UnicodeEncodeError:
+        # GBK's extension areas: traditional and rare characters. Latin-1 bytes read
+        # as GBK land here, an accented letter and the ASCII letter after it becoming one.
+        return 0.3 if unicodedata.category(character) == "Lo" else 0.0
+    return 1.0 if "\u4e00" <= character <= "\u9fff" else 0.8  # else full-width punctuation
+
+
+def _chinese_score(text: str) -> float:
+    """Mean plausibility of the non-ASCII characters of a GBK or GB18030 reading.
+
+    Chinese words rarely sit between two ASCII letters; accented letters read
+    as GBK do (``coração`` becomes ``cora玢o``), so such runs count half.
+    """
+    total = count = 0.0
+    for run, before, after in _runs(text):
+        score = sum(_chinese_character_score(c) for c in run)
+        if _is_ascii_letter(before) and _is_ascii_letter(after):
+            score /= 2
+        total += score
+        count += len(run)
+    return total / count if count else 0.0
+
+
+def _is_ascii_letter(character: str) -> bool:
+    return character.isascii() and character.isalpha()
+
+
+def _latin_run_score(run: str, before: str, after: str) -> float:
+    """How plausible a run of non-ASCII characters is in a European language.
+
+    Accented letters sit inside words of ASCII letters (``Zürich``, ``café``,
+    ``ções``); Chinese bytes read as Latin-1 give long runs of accented
+    letters (``ÐÕÃû``) or control characters.
+    """
+    if any(unicodedata.category(c) == "Cc" for c in run):
+        return 0.0
+    if all(c in _LATIN_PUNCTUATION for c in run):
+        return 0.8
+    letters_beside = _is_ascii_letter(before) + _is_ascii_letter(after)
+    if not all(c.isalpha() or c in _LATIN_PUNCTUATION for c in run):
+        return 0.1
+    if len(run) == 1:
+        return 1.0 if letters_beside else 0.6
+    if len(run) == 2:
+        return (0.3, 0.7, 0.9)[letters_beside]
+    return 0.1
+
+
+def _latin_score(text: str) -> float:
+    """Mean plausibility, per non-ASCII character, of a Windows-1252 or Latin-1 reading."""
+    total = count = 0.0
+    for run, before, after in _runs(text):
+        total += _latin_run_score(run, before, after) * len(run)
+        count += len(run)
+    return total / count if count else 0.0
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -170,17 +332,21 @@ def header_names(text: str, delimiter: str, file_name: str) -> list[str]:
 def _unique_names(names: list[str]) -> list[str]:
     """Column names made unique by numbering repeats: ``a``, ``a.1``, ``a.2``.
 
-    A number is skipped when that name is taken already, so the result is
-    always unique, whatever names the file had.
+    The first of each name keeps it, so a column the file itself calls
+    ``a.1`` keeps that name; a repeat takes the next number that is neither
+    in the header nor given out already (``a,a,a.1`` gives ``a``, ``a.2``,
+    ``a.1``, as pandas names them).
     """
+    in_header = set(names)
     taken: set[str] = set()
     counts: dict[str, int] = {}
     unique = []
     for name in names:
         candidate, count = name, counts.get(name, 0)
-        while candidate in taken:
-            count += 1
-            candidate = f"{name}.{count}"
+        if name in taken:
+            while candidate in taken or candidate in in_header:
+                count += 1
+                candidate = f"{name}.{count}"
         counts[name] = count
         taken.add(candidate)
         unique.append(candidate)

@@ -236,5 +236,6 @@ def load_dataset(choice: DatasetChoice) -> Dataset:
 
 def training_target_scale(y_train: np.ndarray) -> tuple[float, float]:
     """Mean and standard deviation of the training targets (1 when they are all equal)."""
-    spread = float(np.std(y_train))
-    return float(np.mean(y_train)), spread if spread > 0 else 1.0
+    # In float64: float32 targets near their bound overflow float32's sum of squares.
+    spread = float(np.std(y_train, dtype=np.float64))
+    return float(np.mean(y_train, dtype=np.float64)), spread if spread > 0 else 1.0

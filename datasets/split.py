@@ -9,6 +9,8 @@ from sklearn.model_selection import train_test_split
 
 from models.errors import UserError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 class SplitIndices(NamedTuple):
     """Which rows went where.
@@ -25,7 +27,9 @@ class SplitIndices(NamedTuple):
     stratified: bool
 
 
-def split_indices(y: np.ndarray, test_fraction: float, seed: int, stratify: bool) -> SplitIndices:
+def split_indices(
+    y: np.ndarray, test_fraction: float, seed: int, stratify: bool, held_back: str = "test"
+) -> SplitIndices:
     """Shuffles row indices and divides them into a training and a held-back part.
 
     Args:
@@ -35,6 +39,9 @@ def split_indices(y: np.ndarray, test_fraction: float, seed: int, stratify: bool
         stratify: keep each class's share equal in both parts (classification).
             When a class has too few rows for that, the rows are shuffled
             without stratifying instead of failing.
+        held_back: what the held-back part is, `"test"` or `"validation"`,
+            so an error names the split that failed and what to change.
+            Defaults to `"test"`.
 
     Returns:
         The training and held-back row indices, in shuffled order.
@@ -44,12 +51,12 @@ def split_indices(y: np.ndarray, test_fraction: float, seed: int, stratify: bool
     """
     n_rows = len(y)
     if not 0 < test_fraction < 1:
-        raise UserError(f"The held-back fraction must be between 0 and 1 (got {test_fraction!r}).")
-    if n_rows < 2:
         raise UserError(
-            f"The data has {n_rows} usable row(s); at least 2 are needed to split it into "
-            "training and test rows. Use a file with more rows."
+            f"The {held_back} fraction must be between 0 and 1 (got {test_fraction!r})."
         )
+    n_held_back = int(np.ceil(test_fraction * n_rows))  # how scikit-learn rounds it
+    if n_rows < 2 or n_held_back >= n_rows:
+        raise UserError(_too_few_rows(n_rows, test_fraction, held_back))
     rows = np.arange(n_rows)
     if stratify:
         try:
@@ -64,15 +71,32 @@ def split_indices(y: np.ndarray, test_fraction: float, seed: int, stratify: bool
             rows, test_size=test_fraction, random_state=seed, shuffle=True
         )
     except ValueError as error:
-        raise UserError(
-            f"{n_rows} rows cannot be split with a held-back fraction of {test_fraction}: {error} "
-            "Use more rows or a different fraction."
-        ) from error
+        raise UserError(_too_few_rows(n_rows, test_fraction, held_back)) from error
     return SplitIndices(train, test, False)
 
 
+def _too_few_rows(n_rows: int, fraction: float, held_back: str) -> str:
+    """The sentence for rows that cannot give both parts of a split at least one row."""
+    if held_back == "validation":
+        return (
+            f"The training set has {n_rows} row(s), too few to hold back a validation "
+            f"fraction of {fraction:g} and still train on at least one; lower the validation "
+            "fraction, or set it to 0 to train without validation rows."
+        )
+    return (
+        f"The data has {n_rows} usable row(s), too few to split into training and {held_back} "
+        f"rows with a {held_back} fraction of {fraction:g} (at least 2 rows are needed, and one "
+        f"left for training); use a file with more rows or a smaller {held_back} fraction."
+    )
+
+
 def train_test_split_arrays(
-    x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, stratify: bool
+    x: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    stratify: bool,
+    held_back: str = "test",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Shuffles rows and divides them into training and held-back arrays.
 
@@ -83,6 +107,7 @@ def train_test_split_arrays(
         seed: seed of the shuffle; the same seed gives the same arrays.
         stratify: keep each class's share equal in both parts; falls back to a
             plain shuffled split when a class is too small to stratify.
+        held_back: what the held-back part is called in an error. Defaults to `"test"`.
 
     Returns:
         ``(x_train, x_test, y_train, y_test)``, in scikit-learn's order.
@@ -90,7 +115,7 @@ def train_test_split_arrays(
     Raises:
         UserError: when there are too few rows to split.
     """
-    parts = split_indices(y, test_fraction, seed, stratify)
+    parts = split_indices(y, test_fraction, seed, stratify, held_back)
     return x[parts.train], x[parts.test], y[parts.train], y[parts.test]
 
 
@@ -99,12 +124,16 @@ def validation_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Carves validation rows out of a training set.
 
-    The same split as `train_test_split_arrays`, named for the runner.
+    The same split as `train_test_split_arrays`, named for the runner; its
+    errors speak of the validation fraction.
 
     Returns:
         ``(x_fit, x_validation, y_fit, y_validation)``.
+
+    Raises:
+        UserError: when the training rows are too few to hold any back.
     """
-    return train_test_split_arrays(x, y, fraction, seed, stratify)
+    return train_test_split_arrays(x, y, fraction, seed, stratify, held_back="validation")
 
 
 def standardize(
@@ -137,5 +166,7 @@ def standardize(
     std = block.std(axis=0)
     std[std < 1e-12] = 1.0
     train[:, chosen] = (block - mean) / std
-    test[:, chosen] = (test[:, chosen] - mean) / std
+    # A test value far outside a narrow training spread can scale past float32's range;
+    # clipping keeps it finite (and as far out as it can be) instead of an overflow to inf.
+    test[:, chosen] = np.clip((test[:, chosen] - mean) / std, -_FLOAT32_MAX, _FLOAT32_MAX)
     return train, test

@@ -189,7 +189,7 @@ def test_linear_is_the_d2l_data_regardless_of_settings():
 
 
 def test_too_many_samples_is_a_user_error():
-    with pytest.raises(UserError, match="at most"):
+    with pytest.raises(UserError, match="samples must be a whole number from 10 to 1,000,000"):
         _load("spiral", samples=MAX_SAMPLES + 1)
 
 
