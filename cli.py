@@ -15,6 +15,8 @@ from pathlib import Path
 from models.errors import UserError
 
 EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3  # the loss became NaN: the run ended, but its model is no use
+EXIT_NOT_SAVED = 4  # trained, but the run folder could not be written (the model went elsewhere)
 EXIT_INTERRUPTED = 130
 
 
@@ -37,14 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--samples", type=int, help="points drawn by a synthetic data set")
     source.add_argument("--noise", type=float, help="noise of a synthetic data set")
     source.add_argument("--missing", choices=["drop", "fill"], help="CSV rows with missing values: drop or fill")
-    network = train.add_argument_group("network")
+    source.add_argument("--task", choices=["auto", "classification", "regression"],
+                        help="for a CSV: predict classes or a number; auto (the default) decides from the target "
+                             "column and says why")
+    network = train.add_argument_group(
+        "network", "With --project, each flag changes only what it names in the project's layers; the rest stays.")
     network.add_argument("--hidden", help="hidden Dense widths, e.g. 512,256; 'none' for no hidden layer")
-    network.add_argument("--activation", help="activation of the hidden layers, e.g. relu, tanh, gelu")
-    network.add_argument("--initializer", help="kernel initializer, e.g. he_normal, glorot_uniform")
-    network.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
+    network.add_argument("--activation", help="activation of every hidden Dense layer, e.g. relu, tanh, gelu")
+    network.add_argument("--initializer", help="kernel initializer of every hidden Dense layer, e.g. he_normal")
+    network.add_argument("--dropout", type=float,
+                         help="rate of every Dropout layer; with none, adds one after each hidden layer (0 removes them)")
     network.add_argument("--l1", type=float, help="L1 penalty on each hidden layer's weights")
     network.add_argument("--l2", type=float, help="L2 penalty (weight decay) on each hidden layer's weights")
-    network.add_argument("--batch-norm", action="store_true", default=None, help="batch normalisation after each hidden layer")
+    network.add_argument("--batch-norm", action="store_true", default=None,
+                         help="batch normalisation after each hidden layer that has none")
     fitting = train.add_argument_group("training")
     fitting.add_argument("--optimizer", help="sgd, rmsprop, adam, adamw, adagrad, adadelta or nadam")
     fitting.add_argument("--lr", type=float, help="learning rate")
@@ -58,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--folds", type=int, metavar="K",
                          help="K-fold cross-validation: train K models, each scored on the training rows it did not see")
     output = train.add_argument_group("output")
-    output.add_argument("--out", help="run folder to write (default: runs/DATE-DATASET)")
+    output.add_argument("--out", help="run folder to write (default: a new runs/DATE-DATASET)")
+    output.add_argument("--overwrite", action="store_true",
+                        help="--out may hold an earlier run: remove that run's files first (otherwise it is refused)")
     output.add_argument("--export", help="comma-separated: keras,weights,savedmodel,tflite,onnx,python")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
     commands.add_parser("list-datasets", help="list the data sets")
@@ -76,44 +86,104 @@ def _hidden_widths(text: str) -> list[int]:
     return widths
 
 
+def _hidden_blocks(layers: list) -> tuple[list, list[list]]:
+    """The layers before the first Dense layer, and each Dense layer with the layers after it."""
+    from models.spec import DenseLayer
+
+    before, blocks = [], []
+    for layer in layers:
+        if isinstance(layer, DenseLayer):
+            blocks.append([layer])
+        elif blocks:
+            blocks[-1].append(layer)
+        else:
+            before.append(layer)
+    return before, blocks
+
+
+def edit_layers(layers: list, args) -> list:
+    """The project's layers with the network flags applied: each flag changes only what it names.
+
+    ``--hidden`` sets the widths of the Dense layers in order, keeping each
+    one's other settings and the Dropout and BatchNormalization layers after
+    it; a longer list adds Dense layers like the last one, a shorter removes
+    the last ones. ``--activation``, ``--initializer``, ``--l1`` and ``--l2``
+    set that field of every Dense layer. ``--dropout`` sets every Dropout's
+    rate (0 removes them; with none, it adds one after each Dense layer), and
+    ``--batch-norm`` adds BatchNormalization after each Dense layer that has none.
+    """
+    from dataclasses import replace as changed
+
+    from models.spec import BatchNormLayer, DenseLayer, DropoutLayer
+
+    before, blocks = _hidden_blocks([changed(layer) for layer in layers])
+    if args.hidden is not None:
+        widths = _hidden_widths(args.hidden)
+        template = blocks[-1] if blocks else [DenseLayer()]
+        blocks = blocks[:len(widths)]
+        while len(blocks) < len(widths):
+            blocks.append([changed(layer) for layer in template])
+        for block, width in zip(blocks, widths, strict=True):
+            block[0].units = width
+    fields = {"activation": args.activation, "kernel_initializer": args.initializer, "l1": args.l1, "l2": args.l2}
+    for block in blocks:
+        for name, value in fields.items():
+            if value is not None:
+                setattr(block[0], name, value)
+    if args.dropout is not None:
+        has_dropout = any(isinstance(layer, DropoutLayer) for block in blocks for layer in block)
+        for index, block in enumerate(blocks):
+            if args.dropout == 0:
+                blocks[index] = [layer for layer in block if not isinstance(layer, DropoutLayer)]
+            elif has_dropout:
+                for layer in block:
+                    if isinstance(layer, DropoutLayer):
+                        layer.rate = args.dropout
+            else:
+                block.append(DropoutLayer(args.dropout))
+    if args.batch_norm:
+        for block in blocks:
+            if not any(isinstance(layer, BatchNormLayer) for layer in block):
+                block.insert(1, BatchNormLayer())
+    return before + [layer for block in blocks for layer in block]
+
+
+def _check_file_flags(args, dataset_name: str) -> None:
+    """``--data-file``, ``--target``, ``--missing`` and ``--task`` refused where they would be ignored."""
+    from datasets.registry import DATASETS
+
+    info = DATASETS.get(dataset_name)
+    if info is None:
+        return  # the project's validation names the unknown data set
+    if args.data_file and not info.accepts_file:
+        raise UserError(f"--data-file is read only for csv, mnist and fashion_mnist, not for {dataset_name}: "
+                        "drop it, or choose one of those data sets.")
+    for flag, value in (("--target", args.target), ("--missing", args.missing)):
+        if value is not None and dataset_name != "csv":
+            raise UserError(f"{flag} applies only to --dataset csv, not to {dataset_name}: drop it.")
+
+
 def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     """The project the flags describe: the ``--project`` file (or defaults) with flags applied."""
-    from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project, load_project
+    from models.spec import DenseLayer, Project, load_project
 
     project = load_project(args.project) if args.project else Project(name="command line", layers=[DenseLayer(64), DenseLayer(64)])
     if not args.project and not args.dataset:
         raise UserError("say what to train: --dataset NAME or --project FILE.")
     choice = project.dataset
     for flag, attribute in (("dataset", "name"), ("data_file", "data_file"), ("target", "target"),
-                            ("samples", "samples"), ("noise", "noise"), ("missing", "missing")):
+                            ("samples", "samples"), ("noise", "noise"), ("missing", "missing"), ("task", "task")):
         value = getattr(args, flag)
         if value is not None:
             choice = replace(choice, **{attribute: value})
     if args.seed is not None:
         choice = replace(choice, seed=args.seed)
     project.dataset = choice
+    _check_file_flags(args, choice.name)
     if args.data_file:
         project.dataset.data_file = str(Path(args.data_file).expanduser())
 
-    if any(getattr(args, name) is not None for name in ("hidden", "activation", "initializer", "dropout", "l1", "l2", "batch_norm")):
-        existing = [layer for layer in project.layers if isinstance(layer, DenseLayer)]
-        template = existing[0] if existing else DenseLayer()
-        widths = _hidden_widths(args.hidden) if args.hidden is not None else [layer.units for layer in existing]
-        dropout = args.dropout if args.dropout is not None else next((layer.rate for layer in project.layers if isinstance(layer, DropoutLayer)), 0.0)
-        layers = []
-        for width in widths:
-            layers.append(DenseLayer(
-                units=width, activation=args.activation or template.activation,
-                kernel_initializer=args.initializer or template.kernel_initializer,
-                l1=args.l1 if args.l1 is not None else template.l1,
-                l2=args.l2 if args.l2 is not None else template.l2,
-            ))
-            if args.batch_norm:
-                layers.append(BatchNormLayer())
-            if dropout:
-                layers.append(DropoutLayer(dropout))
-        project.layers = layers
-
+    project.layers = edit_layers(project.layers, args)
     optimizer_changes = {key: value for key, value in (("name", args.optimizer), ("learning_rate", args.lr), ("momentum", args.momentum)) if value is not None}
     project.optimizer = replace(project.optimizer, **optimizer_changes)
     training_changes = {key: value for key, value in (
@@ -200,7 +270,7 @@ class FoldProgress(ProgressBar):
 
 
 def _load_data_and_catch_interrupts(project):
-    """TensorFlow, the project's data (its notes on stderr), and a stop request Ctrl+C sets."""
+    """TensorFlow, the project's data (its notes on stderr), and a stop request Ctrl+C or SIGTERM sets."""
     from datasets.registry import load_dataset
     from models.devices import import_tensorflow
     from models.runner import StopRequest
@@ -209,57 +279,103 @@ def _load_data_and_catch_interrupts(project):
     dataset = load_dataset(project.dataset)
     for note in dataset.notes:
         print(f"note: {note}", file=sys.stderr)
+    print(f"task: {dataset.task} ({dataset.summary()})")
     stop = StopRequest()
     _install_stop_on_interrupt(stop)
     return dataset, stop
 
 
-def command_cross_validate(args, project, run_dir: Path) -> int:
-    """``train --folds K``: K models, their held-out scores, and ``crossval.json`` in the run folder."""
-    import json
+def _claim_run_folder(args, project):
+    """The run folder, claimed before any training: ``--out`` (refused when it holds another run,
+    unless ``--overwrite``), or a new ``runs/DATE-DATASET`` (``-2``, ``-3``… when taken)."""
+    from models.run_folder import RunFolder
 
+    if args.out:
+        return RunFolder.claim(Path(args.out).expanduser(), overwrite=args.overwrite)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return RunFolder.claim_new(Path("runs"), f"{stamp}-{project.dataset.name}")
+
+
+def command_cross_validate(args, project) -> int:
+    """``train --folds K``: K models, their held-out scores, and ``crossval.json`` in the run folder."""
     from models.crossval import run_cross_validation
-    from models.files import write_text_atomic
+    from models.files import write_json_atomic
+    from models.run_folder import COMPLETED, FAILED, STOPPED, describe_os_error
 
     if args.export:
         raise UserError("--folds trains K models to estimate how well the network generalises and exports none: "
                         "drop --export, or train once without --folds to export.")
-    dataset, stop = _load_data_and_catch_interrupts(project)
-    outcome = run_cross_validation(project, args.folds, FoldProgress(quiet=args.quiet), stop=stop, dataset=dataset)
+    folder = _claim_run_folder(args, project)
+    folder.start(project, what="cross-validation")
+    try:
+        dataset, stop = _load_data_and_catch_interrupts(project)
+        outcome = run_cross_validation(project, args.folds, FoldProgress(quiet=args.quiet), stop=stop, dataset=dataset)
+    except BaseException as error:
+        folder.finish(FAILED, "error", str(error) or type(error).__name__)
+        raise
     for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
         print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
               f"(mean ± standard deviation over {len(outcome.results)} of {outcome.folds} folds)")
     if outcome.stopped:
         print(f"stopped after {len(outcome.results)} of {outcome.folds} folds (a fold cut short is not counted).")
     if outcome.diverged:
-        print(f"warning: the loss became NaN in fold(s) {', '.join(map(str, outcome.diverged))}, so the means are NaN: "
+        print(f"error: the loss became NaN in fold(s) {', '.join(map(str, outcome.diverged))}, so the means are NaN: "
               "lower the learning rate or clip gradients.", file=sys.stderr)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    project.save(run_dir / "project.json")
-    write_text_atomic(run_dir / "crossval.json", json.dumps(outcome.summary(), indent=2) + "\n")
-    print(f"run folder: {run_dir}")
-    return EXIT_INTERRUPTED if outcome.stopped else 0
-
-
-def _default_run_dir(project) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{stamp}-{project.dataset.name}"
+    try:
+        write_json_atomic(folder.path / "crossval.json", outcome.summary())
+    except OSError as error:
+        message = f"could not write {folder.path / 'crossval.json'}: {describe_os_error(error)}"
+        folder.finish(FAILED, "not_saved", message)
+        raise UserError(message + "; the scores are printed above.") from None
+    status = STOPPED if outcome.stopped else FAILED if outcome.diverged else COMPLETED
+    folder.finish(status, "nan_loss" if outcome.diverged else status)
+    print(f"run folder: {folder.path}")
+    if outcome.stopped:
+        return EXIT_INTERRUPTED
+    return EXIT_DIVERGED if outcome.diverged else 0
 
 
 def _install_stop_on_interrupt(stop):
-    """First Ctrl+C asks training to stop and keep its weights; a second one quits at once."""
+    """First Ctrl+C (or SIGTERM) asks training to stop and keep its weights; a second one quits at once."""
 
     def handler(signum, frame):
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        sys.stderr.write("\nstopping after this batch (Ctrl+C again to quit at once)\n")
+        name = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
+        sys.stderr.write(f"\n{name}: stopping after this batch (again to quit at once)\n")
 
     signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _quit_at_once_on_interrupt(doing: str):
+    """After training, Ctrl+C or SIGTERM ends ``doing`` at once (files already written are whole)."""
+
+    def handler(signum, frame):
+        sys.stderr.write(f"\nstopping {doing} now; the files already written are complete\n")
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _rescue(result) -> int:
+    """Saves the model somewhere else when the run folder could not take it; says where."""
+    import tempfile
+
+    from models.run_folder import rescue_model
+
+    place = rescue_model(result.model, [Path(tempfile.gettempdir()) / "keras-trainer-rescued",
+                                        Path.home() / "keras-trainer-rescued", Path.cwd()])
+    where = f"the trained model was saved to {place} instead" if place else "no other folder could take the model either"
+    print(f"error: {result.save_error}; {where}.", file=sys.stderr)
+    return EXIT_NOT_SAVED
 
 
 def command_train(args) -> int:
-    from models.runner import run_training
+    from models.run_folder import FAILED, describe_os_error
+    from models.runner import NAN_LOSS, run_training
 
     project = project_from_args(args)
     formats = [item.strip() for item in (args.export or "").split(",") if item.strip()]
@@ -269,23 +385,38 @@ def command_train(args) -> int:
         unknown = [item for item in formats if item not in EXPORT_FORMATS]
         if unknown:
             raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
-    run_dir = Path(args.out) if args.out else _default_run_dir(project)
     if args.folds is not None:
-        return command_cross_validate(args, project, run_dir)
+        return command_cross_validate(args, project)
     started = time.perf_counter()
-    dataset, stop = _load_data_and_catch_interrupts(project)
+    folder = _claim_run_folder(args, project)
+    folder.start(project)  # the settings are in the folder even if the run is killed
+    try:
+        dataset, stop = _load_data_and_catch_interrupts(project)
+    except BaseException as error:
+        folder.finish(FAILED, "error", str(error) or type(error).__name__)
+        raise
     listener = ProgressBar(quiet=args.quiet)
-    result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=run_dir)
+    result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder)
+    _quit_at_once_on_interrupt("the export" if formats else "writing the results")
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
+    if result.save_error:
+        return _rescue(result)
+    if result.reason == NAN_LOSS:
+        print(f"error: {result.reason_text}; the model in {folder.path} is not usable.", file=sys.stderr)
+        return EXIT_DIVERGED
     if formats:
         from models.export import export_all
 
-        written = export_all(result.model, formats, run_dir, project, dataset)
+        try:
+            written = export_all(result.model, formats, folder.path, project, dataset)
+        except OSError as error:
+            raise UserError(f"the export could not be written ({describe_os_error(error)}); model.keras in "
+                            f"{folder.path} holds the trained model.") from None
         for fmt, paths in written.items():
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
-    print(f"run folder: {run_dir} ({time.perf_counter() - started:.1f} s in all)")
+    print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
     return EXIT_INTERRUPTED if result.reason == "stopped" else 0
 
 

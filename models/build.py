@@ -44,6 +44,10 @@ def resolve_output(project: Project, task: str, n_classes: int) -> OutputPlan:
         loss = "mse" if loss == "auto" else loss
         if loss in ("binary_crossentropy", "categorical_crossentropy"):
             raise UserError("cross-entropy needs classes, but this data set is a regression: use MSE, MAE or Huber.")
+        if activation == "softmax":
+            # Softmax over the one output unit is always exactly 1: the loss could never move.
+            raise UserError("a softmax output over a regression's one unit is always 1, so it cannot predict a number: "
+                            "set the output activation to linear (or auto).")
         return OutputPlan(1, activation, loss, "mae", "value")
     if n_classes < 2:
         raise UserError("classification needs at least two classes in the target.")

@@ -48,7 +48,7 @@ def dataclass_from_dict(cls: type[T], data: Any, where: str) -> T:
     defaults = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(defaults))
     if unknown:
-        raise UserError(f"'{where}' has unknown setting(s): {', '.join(unknown)}.")
+        raise UserError(f"'{where}' has unknown setting(s): {', '.join(shown_value(name) for name in unknown[:5])}.")
     values = {}
     for name, value in data.items():
         field = defaults[name]

@@ -7,15 +7,11 @@ can relay them as signals and a terminal can draw a progress bar.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import threading
 import time
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 
 import numpy as np
 
@@ -24,8 +20,11 @@ from datasets.registry import load_dataset
 from datasets.split import validation_split
 from models.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.errors import UserError
-from models.files import atomic_path, write_text_atomic
 from models.fused_updates import fuse_optimizer_updates
+from models.run_folder import COMPLETED as FOLDER_COMPLETED
+from models.run_folder import FAILED as FOLDER_FAILED
+from models.run_folder import STOPPED as FOLDER_STOPPED
+from models.run_folder import RunFolder, describe_os_error
 from models.spec import Project
 
 COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
@@ -98,6 +97,8 @@ class RunResult:
     device: str
     metric: str
     run_dir: str = ""
+    # A sentence when the run folder could not be written; the model is then only in `model`.
+    save_error: str = ""
     probe: np.ndarray | None = field(default=None, repr=False)
     model: object = field(default=None, repr=False)
 
@@ -408,12 +409,17 @@ def _schedule_callbacks(keras, project: Project, has_validation: bool) -> list:
     return callbacks
 
 
-def _early_stopping_callback(keras, project: Project, has_validation: bool):
+def _early_stopping_callback(keras, project: Project, has_validation: bool, metric: str):
     spec = project.training.early_stopping
     if not spec.enabled:
         return None
     if spec.monitor.startswith("val_") and not has_validation:
         raise UserError("early stopping watches a validation figure, but there is no validation set: set a validation fraction above 0.")
+    watchable = ("val_loss", "loss", f"val_{metric}", metric)
+    if spec.monitor not in watchable:
+        task = "a classification" if metric == "accuracy" else "a regression"
+        raise UserError(f"early stopping watches {spec.monitor}, which {task} does not compute: "
+                        f"watch {', '.join(watchable[:-1])} or {watchable[-1]}.")
     return keras.callbacks.EarlyStopping(
         monitor=spec.monitor, patience=spec.patience, min_delta=spec.min_delta,
         restore_best_weights=spec.restore_best_weights, verbose=0,
@@ -474,21 +480,70 @@ def run_training(
     """
     listener = listener or TrainingListener()
     stop = stop or StopRequest()
+    folder = None
     try:
-        result = _train(project, listener, stop, dataset, run_dir, progress_interval, steps_per_execution, jit_compile, probe_x)
+        project.validate()
+        if run_dir is not None:
+            folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.claim(run_dir)
+            folder.start(project)
+        result = _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
+        if folder is not None:
+            folder.finish(FOLDER_FAILED, "error", message)
         listener.on_failed(message)
         raise TrainingFailed(message) from error
+    except BaseException:  # a second Ctrl+C: quit at once, but say so in the folder
+        if folder is not None:
+            folder.finish(FOLDER_STOPPED, "interrupted", "quit at once, before the model was saved")
+        raise
+    if folder is not None:
+        _save_results(folder, project, result)
     listener.on_finished(result)
     return result
 
 
-def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_per_execution, jit_compile, probe_x):
-    project.validate()
+FOLDER_STATUS = {COMPLETED: FOLDER_COMPLETED, EARLY_STOPPING: FOLDER_COMPLETED, STOPPED: FOLDER_STOPPED,
+                 NAN_LOSS: FOLDER_FAILED}
+
+
+def _save_results(folder: RunFolder, project: Project, result: RunResult) -> None:
+    """Writes the run folder; when that fails the model stays in ``result`` and ``save_error`` says why."""
+    try:
+        folder.write_results(project, result)
+    except OSError as error:
+        result.save_error = (f"the run folder {folder.path} could not be written ({describe_os_error(error)}), "
+                             "so the trained model was not saved there")
+        folder.finish(FOLDER_FAILED, result.reason, result.save_error)
+        return
+    folder.finish(FOLDER_STATUS[result.reason], result.reason, REASON_TEXT[result.reason])
+
+
+# Bytes per parameter while training: the weight, its gradient and up to two optimizer slots
+# (Adam's moments), in float32.
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def check_fits_in_memory(project: Project, n_features: int, output_units: int) -> None:
+    """Refuses, with a sentence, a network too large to train in this machine's free memory."""
+    import psutil
+
+    from models.params import count_parameters, total_parameters
+
+    parameters = total_parameters(count_parameters(project, n_features, output_units))
+    needed = parameters * TRAINING_BYTES_PER_PARAMETER
+    available = psutil.virtual_memory().available
+    if needed > available:
+        raise UserError(
+            f"this network has {parameters:,} parameters and needs about {needed / 1e9:,.1f} GB to train, "
+            f"but {available / 1e9:,.1f} GB of memory is free: use fewer or narrower layers.")
+
+
+def _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x):
     if dataset is None:
         dataset = load_dataset(project.dataset)
     arrays = prepare_arrays(project, dataset)
+    check_fits_in_memory(project, dataset.n_features, arrays.plan.units)
 
     from models.devices import import_tensorflow, strategy_for
 
@@ -520,6 +575,9 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         # graphs that TensorFlow keeps for the life of the process: about 6 MB
         # lost per run of the notes' network.
         model.optimizer.build(model.trainable_variables)
+        if folder is not None:  # the model file holds the weights and the optimizer's slots
+            numbers = sum(int(np.prod(variable.shape)) for variable in model.variables + model.optimizer.variables)
+            folder.check_room(4 * numbers + 100_000)  # float32, and the archive's own few files
         if strategy.num_replicas_in_sync == 1 and not model.jit_compile:
             # One pass over the weights per update instead of a chain of small
             # operations (see models.fused_updates). XLA fuses on its own, and
@@ -532,7 +590,7 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         exact_call_means=strategy.num_replicas_in_sync == 1,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
-    early = _early_stopping_callback(keras, project, has_validation)
+    early = _early_stopping_callback(keras, project, has_validation, arrays.plan.metric)
     if early is not None:
         callbacks.append(early)
     listener.on_run_started(RunStarted(
@@ -581,11 +639,9 @@ def _train(project, listener, stop, dataset, run_dir, progress_interval, steps_p
         test_metrics=test_metrics,
         train_samples_per_second=progress.samples_seen / progress.train_seconds if progress.train_seconds else 0.0,
         elapsed_s=time.perf_counter() - started, device=device_label, metric=arrays.plan.metric,
-        run_dir=str(run_dir or ""), model=model,
+        run_dir=str(folder.path) if folder is not None else "", model=model,
         probe=None if probe_x is None else probe_outputs(model, probe_x),
     )
-    if run_dir is not None:
-        write_run_folder(run_dir, project, result)
     return result
 
 
@@ -648,37 +704,6 @@ def _automatic_steps_per_execution(project, dataset, plan, batch_size: int, step
 
     flops = dense_training_flops_per_sample(project_kernel_sizes(project, dataset.n_features, plan.units))
     return choose_steps_per_execution(flops * batch_size, steps_per_epoch, machine_matmul_flops())
-
-
-def history_csv(history: dict[str, list[float]]) -> str:
-    """The history as CSV text: an ``epoch`` column, then one column per figure."""
-    keys = list(history)
-    rows = max((len(values) for values in history.values()), default=0)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["epoch", *keys])
-    for index in range(rows):
-        writer.writerow([index + 1, *(repr(history[key][index]) if index < len(history[key]) else "" for key in keys)])
-    return out.getvalue()
-
-
-def write_run_folder(run_dir, project: Project, result: RunResult) -> None:
-    """Writes the run's ``project.json``, ``history.csv``, ``metrics.json`` and ``model.keras``."""
-    folder = Path(run_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    project.save(folder / "project.json")
-    write_text_atomic(folder / "history.csv", history_csv(result.history))
-    metrics = {
-        **result.test_metrics,
-        "train_samples_per_second": result.train_samples_per_second,
-        "epochs_run": result.epochs_run,
-        "stop_reason": result.reason,
-        "elapsed_s": result.elapsed_s,
-        "device": result.device,
-    }
-    write_text_atomic(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    with atomic_path(folder / "model.keras") as temporary:
-        result.model.save(temporary)
 
 
 def result_summary(result: RunResult) -> dict:

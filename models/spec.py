@@ -17,7 +17,7 @@ from typing import ClassVar
 from datasets.choice import DatasetChoice
 from models.errors import UserError
 from models.files import write_text_atomic
-from models.plain import dataclass_from_dict
+from models.plain import dataclass_from_dict, shown_value
 from models.plain import shown_value as _shown
 
 PROJECT_FORMAT = "keras-trainer-project"
@@ -260,8 +260,6 @@ class OptimizerSpec:
         _check_ranges(found, "", self, self.RANGES)
         for name in ("nesterov", "amsgrad", "centered"):
             _boolean(found, name, getattr(self, name))
-        if not found and self.clipnorm > 0 and self.clipvalue > 0:
-            found.append("gradient clipping: choose clip by norm or clip by value, not both.")
         return found
 
     def keras_settings(self) -> dict:
@@ -387,9 +385,6 @@ class TrainingSpec:
         if not isinstance(early, EarlyStoppingSpec):
             return [*found, "training.early_stopping must be an object of settings."]
         found += early.problems()
-        if (early.enabled is True and isinstance(early.monitor, str) and early.monitor.startswith("val_")
-                and self.validation_fraction == 0):
-            found.append("early stopping watches a validation figure: set a validation fraction above 0, or monitor the training loss.")
         return found
 
 
@@ -435,7 +430,21 @@ class Project:
 
     def problems(self) -> list[str]:
         """Every reason this project cannot be trained, one sentence each."""
-        return self.value_problems() + self.dataset.readiness_problems()
+        found = self.value_problems()
+        if found:
+            return found
+        return found + self.dataset.readiness_problems() + self._setting_conflicts()
+
+    def _setting_conflicts(self) -> list[str]:
+        """Settings each allowed alone that cannot work together (the controls can set them so)."""
+        found = []
+        if self.optimizer.clipnorm > 0 and self.optimizer.clipvalue > 0:
+            found.append("gradient clipping: choose clip by norm or clip by value, not both.")
+        early = self.training.early_stopping
+        if early.enabled and early.monitor.startswith("val_") and self.training.validation_fraction == 0:
+            found.append("early stopping watches a validation figure: set a validation fraction above 0, "
+                         "or monitor the training loss.")
+        return found
 
     def validate(self) -> Project:
         """Returns the project unchanged, or raises `UserError` listing every problem."""
@@ -534,7 +543,7 @@ def project_from_dict(data, check: bool = True) -> Project:
     known = {"format", "version", "name", "dataset", "layers", "output", "optimizer", "schedule", "training"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise UserError(f"the project has unknown section(s): {', '.join(unknown)}.")
+        raise UserError(f"the project has unknown section(s): {', '.join(shown_value(name) for name in unknown[:5])}.")
     layers = data.get("layers", [])
     if not isinstance(layers, list):
         raise UserError("'layers' must be a list.")

@@ -83,7 +83,7 @@ def test_real_csv_tables_train(tmp_path, capsys, file, target, metric, epochs, b
 @pytest.mark.parametrize(("args", "words"), [
     (["--dataset", "nosuch"], "nosuch"),
     (["--dataset", "spiral", "--hidden", "12,abc"], "--hidden takes widths"),
-    (["--dataset", "spiral", "--lr", "-1"], "learning rate must be in"),
+    (["--dataset", "spiral", "--lr", "-1"], "learning rate must be a number from"),
     (["--dataset", "spiral", "--dropout", "1.5"], "dropout rate"),
     (["--dataset", "spiral", "--epochs", "0"], "epochs must be"),
     (["--dataset", "csv"], "needs a file"),
@@ -123,7 +123,7 @@ def test_command_line_process_shows_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: batch size must be a whole number from 1 to 1000000 (got 0)."]
+        "error: batch size must be a whole number from 1 to 1,000,000 (got 0)."]
 
 
 def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):

@@ -109,7 +109,10 @@ def test_reports_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
         "metrics.json",
         "model.keras",
         "project.json",
+        "status.json",
     ]
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "completed" and status["reason"] == "completed" and status["ended"]
     metrics = json.loads((folder / "metrics.json").read_text())
     assert set(metrics) >= {"loss", "accuracy", "train_samples_per_second"}
     assert metrics["train_samples_per_second"] > 0

@@ -77,7 +77,7 @@ def test_project_round_trips_through_json_file(tmp_path):
         (lambda p: setattr(p.training, "device", "tpu"), "device must be"),
         (lambda p: setattr(p.training, "device", "gpu:²"), "device must be"),
         (lambda p: setattr(p.training, "epochs", 10**12), "epochs must be a whole number from 1 to 100,000"),
-        (lambda p: setattr(p.dataset, "name", "nope"), "dataset must be one of"),
+        (lambda p: setattr(p.dataset, "name", "nope"), "Unknown data set 'nope'"),
         (lambda p: setattr(p, "layers", [DenseLayer(4)] * 101), "at most 100 are allowed"),
     ],
 )
@@ -108,7 +108,7 @@ def test_early_stopping_on_validation_needs_a_validation_set():
             lambda d: d["optimizer"].update(learning_rate=[1]),
             "'optimizer.learning_rate' must be a number",
         ),
-        (lambda d: d["training"].update(colour="red"), "unknown setting(s): colour"),
+        (lambda d: d["training"].update(colour="red"), "unknown setting(s): 'colour'"),
         (lambda d: d.update(layers={}), "'layers' must be a list"),
     ],
 )

@@ -1,0 +1,278 @@
+"""A run's folder: claimed before training, written as the run goes, recognisable after a kill.
+
+A run folder belongs to one run. It is claimed before any training starts,
+so a folder that cannot be written (under a file, read-only, a full disk) is
+a sentence at once rather than after an hour of training. At the start it
+gets the run's ``project.json`` and a ``status.json`` saying ``running``;
+at the end ``model.keras`` first, then ``history.csv`` and ``metrics.json``,
+then the status (``completed``, ``stopped`` or ``failed``). A folder whose
+status still says ``running`` while its process is gone was killed; the
+next run in the same parent folder marks it so and removes the temporary
+files it left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import io
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.errors import UserError
+from models.files import (
+    TEMPORARY_PREFIX,
+    atomic_path,
+    read_json_object,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+RUN_FORMAT = "keras-trainer-run"
+RUN_VERSION = 1
+STATUS_FILE = "status.json"
+RUNNING, COMPLETED, STOPPED, FAILED, KILLED = "running", "completed", "stopped", "failed", "killed"
+# What any run may leave in its folder; `--overwrite` clears exactly these.
+RUN_FILES = (
+    STATUS_FILE, "project.json", "history.csv", "metrics.json", "crossval.json", "model.keras",
+    "model.weights.h5", "saved_model", "model.tflite", "model.onnx", "train.py", "train_data.npz",
+    "preprocessing.json",
+)
+# Room a run needs besides its model file: the project, history, metrics and status.
+SMALL_FILES_BYTES = 256_000
+
+
+def describe_os_error(error: OSError) -> str:
+    """``No space left on device``, ``Not a directory``: the reason without the errno number."""
+    return error.strerror or str(error) or type(error).__name__
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    """The history as CSV text: an ``epoch`` column, then one column per figure."""
+    keys = list(history)
+    rows = max((len(values) for values in history.values()), default=0)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for index in range(rows):
+        writer.writerow([index + 1, *(repr(history[key][index]) if index < len(history[key]) else "" for key in keys)])
+    return out.getvalue()
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _process_is_alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _remove_temporary_files(folder: Path) -> None:
+    for leftover in folder.glob(f"{TEMPORARY_PREFIX}*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def read_status(folder: str | os.PathLike) -> dict | None:
+    """A run folder's status (``status`` is ``killed`` for a run whose process died), or `None`."""
+    status = read_json_object(Path(folder) / STATUS_FILE)
+    if status is None or status.get("format") != RUN_FORMAT:
+        return None
+    if (status.get("status") == RUNNING and status.get("host") == socket.gethostname()
+            and not _process_is_alive(status.get("pid"))):
+        status = {**status, "status": KILLED}
+    return status
+
+
+def recover_killed_runs(parent: Path) -> list[Path]:
+    """Marks the run folders in ``parent`` whose process died as killed, and removes their temporary files.
+
+    Returns:
+        The folders recovered.
+    """
+    recovered = []
+    try:
+        folders = [entry for entry in parent.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
+    except OSError:
+        return recovered
+    for folder in folders:
+        status = read_status(folder)
+        if status is None or status["status"] != KILLED:
+            continue
+        _remove_temporary_files(folder)
+        try:
+            write_json_atomic(folder / STATUS_FILE, {**status, "ended": None,
+                                                     "message": "the process ended without finishing the run (killed)"})
+        except OSError:
+            continue
+        recovered.append(folder)
+    return recovered
+
+
+def _holds_a_run(folder: Path) -> list[str]:
+    try:
+        return sorted(entry.name for entry in folder.iterdir() if entry.name in RUN_FILES)
+    except OSError:
+        return []
+
+
+@dataclass
+class RunFolder:
+    """A folder claimed by one run.
+
+    Args:
+        path: the folder.
+    """
+
+    path: Path
+
+    @classmethod
+    def claim(cls, path: str | os.PathLike, overwrite: bool = False) -> RunFolder:
+        """Makes ``path`` this run's folder, or raises `UserError` saying why it cannot be.
+
+        Args:
+            path: the folder, made with its parents when missing.
+            overwrite: a folder holding another run's files has them removed
+                first; without it, such a folder is refused. Defaults to `False`.
+        """
+        folder = Path(path)
+        existing = _holds_a_run(folder) if folder.is_dir() else []
+        if existing and not overwrite:
+            raise UserError(
+                f"{folder} already holds another run ({', '.join(existing[:4])}{', …' if len(existing) > 4 else ''}): "
+                "choose another --out folder, or add --overwrite to replace that run.")
+        _make_folder(folder)
+        if existing:
+            for name in existing:
+                entry = folder / name
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        _remove_temporary_files(folder)
+        recover_killed_runs(folder.parent)
+        return cls(folder)
+
+    @classmethod
+    def claim_new(cls, parent: str | os.PathLike, name: str) -> RunFolder:
+        """Claims a folder that did not exist: ``parent/name``, or ``name-2``, ``name-3``… when taken.
+
+        Two runs started in the same second get two folders: the folder is
+        made with ``exist_ok=False``, which only one process can win.
+        """
+        parent = Path(parent)
+        _make_folder(parent)
+        recover_killed_runs(parent)
+        for number in range(1, 10_000):
+            folder = parent / (name if number == 1 else f"{name}-{number}")
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise UserError(f"cannot make the run folder {folder}: {describe_os_error(error)}.") from None
+            return cls(folder)
+        raise UserError(f"{parent} holds 10,000 runs named {name}: choose another --out folder.")
+
+    def start(self, project, what: str = "train") -> None:
+        """Writes ``project.json`` and a ``running`` status, so even a killed run leaves its settings.
+
+        Raises:
+            UserError: when the folder cannot be written (a full disk, no permission).
+        """
+        self._status = {
+            "format": RUN_FORMAT, "version": RUN_VERSION, "status": RUNNING, "what": what,
+            "started": _now(), "ended": None, "pid": os.getpid(), "host": socket.gethostname(),
+        }
+        try:
+            project.save(self.path / "project.json")
+            write_json_atomic(self.path / STATUS_FILE, self._status)
+        except OSError as error:
+            raise UserError(f"cannot write the run folder {self.path}: {describe_os_error(error)}.") from None
+
+    def check_room(self, model_bytes: int) -> None:
+        """Raises `UserError` when the disk has no room for a model of about ``model_bytes``."""
+        try:
+            free = shutil.disk_usage(self.path).free
+        except OSError:
+            return
+        needed = model_bytes + SMALL_FILES_BYTES
+        if free < needed:
+            raise UserError(
+                f"the disk holding {self.path} has {free / 1e6:,.1f} MB free, and this run's files need about "
+                f"{needed / 1e6:,.1f} MB: free some space or choose another folder before training.")
+
+    def finish(self, status: str, reason: str = "", message: str = "") -> None:
+        """Records how the run ended; a failure to write it is ignored (the run is over anyway)."""
+        fields = {**getattr(self, "_status", {"format": RUN_FORMAT, "version": RUN_VERSION}),
+                  "status": status, "reason": reason, "ended": _now()}
+        if message:
+            fields["message"] = message
+        with contextlib.suppress(OSError):
+            write_json_atomic(self.path / STATUS_FILE, fields)
+
+    def write_results(self, project, result) -> None:
+        """Writes ``model.keras``, then ``history.csv`` and ``metrics.json`` (the model first, so
+        metrics never describe a model that is not there).
+
+        Raises:
+            OSError: when a file cannot be written; those written before stay.
+        """
+        if result.model is not None:
+            save_model(result.model, self.path / "model.keras")
+        write_text_atomic(self.path / "history.csv", history_csv(result.history))
+        write_json_atomic(self.path / "metrics.json", {
+            **result.test_metrics,
+            "train_samples_per_second": result.train_samples_per_second,
+            "epochs_run": result.epochs_run,
+            "stop_reason": result.reason,
+            "elapsed_s": result.elapsed_s,
+            "device": result.device,
+        })
+
+
+def save_model(model, path: Path) -> None:
+    """Saves a Keras model atomically; nothing of a failed save is left behind."""
+    with atomic_path(path) as temporary:
+        model.save(temporary)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"cannot use {folder} as a run folder: a file of that name is in the way.") from None
+    except NotADirectoryError:
+        raise UserError(f"cannot make the run folder {folder}: part of that path is a file, not a folder.") from None
+    except OSError as error:
+        raise UserError(f"cannot make the run folder {folder}: {describe_os_error(error)}.") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write in the run folder {folder}: permission denied.")
+
+
+def rescue_model(model, preferred: list[Path]) -> Path | None:
+    """Saves ``model`` in the first of ``preferred`` folders where that works; the file, or `None`."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for folder in preferred:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"rescued-{stamp}-{os.getpid()}.keras"
+            save_model(model, path)
+            return path
+        except OSError:
+            continue
+    return None

@@ -1,0 +1,296 @@
+"""Faults found by trying to break the command line and the runner, each with the defence of its kind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from cli import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_NOT_SAVED, edit_layers, run_cli
+from models.errors import UserError
+from models.files import strict_json_text
+from models.run_folder import RunFolder, read_status, recover_killed_runs
+from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project, load_project
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ("--quiet", "--epochs", "1", "--samples", "60", "--hidden", "4")
+
+
+def train(*args) -> int:
+    return run_cli(["train", "--quiet", *args])
+
+
+def error_line(capsys) -> str:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# ------------------------------------------------ 4. flags edit, never rebuild
+def layered_project() -> Project:
+    return Project(layers=[
+        DenseLayer(32, "tanh", l2=1e-3), BatchNormLayer(0.9), DropoutLayer(0.3),
+        DenseLayer(16, "tanh", use_bias=False), BatchNormLayer(0.8),
+    ])
+
+
+def flags(**given) -> SimpleNamespace:
+    names = ("hidden", "activation", "initializer", "dropout", "l1", "l2", "batch_norm")
+    return SimpleNamespace(**{name: given.get(name) for name in names})
+
+
+def test_a_network_flag_changes_only_the_field_it_names():
+    layers = edit_layers(layered_project().layers, flags(activation="relu"))
+    assert [type(layer) for layer in layers] == [type(layer) for layer in layered_project().layers]
+    assert layers[0] == DenseLayer(32, "relu", l2=1e-3)
+    assert layers[3] == DenseLayer(16, "relu", use_bias=False)
+    assert layers[1:3] == [BatchNormLayer(0.9), DropoutLayer(0.3)] and layers[4] == BatchNormLayer(0.8)
+
+
+def test_hidden_widths_keep_each_layers_settings_and_its_followers():
+    layers = edit_layers(layered_project().layers, flags(hidden="64,8,8"))
+    dense = [layer for layer in layers if isinstance(layer, DenseLayer)]
+    assert [layer.units for layer in dense] == [64, 8, 8]
+    assert dense[0].l2 == 1e-3 and dense[1].use_bias is False and dense[2].use_bias is False
+    assert sum(isinstance(layer, BatchNormLayer) for layer in layers) == 3
+    shorter = edit_layers(layered_project().layers, flags(hidden="5"))
+    assert shorter == [DenseLayer(5, "tanh", l2=1e-3), BatchNormLayer(0.9), DropoutLayer(0.3)]
+    assert edit_layers(layered_project().layers, flags(hidden="none")) == []
+
+
+def test_dropout_flag_sets_rates_removes_or_adds():
+    assert [layer.rate for layer in edit_layers(layered_project().layers, flags(dropout=0.5))
+            if isinstance(layer, DropoutLayer)] == [0.5]
+    assert not any(isinstance(layer, DropoutLayer) for layer in edit_layers(layered_project().layers, flags(dropout=0)))
+    added = edit_layers([DenseLayer(4), DenseLayer(4)], flags(dropout=0.2, batch_norm=True))
+    assert added == [DenseLayer(4), BatchNormLayer(), DropoutLayer(0.2), DenseLayer(4), BatchNormLayer(), DropoutLayer(0.2)]
+
+
+def test_the_project_saved_by_a_flagged_run_keeps_the_rest_of_its_network(tmp_path, capsys):
+    project = layered_project()
+    project.dataset.samples = 60
+    project.training.epochs = 1
+    project.save(tmp_path / "p.json")
+    assert train("--project", str(tmp_path / "p.json"), "--activation", "relu", "--out", str(tmp_path / "run")) == 0
+    saved = load_project(tmp_path / "run" / "project.json")
+    expected = layered_project()
+    for layer in expected.layers:
+        if isinstance(layer, DenseLayer):
+            layer.activation = "relu"
+    assert saved.layers == expected.layers
+
+
+# ------------------------------------------------ 2, 3. where results go, checked first; one run per folder
+def test_an_out_folder_under_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    started = time.perf_counter()
+    assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "file" / "run")) == EXIT_BAD_INPUT
+    assert "part of that path is a file, not a folder" in error_line(capsys)
+    assert time.perf_counter() - started < 20
+
+
+def test_an_unwritable_out_folder_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    # As root (as CI runs) every folder is writable, so the permission is what is taken away.
+    monkeypatch.setattr("models.run_folder.os.access", lambda path, mode: False)
+    assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_BAD_INPUT
+    assert "permission denied" in error_line(capsys)
+
+
+def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("models.run_folder.shutil.disk_usage", lambda path: SimpleNamespace(free=1000))
+    assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_BAD_INPUT
+    assert "MB free" in error_line(capsys)
+    assert read_status(tmp_path / "run")["status"] == "failed"
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_a_failed_save_keeps_the_model_and_writes_it_elsewhere(tmp_path, monkeypatch, capsys):
+    def disk_full(model, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("models.run_folder.save_model", disk_full)
+    rescued = []
+    monkeypatch.setattr("models.run_folder.rescue_model",
+                        lambda model, folders: rescued.append(model) or tmp_path / "rescued.keras")
+    assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_NOT_SAVED
+    line = error_line(capsys)
+    assert "No space left on device" in line and str(tmp_path / "rescued.keras") in line
+    assert rescued and rescued[0] is not None
+    status = read_status(tmp_path / "run")
+    assert status["status"] == "failed" and "No space left" in status["message"]
+    assert not (tmp_path / "run" / "metrics.json").exists()  # no "completed" beside a missing model
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_rescue_model_saves_a_loadable_file_in_the_first_folder_that_works(tmp_path):
+    import keras
+
+    from models.run_folder import rescue_model
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    place = rescue_model(model, [tmp_path / "blocked" / "x", tmp_path / "ok"])
+    assert place.parent == tmp_path / "ok"
+    assert keras.saving.load_model(place, safe_mode=True).count_params() == 3
+
+
+def test_runs_into_one_out_folder_need_overwrite_which_clears_the_old_run(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert train("--dataset", "spiral", *QUICK, "--out", out) == 0
+    assert train("--dataset", "moons", *QUICK, "--out", out) == EXIT_BAD_INPUT
+    assert "already holds another run" in error_line(capsys)
+    (tmp_path / "run" / "train.py").write_text("# an earlier run's export")
+    assert train("--dataset", "moons", *QUICK, "--folds", "2", "--out", out, "--overwrite") == 0
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert names == ["crossval.json", "project.json", "status.json"]
+    assert load_project(tmp_path / "run" / "project.json").dataset.name == "moons"
+
+
+def test_default_run_folders_never_collide(tmp_path):
+    first = RunFolder.claim_new(tmp_path, "20261204-120000-spiral")
+    second = RunFolder.claim_new(tmp_path, "20261204-120000-spiral")
+    assert first.path != second.path and second.path.name == "20261204-120000-spiral-2"
+
+
+def test_claim_refuses_another_runs_folder_and_keeps_unrelated_files(tmp_path):
+    folder = RunFolder.claim(tmp_path / "r")
+    folder.start(Project())
+    (tmp_path / "r" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="already holds another run"):
+        RunFolder.claim(tmp_path / "r")
+    RunFolder.claim(tmp_path / "r", overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["notes.txt"]
+
+
+# ------------------------------------------------ 11. termination
+def test_a_killed_run_is_recognised_and_its_temporary_files_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = RunFolder.claim(tmp_path / "old")
+    folder.start(Project())
+    status = json.loads((tmp_path / "old" / "status.json").read_text())
+    (tmp_path / "old" / "status.json").write_text(json.dumps({**status, "pid": dead.pid}))
+    (tmp_path / "old" / ".tmp-0123456789ab-model.keras").write_bytes(b"half a model")
+    assert read_status(tmp_path / "old")["status"] == "killed"
+    assert recover_killed_runs(tmp_path) == [tmp_path / "old"]
+    assert not list((tmp_path / "old").glob(".tmp-*"))
+    assert json.loads((tmp_path / "old" / "status.json").read_text())["status"] == "killed"
+
+
+def test_sigterm_stops_training_like_ctrl_c_and_writes_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "train", "--dataset", "spiral", "--samples", "2000",
+         "--epochs", "100000", "--batch-size", "8", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    deadline = time.monotonic() + 240
+    # project.json and a running status are written before training starts.
+    while read_status(out) is None or not (out / "project.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-2000:]
+        time.sleep(0.2)
+    assert read_status(out)["status"] == "running"
+    for line in process.stderr:  # one line per epoch when stderr is not a terminal
+        if line.startswith("epoch 1/"):
+            break
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "SIGTERM: stopping after this batch" in err
+    assert (out / "model.keras").exists() and read_status(out)["status"] == "stopped"
+
+
+# ------------------------------------------------ 6. strict JSON, and NaN is an exit status
+def test_nan_and_infinity_are_written_as_null_with_a_reason():
+    text = strict_json_text({"loss": float("nan"), "scores": {"mae": [1.0, float("inf")]}, "ok": 2})
+    data = json.loads(text, parse_constant=lambda word: pytest.fail(f"non-JSON word {word}"))
+    assert data["loss"] is None and data["scores"]["mae"] == [1.0, None] and data["ok"] == 2
+    assert data["not_finite"] == {"loss": "NaN (not a number)", "scores.mae[1]": "Infinity"}
+
+
+def test_a_diverged_run_exits_with_status_3_and_strict_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = train("--dataset", "plane", "--samples", "200", "--hidden", "64,64", "--optimizer", "sgd",
+                   "--lr", "10", "--epochs", "30", "--out", str(out))
+    assert status == EXIT_DIVERGED
+    assert "NaN" in error_line(capsys)
+    metrics = json.loads((out / "metrics.json").read_text(), parse_constant=lambda word: pytest.fail(word))
+    assert metrics["stop_reason"] == "nan_loss" and read_status(out)["status"] == "failed"
+
+
+def test_a_diverged_fold_exits_with_status_3_and_strict_crossval_json(tmp_path, capsys):
+    out = tmp_path / "cv"
+    status = train("--dataset", "plane", "--samples", "200", "--hidden", "64,64", "--optimizer", "sgd",
+                   "--lr", "10", "--epochs", "30", "--folds", "2", "--out", str(out))
+    assert status == EXIT_DIVERGED
+    summary = json.loads((out / "crossval.json").read_text(), parse_constant=lambda word: pytest.fail(word))
+    assert "not_finite" in summary
+
+
+# ------------------------------------------------ 7, 8, 9, 15. values that pass a check and fail later
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--dataset", "iris", "--early-stopping", "3"), None),  # val_loss fits every task: trains
+        (("--dataset", "spiral", "--device", "gpu:²"), "device must be auto, cpu, gpu:N"),
+        (("--dataset", "spiral", "--seed", "-1"), "seed must be a whole number from 0"),
+        (("--dataset", "spiral", "--seed", str(2**40)), "seed must be a whole number from 0"),
+        (("--dataset", "spiral", "--target", "y"), "--target applies only to --dataset csv"),
+        (("--dataset", "spiral", "--data-file", "x.csv"), "--data-file is read only for csv"),
+        (("--dataset", "spiral", "--hidden", ",".join(["4"] * 1000)), "at most 100 are allowed"),
+        (("--dataset", "spiral", "--epochs", str(10**12)), "epochs must be a whole number from 1 to 100,000"),
+    ],
+)
+def test_bad_values_are_one_sentence_before_training(tmp_path, capsys, args, words):
+    status = train(*args, "--samples", "60", "--epochs", "1", "--out", str(tmp_path / "run")) if words is None else \
+        train(*args, "--out", str(tmp_path / "run"))
+    if words is None:
+        assert status == 0, capsys.readouterr().err
+        return
+    assert status == EXIT_BAD_INPUT
+    assert words in error_line(capsys)
+    assert not (tmp_path / "run").exists()  # refused before any folder was made
+
+
+def test_an_early_stopping_figure_the_task_lacks_is_refused_before_the_first_epoch(tmp_path, capsys):
+    project = Project(layers=[DenseLayer(4)])
+    project.dataset.name = "iris"
+    project.training.early_stopping.enabled = True
+    project.training.early_stopping.monitor = "val_mae"
+    project.save(tmp_path / "p.json")
+    assert train("--project", str(tmp_path / "p.json"), "--out", str(tmp_path / "run")) == EXIT_BAD_INPUT
+    line = error_line(capsys)
+    assert "val_mae, which a classification does not compute" in line and "val_accuracy" in line
+    assert not (tmp_path / "run" / "history.csv").exists()
+
+
+def test_a_softmax_output_for_a_regression_is_refused(tmp_path, capsys):
+    project = Project(layers=[DenseLayer(4)])
+    project.dataset.name = "diabetes"
+    project.output.activation = "softmax"
+    project.save(tmp_path / "p.json")
+    assert train("--project", str(tmp_path / "p.json"), "--out", str(tmp_path / "run")) == EXIT_BAD_INPUT
+    assert "softmax output over a regression's one unit is always 1" in error_line(capsys)
+
+
+def test_a_network_too_large_for_memory_is_refused(tmp_path, capsys):
+    status = train("--dataset", "digits", "--hidden", "100000,100000,100000", "--epochs", "1",
+                   "--out", str(tmp_path / "run"))
+    assert status == EXIT_BAD_INPUT
+    assert "GB of memory is free" in error_line(capsys)
+
+
+def test_exported_saved_model_folder_is_readable_like_a_file(tmp_path):
+    from models.files import atomic_path
+
+    with atomic_path(tmp_path / "saved_model", directory=True) as temporary:
+        (temporary / "saved_model.pb").write_bytes(b"x")
+    mode = (tmp_path / "saved_model").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o777 & ~umask
