@@ -357,7 +357,7 @@ def _check_classes(name: str, class_names: list[str], n_rows: int, numbers: bool
         raise UserError(
             f"The target column '{name}' has {len(class_names):,} different numbers in "
             f"{n_rows:,} rows, too many to learn as classes; choose regression "
-            "(--task regression) to predict it as a number."
+            "(the Task setting, or --task regression) to predict it as a number."
         )
     raise UserError(
         f"The target column '{name}' has {len(class_names)} different values in {n_rows} rows, "
@@ -395,13 +395,13 @@ def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, str]:
         return CLASSIFICATION, (
             f"Task: classification, because '{name}' holds {n_values} different whole numbers "
             f"(at most {MAX_NUMERIC_CLASSES} count as classes); choose regression "
-            "(--task regression) to predict it as a number."
+            "(the Task setting, or --task regression) to predict it as a number."
         )
     why = f"Task: regression, because '{name}' holds numbers with {n_values:,} different values"
     if not whole:
         why += " (not all whole numbers)"
     if _can_be_classes(n_values, len(target)):
-        return REGRESSION, why + "; choose classification (--task classification) to treat each value as a class."
+        return REGRESSION, why + "; choose classification (the Task setting, or --task classification) to treat each value as a class."
     return REGRESSION, why + "."
 
 

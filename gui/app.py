@@ -19,7 +19,27 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dataset", help="start with this registry data set")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save the window as a PNG and exit (works without a screen)")
     parser.add_argument("--train-epochs", type=int, default=0, metavar="N", help="with --screenshot: train N epochs first")
+    parser.add_argument("--view", default="window", choices=SCREENSHOT_VIEWS,
+                        help="with --screenshot: draw only this view (default: the whole window)")
     return parser.parse_args(argv)
+
+
+# What --view names, and how to find that view in the window (None: the whole window).
+SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results")
+
+
+def _view_widget(window, name: str):
+    """The widget --view NAME draws, brought to the front of its tabs."""
+    if name == "data":
+        window.settings_tabs.setCurrentWidget(window.data_panel)
+        return window.settings_tabs
+    if name == "training":
+        window.settings_tabs.setCurrentWidget(window.training_panel)
+        return window.settings_tabs
+    if name == "results":
+        window.bottom_tabs.setCurrentWidget(window.results)
+        return window.bottom_tabs
+    return {"network": window.network_editor, "charts": window.charts}.get(name, window)
 
 
 def import_tensorflow_and_list_devices():
@@ -81,6 +101,21 @@ def _x11_plugin_problem() -> str:
     return ""
 
 
+def no_screen_problem() -> str:
+    """A sentence when there is no screen to open the window on, else ``""``.
+
+    Without one, Qt aborts the whole process (status 134) with a message
+    about the X11 plugin, which wrongly suggests a missing library.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return ("there is no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start it from "
+            "a desktop session, or use --screenshot OUT.png to draw the window without a screen; the command line "
+            "(python main.py train ...) needs no screen.")
+
+
 def missing_system_library() -> str:
     """A sentence naming a system library Qt needs on this screen and lacks, else ``""``.
 
@@ -131,7 +166,7 @@ def run_gui(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    missing = missing_system_library()
+    missing = no_screen_problem() or missing_system_library()
     if missing:
         print(f"error: {missing}", file=sys.stderr)
         return 2
@@ -173,7 +208,7 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get("KERAS_TRAINER_STARTUP_REPORT"):
         _report_startup_when_ready(app, window, tensorflow)
     if args.screenshot:
-        return _take_screenshot(app, window, args.screenshot, args.train_epochs)
+        return _take_screenshot(app, window, args.screenshot, args.train_epochs, args.view)
     return app.exec()
 
 
@@ -221,7 +256,7 @@ def _quiet_harmless_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
-def _take_screenshot(app, window, out: str, epochs: int) -> int:
+def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -> int:
     """Waits for the data (and N epochs of training), then saves the window as a PNG."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -245,11 +280,12 @@ def _take_screenshot(app, window, out: str, epochs: int) -> int:
     window.wait_for_jobs()
     app.processEvents()
     window.charts.redraw_now()
+    widget = _view_widget(window, view)
     app.processEvents()
     from models.files import atomic_path
 
     with atomic_path(out) as temporary:
-        if not window.grab().save(str(temporary), "PNG"):
+        if not widget.grab().save(str(temporary), "PNG"):
             print(f"error: could not write {out}.", file=sys.stderr)
             return 2
     print(f"saved {out}")

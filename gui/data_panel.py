@@ -25,6 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from datasets.choice import (
+    MAX_NOISE,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_TEST_FRACTION,
+    MIN_SAMPLES,
+    MIN_TEST_FRACTION,
+    TASK_CHOICES,
+)
 from datasets.registry import DATASETS
 from gui.i18n import tr
 from gui.panel import ProjectPanel
@@ -37,11 +46,19 @@ CLASS_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 MISSING_LABELS = {"drop": "Drop those rows", "fill": "Fill the gaps"}
 MISSING_TIPS = {"drop": "Leave out every row that has an empty cell.",
                 "fill": "Fill each empty cell: the median for a number column, the most frequent value for text."}
+TASK_LABELS = {"auto": "Auto (from the target)", "classification": "Classification", "regression": "Regression"}
+TASK_TIPS = {
+    "auto": "Text, true/false, or at most 20 different whole numbers in the target mean classes; other numbers, "
+            "a regression. The Data tab says which was chosen and why.",
+    "classification": "Predict one of the target's values, as a class.",
+    "regression": "Predict the target as a number (its column must hold numbers).",
+}
 # The form's rows, top to bottom ("" is the data set's description).
-FORM_ROWS = ("Data set", "", "Samples", "Noise", "Test fraction", "Seed", "File", "Target column", "Missing values")
+FORM_ROWS = ("Data set", "", "Samples", "Noise", "Test fraction", "Seed", "File", "Target column", "Task",
+             "Missing values")
 # How the undo menu names an edited choice ("data set → Two spirals").
 EDIT_NAMES = {"name": "data set", "data_file": "data file", "test_fraction": "test fraction", "samples": "samples",
-              "noise": "noise", "seed": "seed", "target": "target", "missing": "missing"}
+              "noise": "noise", "seed": "seed", "target": "target", "missing": "missing", "task": "task"}
 LEGEND_TEXT_COLOUR = "#303030"  # as in the training charts; pyqtgraph's default is for dark plots
 
 
@@ -101,20 +118,20 @@ class DataPanel(ProjectPanel):
         self.description.setWordWrap(True)
         self.description.setStyleSheet("color: #444;")
         self.samples = QSpinBox()
-        self.samples.setRange(10, 1_000_000)
+        self.samples.setRange(MIN_SAMPLES, MAX_SAMPLES)
         self.samples.setSingleStep(100)
         self.samples.setToolTip(tr("How many points to draw for a synthetic data set."))
         self.noise = QDoubleSpinBox()
-        self.noise.setRange(0, 10)
+        self.noise.setRange(0, MAX_NOISE)
         self.noise.setDecimals(2)
         self.noise.setSingleStep(0.05)
         self.noise.setToolTip(tr("How much random noise is added to each point; more noise makes the classes overlap."))
         self.test_fraction = QDoubleSpinBox()
-        self.test_fraction.setRange(0.05, 0.5)
+        self.test_fraction.setRange(MIN_TEST_FRACTION, MAX_TEST_FRACTION)
         self.test_fraction.setSingleStep(0.05)
         self.test_fraction.setToolTip(tr("Share of rows held back as the test set, never seen during training."))
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(0, MAX_SEED)
         self.seed.setToolTip(tr("Seed for drawing the data and for the train/test split."))
         self.file_edit = QLineEdit()
         self.file_edit.setPlaceholderText(tr("Choose a file…"))
@@ -132,11 +149,16 @@ class DataPanel(ProjectPanel):
             self.missing.addItem(tr(label), key)
             self.missing.setItemData(self.missing.count() - 1, tr(MISSING_TIPS[key]), Qt.ToolTipRole)
         self.missing.setToolTip(tr("What to do with rows that have an empty cell."))
+        self.task = _narrow_combo()
+        for key in TASK_CHOICES:
+            self.task.addItem(tr(TASK_LABELS[key]), key)
+            self.task.setItemData(self.task.count() - 1, tr(TASK_TIPS[key]), Qt.ToolTipRole)
+        self.task.setToolTip(tr("Whether to predict classes or a number from the target column."))
         for spin in (self.samples, self.noise, self.test_fraction, self.seed):
             spin.setKeyboardTracking(False)
         self._rows = {}
         widgets = (self.name_combo, self.description, self.samples, self.noise, self.test_fraction, self.seed,
-                   file_row, self.target, self.missing)
+                   file_row, self.target, self.task, self.missing)
         for label, widget in zip(FORM_ROWS, widgets, strict=True):
             form.addRow(tr(label) if label else "", widget)
             self._rows[label] = widget
@@ -158,6 +180,7 @@ class DataPanel(ProjectPanel):
         self.browse.clicked.connect(self._browse)
         self.target.currentIndexChanged.connect(lambda _i: self._edit("target", self.target.currentData() or ""))
         self.missing.currentIndexChanged.connect(lambda _i: self._edit("missing", self.missing.currentData()))
+        self.task.currentIndexChanged.connect(lambda _i: self._edit("task", self.task.currentData()))
         self.set_project(self._project)
 
     # ------------------------------------------------------------ showing
@@ -166,7 +189,7 @@ class DataPanel(ProjectPanel):
         self._project = project.copy()
         choice = self._project.dataset
         widgets = (self.name_combo, self.samples, self.noise, self.test_fraction, self.seed, self.file_edit,
-                   self.target, self.missing)
+                   self.target, self.task, self.missing)
         for widget in widgets:
             widget.blockSignals(True)
         self.name_combo.setCurrentIndex(max(self.name_combo.findData(choice.name), 0))
@@ -177,6 +200,7 @@ class DataPanel(ProjectPanel):
         self.file_edit.setText(choice.data_file)
         self._fill_targets(choice.data_file, choice.target)
         self.missing.setCurrentIndex(max(self.missing.findData(choice.missing), 0))
+        self.task.setCurrentIndex(max(self.task.findData(choice.task), 0))
         for widget in widgets:
             widget.blockSignals(False)
         self._show_relevant_rows()
@@ -205,7 +229,7 @@ class DataPanel(ProjectPanel):
             return
         self.description.setText(tr(info.description))
         visible = {"Samples": info.uses_samples, "Noise": info.uses_noise, "File": info.needs_file or info.accepts_file,
-                   "Target column": info.kind == "csv", "Missing values": info.kind == "csv",
+                   "Target column": info.kind == "csv", "Missing values": info.kind == "csv", "Task": info.kind == "csv",
                    "Test fraction": info.kind != "images"}
         for label, shown in visible.items():
             self._form.setRowVisible(self._form_row(label), shown)
@@ -253,6 +277,8 @@ class DataPanel(ProjectPanel):
             changes["target"] = ""  # a new file has its own columns
         if name == "name" and value == "csv":
             changes["target"] = ""
+        if name == "name" and value != "csv":
+            changes["task"] = "auto"  # only a CSV's task can be chosen
         project = self._project.copy()
         project.dataset = dataclasses.replace(choice, **changes)
         self.set_project(project)

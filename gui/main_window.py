@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         # What the charts' current and dashed previous curves were trained on (`_comparison_key`).
         self._shown_key = self._previous_key = None
         self._jobs: set = set()
+        self._closing = False
         self._dataset_generation = 0
         self.undo_stack = QUndoStack(self)
         self._build_widgets()
@@ -144,6 +145,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.load_dataset)
         if self.settings.recovered_from_corruption:
             self.show_message(tr("The settings file could not be read, so it was set aside and defaults are used."))
+        if self.settings.unusable_reason:
+            self.show_message(self.settings.unusable_reason)
+        if self.settings.last_project_problem and project is None:
+            self.show_message(tr("The project from the last time could not be opened, so the default project is "
+                                 "shown: {reason}", reason=self.settings.last_project_problem))
 
     # ----------------------------------------------------------------- layout
     def _build_widgets(self) -> None:
@@ -277,6 +283,7 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_training)
         self.crossval_button.clicked.connect(self.cross_validate_dialog)
         self.charts.message.connect(self.show_message)
+        self.network_editor.message.connect(self.show_message)
         # Bound methods, not lambdas: the stack emits these while the window is being
         # deleted, and only a method connection is dropped in time.
         self.undo_stack.cleanChanged.connect(self._update_title)
@@ -304,7 +311,12 @@ class MainWindow(QMainWindow):
         self.undo_stack.push(ProjectEdit(self, self.project, project, text))
 
     def apply_project(self, project: Project) -> None:
-        """Makes ``project`` current and shows it in every panel."""
+        """Makes ``project`` current and shows it in every panel.
+
+        A project that holds values no control can show is refused whole,
+        before any panel sees it, so the panels never show half of it.
+        """
+        project.check_values()
         dataset_changed = project.dataset != self.project.dataset
         self.project = project.copy()
         self.data_panel.set_project(self.project)
@@ -413,6 +425,8 @@ class MainWindow(QMainWindow):
         """Loads the project's data set in the background; a newer request makes older ones moot."""
         from datasets.registry import load_dataset
 
+        if self._closing:  # the first load is queued at start and may come after a quick close
+            return
         self._dataset_generation += 1
         generation = self._dataset_generation
         self.dataset = None
@@ -497,7 +511,7 @@ class MainWindow(QMainWindow):
         """Starts the one training job; refuses with a sentence when it cannot."""
         if not self._ready_to_train():
             return False
-        run_dir = runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}"
+        run_dir = self._claim_run_folder()
         self._clear_for_a_job()
         # The boundary grid belongs to the previewed data; any other data has other inputs.
         probe_x = self.preview.probe_points() if self.preview.dataset is self.dataset else None
@@ -505,6 +519,17 @@ class MainWindow(QMainWindow):
         self.job.run_finished.connect(self._run_finished)
         self._start_training_job()
         return True
+
+    def _claim_run_folder(self):
+        """A new run folder, checked before training; `None` (and a sentence) when none can be written."""
+        from models.run_folder import RunFolder
+
+        try:
+            return RunFolder.claim_new(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}")
+        except UserError as error:
+            self.show_message(tr("The run will not be saved on its own: {error} When it ends, use File ▸ Export to "
+                                 "save the trained model where you choose.", error=error))
+            return None
 
     def _start_training_job(self) -> None:
         """Connects what every training job reports, and starts it."""
@@ -675,6 +700,9 @@ class MainWindow(QMainWindow):
         self.speed_label.setText(tr("{speed} samples/s", speed=f"{result.train_samples_per_second:,.0f}"))
         self.progress_label.setText(self._test_summary(result))
         self.results.setHtml(self._results_html(result))
+        if result.save_error:
+            self.show_message(tr("{error}. The trained model is kept in memory: use File ▸ Export to save it where "
+                                 "you choose.", error=result.save_error[0].upper() + result.save_error[1:]))
         # For two features the decision boundary says more than the table, so it stays in view;
         # the test figures are in the toolbar as well.
         if result.probe is None:
@@ -699,7 +727,8 @@ class MainWindow(QMainWindow):
         return (
             f"<h3>{reason[0].upper() + reason[1:]}</h3><p>{summary}</p>"
             f"<table cellspacing=4>{rows}</table>"
-            f"<p>{tr('Run folder:')} <code>{result.run_dir}</code></p>"
+            + (f"<p>{tr('Run folder:')} <code>{result.run_dir}</code></p>" if result.run_dir and not result.save_error
+               else "")
         )
 
     def _run_failed(self, message: str) -> None:
@@ -758,7 +787,7 @@ class MainWindow(QMainWindow):
 
     def export_history(self, path: str) -> bool:
         from models.files import write_text_atomic
-        from models.runner import history_csv
+        from models.run_folder import history_csv
 
         if self.result is None:
             self.show_message(tr("There is no training history to export yet: train the network first."))
@@ -828,6 +857,7 @@ class MainWindow(QMainWindow):
                 restore(value)
 
     def closeEvent(self, event) -> None:
+        self._closing = True
         self.settings.set_value("window/geometry", self.saveGeometry())
         self.settings.set_value("window/state", self.saveState())
         self.settings.set_value("window/splitter", self.main_splitter.saveState())

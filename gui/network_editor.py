@@ -50,6 +50,7 @@ from models.params import LayerCount, count_parameters, total_parameters
 from models.spec import (
     ACTIVATIONS,
     INITIALIZERS,
+    MAX_LAYERS,
     BatchNormLayer,
     DenseLayer,
     DropoutLayer,
@@ -163,6 +164,12 @@ def _field_label(text: str, help_key: str) -> QLabel:
     label = QLabel(tr(text))
     label.setToolTip(tr(SETTING_HELP[help_key]))
     return label
+
+
+def spec_range(layer_class, name: str) -> tuple:
+    """(low, high) of a layer setting, from the project's own ranges (`models.spec`)."""
+    allowed = layer_class.RANGES[name]
+    return allowed.low, allowed.high
 
 
 def _spin_box(low: int, high: int, help_key: str) -> QSpinBox:
@@ -463,13 +470,13 @@ class DenseCard(LayerCard):
 
     def _build_form(self) -> list[QWidget]:
         self.title_label.setToolTip(tr(SETTING_HELP["dense_layer"]))
-        self.units = _spin_box(1, 100_000, "units")
+        self.units = _spin_box(*spec_range(DenseLayer, "units"), "units")
         self.activation = _combo_box(ACTIVATIONS, ACTIVATION_HELP, "activation")
-        self.negative_slope = _double_spin_box(0.0, 1.0, 3, 0.05, "negative_slope")
+        self.negative_slope = _double_spin_box(*spec_range(DenseLayer, "negative_slope"), 3, 0.05, "negative_slope")
         self.negative_slope_label = _field_label("Slope α", "negative_slope")
         self.kernel_initializer = _combo_box(INITIALIZERS, INITIALIZER_HELP, "kernel_initializer")
-        self.l1 = _double_spin_box(0.0, 1.0, 6, 1e-4, "l1")
-        self.l2 = _double_spin_box(0.0, 1.0, 6, 1e-4, "l2")
+        self.l1 = _double_spin_box(*spec_range(DenseLayer, "l1"), 6, 1e-4, "l1")
+        self.l2 = _double_spin_box(*spec_range(DenseLayer, "l2"), 6, 1e-4, "l2")
         self.use_bias = QCheckBox(tr("Use bias"))
         self.use_bias.setToolTip(tr(SETTING_HELP["use_bias"]))
         self.use_bias.setObjectName("use_bias")
@@ -537,7 +544,7 @@ class DropoutCard(LayerCard):
 
     def _build_form(self) -> list[QWidget]:
         self.title_label.setToolTip(tr(SETTING_HELP["rate"]))
-        self.rate = _double_spin_box(0.0, 0.95, 2, 0.05, "rate")
+        self.rate = _double_spin_box(*spec_range(DropoutLayer, "rate"), 2, 0.05, "rate")
         self.meaning_label = _mute(QLabel())
         self.form.addWidget(_field_label("Rate p", "rate"), 0, 0)
         self.form.addWidget(self.rate, 0, 1)
@@ -565,7 +572,7 @@ class BatchNormCard(LayerCard):
 
     def _build_form(self) -> list[QWidget]:
         self.title_label.setToolTip(tr(SETTING_HELP["momentum_bn"]))
-        self.momentum = _double_spin_box(0.0, 0.9999, 4, 0.01, "momentum_bn")
+        self.momentum = _double_spin_box(*spec_range(BatchNormLayer, "momentum"), 4, 0.01, "momentum_bn")
         self.momentum.setObjectName("momentum")
         self.form.addWidget(_field_label("Momentum", "momentum_bn"), 0, 0)
         self.form.addWidget(self.momentum, 0, 1)
@@ -672,6 +679,7 @@ class NetworkEditor(QWidget):
     """
 
     changed = Signal(object, str)
+    message = Signal(str)  # a sentence for the user, such as why a layer was not added
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -802,10 +810,19 @@ class NetworkEditor(QWidget):
 
     def add_layer(self, kind: str) -> None:
         """Adds a new layer of a kind (`"dense"`, `"dropout"`, `"batchnorm"`) just before the output."""
+        if not self._room_for_a_layer():
+            return
         layer = _NEW_LAYER[kind]()
         self._project.layers.append(layer)
         self._cards.append(self._make_card(layer))
         self._structure_changed(len(self._cards) - 1, tr("add {layer} layer", layer=LAYER_TITLES[kind]))
+
+    def _room_for_a_layer(self) -> bool:
+        """Whether one more layer is allowed (`MAX_LAYERS`); says so when not."""
+        if len(self._project.layers) < MAX_LAYERS:
+            return True
+        self.message.emit(tr("The network already has {count} layers, the most a project may have.", count=MAX_LAYERS))
+        return False
 
     def remove_layer(self, index: int) -> None:
         """Removes the layer at a position (counting from 0)."""
@@ -820,7 +837,7 @@ class NetworkEditor(QWidget):
 
     def duplicate_layer(self, index: int) -> None:
         """Inserts a copy of a layer right after it."""
-        if not 0 <= index < len(self._cards):
+        if not 0 <= index < len(self._cards) or not self._room_for_a_layer():
             return
         twin = layer_from_dict(layer_to_dict(self._project.layers[index]), f"layer {index + 1}")
         self._project.layers.insert(index + 1, twin)

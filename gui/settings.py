@@ -39,9 +39,23 @@ class AppSettings:
 
     def __init__(self, folder: Path | None = None):
         folder = folder or settings_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / "settings.ini"
         self.recovered_from_corruption = False
+        # A sentence when the settings folder cannot be used (a file in its place, no
+        # permission): the program then keeps its settings in a temporary folder.
+        self.unusable_reason = ""
+        # A sentence when the project remembered from the last time could not be opened.
+        self.last_project_problem = ""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as error:
+            import tempfile
+
+            self.unusable_reason = (f"The settings folder {folder} cannot be used ({error.strerror or error}), so "
+                                    "settings will not be remembered after this session.")
+            folder = Path(tempfile.mkdtemp(prefix="keras-trainer-settings-"))
+        self.path = folder / "settings.ini"
         self._settings = self._open()
 
     def _open(self) -> QSettings:
@@ -90,21 +104,32 @@ class AppSettings:
         return files[:MAX_RECENT]
 
     def last_project(self):
-        """The project open when the program last closed, or `None`."""
+        """The project open when the program last closed, or `None`.
+
+        It is opened like any project file, with the same checks; when it fails
+        them, `last_project_problem` says why and `None` is returned.
+        """
         from models.errors import UserError
-        from models.spec import project_from_dict
+        from models.spec import project_from_json
 
         text = self.value("last_project", "")
         if not text:
             return None
+        if not isinstance(text, str):
+            self.last_project_problem = "The project remembered from the last time is damaged."
+            return None
         try:
-            return project_from_dict(json.loads(text))
-        except (UserError, ValueError, TypeError):
+            return project_from_json(text, "the project remembered from the last time")
+        except UserError as error:
+            self.last_project_problem = str(error)
             return None
 
     def set_last_project(self, project) -> None:
+        """Remembers ``project`` for the next start, unless it holds values no project may hold."""
         from models.spec import project_to_dict
 
+        if project.value_problems():
+            return
         self.set_value("last_project", json.dumps(project_to_dict(project), ensure_ascii=False))
 
     def sync(self) -> None:

@@ -29,7 +29,11 @@ from models.spec import (
     OPTIMIZERS,
     OUTPUT_ACTIVATIONS,
     SCHEDULES,
+    EarlyStoppingSpec,
+    OptimizerSpec,
     Project,
+    ScheduleSpec,
+    TrainingSpec,
 )
 
 CHOICE_LABELS = {
@@ -111,6 +115,21 @@ EARLY_STOPPING_FIELDS = [
     Setting("training.early_stopping", "min_delta", "Min. improvement", "float", 0, 1000, 0.001, 5),
     Setting("training.early_stopping", "restore_best_weights", "Restore best weights", "bool", help_key="restore_best_weights"),
 ]
+SPEC_CLASSES = {"optimizer": OptimizerSpec, "schedule": ScheduleSpec, "training": TrainingSpec,
+                "training.early_stopping": EarlyStoppingSpec}
+
+
+def with_spec_range(setting: Setting) -> Setting:
+    """The setting with the project's own range (`models.spec`), so a control holds exactly what a project may."""
+    allowed = SPEC_CLASSES[setting.section].RANGES.get(setting.name) if setting.kind in ("int", "float") else None
+    if allowed is None:
+        return setting
+    return dataclasses.replace(setting, low=allowed.low, high=allowed.high)
+
+
+OPTIMIZER_FIELDS, SCHEDULE_FIELDS, TRAINING_FIELDS, EARLY_STOPPING_FIELDS = (
+    [with_spec_range(setting) for setting in fields]
+    for fields in (OPTIMIZER_FIELDS, SCHEDULE_FIELDS, TRAINING_FIELDS, EARLY_STOPPING_FIELDS))
 GROUPS = [
     ("Optimizer", OPTIMIZER_FIELDS), ("Learning-rate schedule", SCHEDULE_FIELDS), ("Output and loss", OUTPUT_FIELDS),
     ("Training", TRAINING_FIELDS), ("Early stopping", EARLY_STOPPING_FIELDS),

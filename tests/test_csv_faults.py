@@ -169,7 +169,7 @@ def test_auto_task_says_classification_and_how_to_change_it(tmp_path):
     data = load(write(tmp_path, RINGS), "rings")
     assert data.task == CLASSIFICATION
     assert ("Task: classification, because 'rings' holds 12 different whole numbers (at most 20 "
-            "count as classes); choose regression (--task regression) to predict it as a number."
+            "count as classes); choose regression (the Task setting, or --task regression) to predict it as a number."
             ) in data.notes
 
 

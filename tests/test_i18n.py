@@ -40,7 +40,7 @@ def translatable_texts() -> set[str]:
         texts |= _literal_arguments(path)
     tables = [help_text.ACTIVATION_HELP, help_text.INITIALIZER_HELP, help_text.OPTIMIZER_HELP, help_text.SETTING_HELP,
               training_panel.CHOICE_LABELS, training_panel.DEVICE_LABELS, data_panel.MISSING_LABELS,
-              data_panel.MISSING_TIPS, data_panel.EDIT_NAMES, network_editor._SETTING_NAMES, main_window.LOSS_NAMES,
+              data_panel.MISSING_TIPS, data_panel.TASK_LABELS, data_panel.TASK_TIPS, data_panel.EDIT_NAMES, network_editor._SETTING_NAMES, main_window.LOSS_NAMES,
               main_window.EXPORT_TITLES, charts.METRIC_TITLES, charts.METRIC_AXIS_LABELS, REASON_TEXT]
     for table in tables:
         texts |= set(table.values())
