@@ -165,11 +165,16 @@ def _check_file_flags(args, dataset_name: str) -> None:
 
 def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     """The project the flags describe: the ``--project`` file (or defaults) with flags applied."""
-    from models.spec import DenseLayer, Project, load_project
+    from models.spec import DenseLayer, Project, TrainingSpec, load_project
 
     project = load_project(args.project) if args.project else Project(name="command line", layers=[DenseLayer(64), DenseLayer(64)])
     if not args.project and not args.dataset:
         raise UserError("say what to train: --dataset NAME or --project FILE.")
+    if args.out is not None and not args.out.strip():
+        raise UserError("--out needs a folder name (or leave it out for a new folder under runs/).")
+    seed_problem = TrainingSpec.RANGES["seed"].problem("--seed", args.seed) if args.seed is not None else None
+    if seed_problem:  # one sentence, though the seed goes to the data and to the training
+        raise UserError(seed_problem)
     choice = project.dataset
     for flag, attribute in (("dataset", "name"), ("data_file", "data_file"), ("target", "target"),
                             ("samples", "samples"), ("noise", "noise"), ("missing", "missing"), ("task", "task")):

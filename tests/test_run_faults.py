@@ -294,3 +294,33 @@ def test_exported_saved_model_folder_is_readable_like_a_file(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o777 & ~umask
+
+
+# ------------------------------------------------ 13. the task is said and can be chosen
+def test_the_task_is_printed_and_can_be_asked_for(tmp_path, capsys):
+    table = tmp_path / "rings.csv"
+    table.write_text("size,rings\n" + "".join(f"{i % 7 + 0.5},{i % 9}\n" for i in range(90)), encoding="utf-8")
+    base = ("--dataset", "csv", "--data-file", str(table), "--target", "rings", "--epochs", "1", "--hidden", "4")
+    assert train(*base, "--out", str(tmp_path / "auto")) == 0
+    out, err = capsys.readouterr()
+    assert "task: classification" in out and "9 different whole numbers" in err
+    assert train(*base, "--task", "regression", "--out", str(tmp_path / "regression")) == 0
+    out, err = capsys.readouterr()
+    assert "task: regression" in out and "test mae" in out
+    assert load_project(tmp_path / "regression" / "project.json").dataset.task == "regression"
+
+
+# ------------------------------------------------ 15. Ctrl+C after training speaks of the export
+def test_ctrl_c_after_training_says_it_stops_the_export(capsys):
+    from cli import _quit_at_once_on_interrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        _quit_at_once_on_interrupt("the export")
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    err = capsys.readouterr().err
+    assert "stopping the export now" in err and "batch" not in err
