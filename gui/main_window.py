@@ -143,13 +143,22 @@ class MainWindow(QMainWindow):
         # Loading starts once the window is on screen: a background import of
         # scikit-learn or pandas would otherwise slow its first paint (the GIL).
         QTimer.singleShot(0, self.load_dataset)
+        # Said once the window is on screen, so the message opens above it, not behind it.
+        for message in self._start_up_messages(project):
+            QTimer.singleShot(0, lambda message=message: self.show_message(message))
+
+    def _start_up_messages(self, project) -> list[str]:
+        """What went wrong with the settings or the last project before the window opened."""
+        messages = []
         if self.settings.recovered_from_corruption:
-            self.show_message(tr("The settings file could not be read, so it was set aside and defaults are used."))
+            messages.append(tr("The settings file could not be read, so it was set aside and defaults are used."))
         if self.settings.unusable_reason:
-            self.show_message(self.settings.unusable_reason)
+            messages.append(tr("The settings folder {folder} cannot be used, so settings will not be remembered "
+                               "after this session.", folder=self.settings.unusable_reason))
         if self.settings.last_project_problem and project is None:
-            self.show_message(tr("The project from the last time could not be opened, so the default project is "
-                                 "shown: {reason}", reason=self.settings.last_project_problem))
+            messages.append(tr("The project from the last time could not be opened, so the default project is "
+                               "shown: {reason}", reason=self.settings.last_project_problem))
+        return messages
 
     # ----------------------------------------------------------------- layout
     def _build_widgets(self) -> None:

@@ -40,7 +40,7 @@ class AppSettings:
     def __init__(self, folder: Path | None = None):
         folder = folder or settings_dir()
         self.recovered_from_corruption = False
-        # A sentence when the settings folder cannot be used (a file in its place, no
+        # "FOLDER: reason" when the settings folder cannot be used (a file in its place, no
         # permission): the program then keeps its settings in a temporary folder.
         self.unusable_reason = ""
         # A sentence when the project remembered from the last time could not be opened.
@@ -52,8 +52,7 @@ class AppSettings:
         except OSError as error:
             import tempfile
 
-            self.unusable_reason = (f"The settings folder {folder} cannot be used ({error.strerror or error}), so "
-                                    "settings will not be remembered after this session.")
+            self.unusable_reason = f"{folder}: {error.strerror or error}"
             folder = Path(tempfile.mkdtemp(prefix="keras-trainer-settings-"))
         self.path = folder / "settings.ini"
         self._settings = self._open()

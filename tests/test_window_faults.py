@@ -95,7 +95,7 @@ def test_a_settings_folder_that_is_a_file_still_opens_the_window(qtbot, tmp_path
     blocked.write_text("not a folder")
     monkeypatch.setenv("KERAS_TRAINER_SETTINGS_DIR", str(blocked))
     settings = AppSettings()
-    assert "cannot be used" in settings.unusable_reason
+    assert str(blocked) in settings.unusable_reason
     window = make_window(tiny_project(), settings=settings)
     assert window.isVisible()
     assert any("cannot be used" in text for text in dismiss_messages(window))
