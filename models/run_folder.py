@@ -20,6 +20,7 @@ import io
 import os
 import shutil
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,8 +248,31 @@ class RunFolder:
 
 def save_model(model, path: Path) -> None:
     """Saves a Keras model atomically; nothing of a failed save is left behind."""
-    with atomic_path(path) as temporary:
-        model.save(temporary)
+    started = time.time()
+    try:
+        with atomic_path(path) as temporary:
+            model.save(temporary)
+    except BaseException:
+        _remove_keras_leftovers(started)
+        raise
+
+
+def _remove_keras_leftovers(since: float) -> None:
+    """Removes the empty ``tmpXXXX/assets`` folders a failed Keras save leaves in the system's temporary folder.
+
+    Keras stages a model's assets in a fresh temporary folder and removes it
+    only after the archive is written, so a full disk leaves it behind.
+    """
+    import tempfile
+
+    for folder in Path(tempfile.gettempdir()).glob("tmp*"):
+        try:
+            if (folder.is_dir() and folder.stat().st_mtime >= since - 1
+                    and [entry.name for entry in folder.iterdir()] == ["assets"]
+                    and not any((folder / "assets").iterdir())):
+                shutil.rmtree(folder)
+        except OSError:
+            continue
 
 
 def _make_folder(folder: Path) -> None:

@@ -324,3 +324,23 @@ def test_ctrl_c_after_training_says_it_stops_the_export(capsys):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     err = capsys.readouterr().err
     assert "stopping the export now" in err and "batch" not in err
+
+
+def test_a_failed_model_save_leaves_no_temporary_folder_anywhere(tmp_path, monkeypatch):
+    import tempfile
+
+    from models.run_folder import save_model
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "system-temp"))
+    (tmp_path / "system-temp").mkdir()
+
+    class FullDisk:
+        def save(self, path):  # as Keras does: stage the assets, then fail writing the archive
+            (Path(tempfile.mkdtemp()) / "assets").mkdir()
+            Path(path).write_bytes(b"half")
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        save_model(FullDisk(), tmp_path / "run" / "model.keras")
+    assert list((tmp_path / "system-temp").iterdir()) == []
+    assert list((tmp_path / "run").iterdir()) == []
