@@ -131,15 +131,16 @@ def edit_layers(layers: list, args) -> list:
             if value is not None:
                 setattr(block[0], name, value)
     if args.dropout is not None:
-        has_dropout = any(isinstance(layer, DropoutLayer) for block in blocks for layer in block)
-        for index, block in enumerate(blocks):
+        every = [before, *blocks]  # a Dropout before the first Dense layer is a Dropout too
+        has_dropout = any(isinstance(layer, DropoutLayer) for block in every for layer in block)
+        for block in every:
             if args.dropout == 0:
-                blocks[index] = [layer for layer in block if not isinstance(layer, DropoutLayer)]
+                block[:] = [layer for layer in block if not isinstance(layer, DropoutLayer)]
             elif has_dropout:
                 for layer in block:
                     if isinstance(layer, DropoutLayer):
                         layer.rate = args.dropout
-            else:
+            elif block is not before:
                 block.append(DropoutLayer(args.dropout))
     if args.batch_norm:
         for block in blocks:
@@ -149,7 +150,7 @@ def edit_layers(layers: list, args) -> list:
 
 
 def _check_file_flags(args, dataset_name: str) -> None:
-    """``--data-file``, ``--target``, ``--missing`` and ``--task`` refused where they would be ignored."""
+    """``--data-file``, ``--target``, ``--missing``, ``--samples`` and ``--noise`` refused where they would be ignored."""
     from datasets.registry import DATASETS
 
     info = DATASETS.get(dataset_name)
@@ -161,6 +162,10 @@ def _check_file_flags(args, dataset_name: str) -> None:
     for flag, value in (("--target", args.target), ("--missing", args.missing)):
         if value is not None and dataset_name != "csv":
             raise UserError(f"{flag} applies only to --dataset csv, not to {dataset_name}: drop it.")
+    for flag, value, used in (("--samples", args.samples, info.uses_samples), ("--noise", args.noise, info.uses_noise)):
+        if value is not None and not used:
+            raise UserError(f"{flag} applies only to the synthetic data sets (spiral, moons, …), "
+                            f"not to {dataset_name}: drop it.")
 
 
 def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
@@ -252,6 +257,10 @@ class ProgressBar:
         self.stream.write(f"\r{line}\x1b[K\n" if self.live else f"{line}\n")
         self.stream.flush()
 
+    def on_saving(self) -> None:
+        # The run folder is written now: a Ctrl+C here ends at once, and says what it stops.
+        _quit_at_once_on_interrupt("writing the run folder")
+
     def on_finished(self, result) -> None:
         pass
 
@@ -264,7 +273,10 @@ class FoldProgress(ProgressBar):
 
     evaluated_on = "held out"
 
+    folds_done = 0
+
     def on_fold_started(self, fold: int, folds: int) -> None:
+        self.folds_done = fold - 1
         self.epochs_done = 0
         if not self.quiet:
             self.stream.write(f"fold {fold}/{folds}\n")
@@ -312,11 +324,18 @@ def command_cross_validate(args, project) -> int:
                         "drop --export, or train once without --folds to export.")
     folder = _claim_run_folder(args, project)
     folder.start(project, what="cross-validation")
+    progress = FoldProgress(quiet=args.quiet)
     try:
         dataset, stop = _load_data_and_catch_interrupts(project)
-        outcome = run_cross_validation(project, args.folds, FoldProgress(quiet=args.quiet), stop=stop, dataset=dataset)
-    except BaseException as error:
-        folder.finish(FAILED, "error", str(error) or type(error).__name__)
+        outcome = run_cross_validation(project, args.folds, progress, stop=stop, dataset=dataset)
+    except KeyboardInterrupt:
+        folder.finish(STOPPED, "interrupted", "quit at once")
+        raise
+    except Exception as error:
+        if progress.folds_done == 0 and progress.epochs_done == 0:
+            folder.abandon()  # nothing was trained: the corrected command may use the same folder
+        else:
+            folder.finish(FAILED, "error", str(error) or type(error).__name__)
         raise
     for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
         print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
@@ -336,7 +355,7 @@ def command_cross_validate(args, project) -> int:
     folder.finish(status, "nan_loss" if outcome.diverged else status)
     print(f"run folder: {folder.path}")
     if outcome.stopped:
-        return EXIT_INTERRUPTED
+        return _stopped_status(stop)
     return EXIT_DIVERGED if outcome.diverged else 0
 
 
@@ -347,11 +366,17 @@ def _install_stop_on_interrupt(stop):
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        stop.signal_number = signum
         name = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
         sys.stderr.write(f"\n{name}: stopping after this batch (again to quit at once)\n")
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def _stopped_status(stop) -> int:
+    """128 + the signal that stopped the run, as shells report it: 130 for Ctrl+C, 143 for SIGTERM."""
+    return 128 + getattr(stop, "signal_number", signal.SIGINT)
 
 
 def _quit_at_once_on_interrupt(doing: str):
@@ -379,7 +404,7 @@ def _rescue(result) -> int:
 
 
 def command_train(args) -> int:
-    from models.run_folder import FAILED, describe_os_error
+    from models.run_folder import STOPPED, describe_os_error
     from models.runner import NAN_LOSS, run_training
 
     project = project_from_args(args)
@@ -391,18 +416,24 @@ def command_train(args) -> int:
         if unknown:
             raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
     if args.folds is not None:
+        from models.crossval import check_fold_count
+
+        check_fold_count(args.folds)
         return command_cross_validate(args, project)
     started = time.perf_counter()
     folder = _claim_run_folder(args, project)
     folder.start(project)  # the settings are in the folder even if the run is killed
     try:
         dataset, stop = _load_data_and_catch_interrupts(project)
-    except BaseException as error:
-        folder.finish(FAILED, "error", str(error) or type(error).__name__)
+    except KeyboardInterrupt:
+        folder.finish(STOPPED, "interrupted", "quit while the data loaded")
+        raise
+    except Exception:
+        folder.abandon()  # nothing was trained: the corrected command may use the same folder
         raise
     listener = ProgressBar(quiet=args.quiet)
     result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder)
-    _quit_at_once_on_interrupt("the export" if formats else "writing the results")
+    _quit_at_once_on_interrupt("the export")
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
@@ -422,7 +453,7 @@ def command_train(args) -> int:
         for fmt, paths in written.items():
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
     print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
-    return EXIT_INTERRUPTED if result.reason == "stopped" else 0
+    return _stopped_status(stop) if result.reason == "stopped" else 0
 
 
 def command_list_datasets() -> int:

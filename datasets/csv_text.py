@@ -23,11 +23,24 @@ _SNIFF_CHARACTERS = 65536
 _SNIFF_LINES = 50
 
 
+# pandas holds a table several times its file's size in memory; past this a CSV is refused.
+MAX_CSV_BYTES = 2_000_000_000
+
+
 def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise UserError(f"The CSV file '{path}' does not exist; choose an existing file.")
-    if path.is_dir():
-        raise UserError(f"'{path}' is a folder, not a CSV file; choose a file.")
+    try:
+        if not path.exists():
+            raise UserError(f"The CSV file '{path}' does not exist; choose an existing file.")
+        if path.is_dir():
+            raise UserError(f"'{path}' is a folder, not a CSV file; choose a file.")
+        if not path.is_file():  # a FIFO or a device: reading it would block, or never end
+            raise UserError(f"'{path}' is not a regular file (a pipe or a device?); choose a CSV file.")
+        size = path.stat().st_size
+    except OSError as error:
+        raise UserError(f"The CSV file '{path}' could not be read: {error.strerror or error}.") from None
+    if size > MAX_CSV_BYTES:
+        raise UserError(f"'{path.name}' is {size / 1e9:.1f} GB; at most {MAX_CSV_BYTES / 1e9:.0f} GB of CSV can be "
+                        "loaded: take a sample of its rows.")
 
 
 def _check_not_binary(raw: bytes, path: Path) -> None:

@@ -202,6 +202,8 @@ def load_local_file(data_file: str) -> ImageArrays:
         raise UserError(f"The file or folder '{path}' does not exist; choose the downloaded file.")
     if path.is_dir():
         return load_idx_folder(path)
+    if not path.is_file():  # a FIFO or a device: reading it would block, or never end
+        raise UserError(f"'{path}' is not a regular file (a pipe or a device?); choose the downloaded file.")
     if _IDX_NAME.match(path.name):
         return load_idx_folder(path.parent)
     if path.suffix.lower() == ".npz":

@@ -64,8 +64,18 @@ def _initial_project(args):
         if args.dataset not in DATASETS:
             raise UserError(f"unknown data set {args.dataset!r}: choose one of {', '.join(DATASETS)}.")
         project = project or default_project()
-        project.dataset = replace(project.dataset, name=args.dataset)
+        # Only a CSV's task can be chosen; another data set has its own.
+        project.dataset = replace(project.dataset, name=args.dataset, task="auto")
         project.name = args.dataset
+        project.check_values()
+    if args.train_epochs and not args.screenshot:
+        raise UserError("--train-epochs works only with --screenshot.")
+    if args.train_epochs:
+        from models.spec import TrainingSpec
+
+        problem = TrainingSpec.RANGES["epochs"].problem("--train-epochs", args.train_epochs)
+        if problem:
+            raise UserError(problem)
     return project, path
 
 

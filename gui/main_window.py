@@ -153,8 +153,8 @@ class MainWindow(QMainWindow):
         if self.settings.recovered_from_corruption:
             messages.append(tr("The settings file could not be read, so it was set aside and defaults are used."))
         if self.settings.unusable_reason:
-            messages.append(tr("The settings folder {folder} cannot be used, so settings will not be remembered "
-                               "after this session.", folder=self.settings.unusable_reason))
+            messages.append(tr("The settings folder cannot be used ({reason}), so settings will not be remembered "
+                               "after this session.", reason=self.settings.unusable_reason))
         if self.settings.last_project_problem and project is None:
             messages.append(tr("The project from the last time could not be opened, so the default project is "
                                "shown: {reason}", reason=self.settings.last_project_problem))
@@ -477,7 +477,9 @@ class MainWindow(QMainWindow):
         if self.dataset is None:
             self.show_message(tr("The data set is not loaded yet (or could not be loaded): see the Data tab."))
             return False
-        problems = self.project.problems()
+        from models.runner import data_problems
+
+        problems = self.project.problems() or data_problems(self.project, self.dataset)
         if problems:
             self.show_message(tr("Cannot train yet:") + " " + " ".join(problems))
             return False
@@ -534,7 +536,9 @@ class MainWindow(QMainWindow):
         from models.run_folder import RunFolder
 
         try:
-            return RunFolder.claim_new(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}")
+            folder = RunFolder.claim_new(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}")
+            folder.start(self.project)
+            return folder
         except UserError as error:
             self.show_message(tr("The run will not be saved on its own: {error} When it ends, use File ▸ Export to "
                                  "save the trained model where you choose.", error=error))

@@ -102,6 +102,12 @@ class CrossValidationListener(TrainingListener):
         """Called with each fold's scores."""
 
 
+def check_fold_count(folds: int) -> None:
+    """Raises `UserError` unless ``folds`` is from 2 to `MAX_FOLDS`."""
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= MAX_FOLDS:
+        raise UserError(f"cross-validation needs between 2 and {MAX_FOLDS} folds (got {folds}).")
+
+
 def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(train rows, held-out rows)`` for each of ``folds`` folds, from a seeded shuffle.
 
@@ -113,8 +119,7 @@ def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[t
     """
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    if not 2 <= folds <= MAX_FOLDS:
-        raise UserError(f"cross-validation needs between 2 and {MAX_FOLDS} folds (got {folds}).")
+    check_fold_count(folds)
     if folds > len(y):
         raise UserError(f"{len(y)} training rows cannot be cut into {folds} folds: use fewer folds.")
     rows = np.arange(len(y))

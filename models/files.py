@@ -16,10 +16,15 @@ from pathlib import Path
 TEMPORARY_PREFIX = ".tmp-"
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import, while no other thread runs: os.umask can only be read by setting it,
+# and a thread creating a file in that moment would make it world-writable.
+_UMASK = _read_umask()
 
 
 def _temporary_sibling(path: Path, directory: bool = False) -> Path:
@@ -32,7 +37,7 @@ def _temporary_sibling(path: Path, directory: bool = False) -> Path:
     if directory:
         folder = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, suffix=f"-{path.name}", dir=path.parent))
         # mkdtemp makes the folder private (0700); the finished folder should be as readable as a file.
-        folder.chmod(0o777 & ~_umask())
+        folder.chmod(0o777 & ~_UMASK)
         return folder
     return path.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(6)}-{path.name}"
 

@@ -21,6 +21,15 @@ def shown_value(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def is_writable_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: JSON may hold lone surrogates (``\\ud800``), which cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _matches(value: Any, expected: type) -> bool:
     if expected is bool:
         return isinstance(value, bool)
@@ -54,6 +63,9 @@ def dataclass_from_dict(cls: type[T], data: Any, where: str) -> T:
         field = defaults[name]
         default = field.default if field.default is not dataclasses.MISSING else None
         expected = type(default) if default is not None else None
+        if expected is str and isinstance(value, str) and not is_writable_text(value):
+            raise UserError(f"'{where}.{name}' holds characters that cannot be written as UTF-8 "
+                            "(a lone surrogate such as \\ud800).")
         if expected in _TYPE_NAMES and not _matches(value, expected):
             raise UserError(f"'{where}.{name}' must be {_TYPE_NAMES[expected]}, not {shown_value(value)}.")
         try:

@@ -17,10 +17,10 @@ import contextlib
 import csv
 import datetime
 import io
+import json
 import os
 import shutil
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,32 +69,45 @@ def _now() -> str:
 
 
 def _process_is_alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive
         return True
+    except (OSError, OverflowError, ValueError, TypeError):
+        return False
     return True
 
 
 def _remove_temporary_files(folder: Path) -> None:
-    for leftover in folder.glob(f"{TEMPORARY_PREFIX}*"):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
+    try:
+        leftovers = list(folder.glob(f"{TEMPORARY_PREFIX}*"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        with contextlib.suppress(OSError):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+
+
+STATUSES = (RUNNING, COMPLETED, STOPPED, FAILED, KILLED)
 
 
 def read_status(folder: str | os.PathLike) -> dict | None:
-    """A run folder's status (``status`` is ``killed`` for a run whose process died), or `None`."""
+    """A run folder's status (``status`` is ``killed`` for a run whose process died), or `None`.
+
+    `None` also for a damaged or foreign ``status.json``: nothing in it is trusted.
+    """
     status = read_json_object(Path(folder) / STATUS_FILE)
-    if status is None or status.get("format") != RUN_FORMAT:
+    if status is None or status.get("format") != RUN_FORMAT or status.get("status") not in STATUSES:
         return None
-    if (status.get("status") == RUNNING and status.get("host") == socket.gethostname()
-            and not _process_is_alive(status.get("pid"))):
+    pid = status.get("pid")
+    valid_pid = isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31
+    if status["status"] == RUNNING and status.get("host") == socket.gethostname() and not (
+            valid_pid and _process_is_alive(pid)):
         status = {**status, "status": KILLED}
     return status
 
@@ -124,11 +137,38 @@ def recover_killed_runs(parent: Path) -> list[Path]:
     return recovered
 
 
-def _holds_a_run(folder: Path) -> list[str]:
+def _run_files_in(folder: Path) -> list[str]:
     try:
         return sorted(entry.name for entry in folder.iterdir() if entry.name in RUN_FILES)
     except OSError:
         return []
+
+
+def _what_is_in(folder: Path) -> tuple[str, list[str]]:
+    """What a folder holds: ``"nothing"``, ``"running"`` (a live run), ``"unfinished"`` (a run that
+    failed or was killed before it had a model), ``"run"`` (another run's results) or ``"other"``
+    (files named like a run's that no run of ours wrote); and those files."""
+    names = _run_files_in(folder)
+    if not names:
+        return "nothing", names
+    status = read_status(folder)
+    if status is not None and status["status"] == RUNNING:
+        return "running", names
+    results = {"model.keras", "metrics.json", "crossval.json"} & set(names)
+    if status is not None:
+        return ("unfinished" if status["status"] in (FAILED, KILLED) and not results else "run"), names
+    if "project.json" in names and results:  # a run folder written before status.json existed
+        return "run", names
+    return "other", names
+
+
+def _remove(folder: Path, names: list[str]) -> None:
+    for name in names:
+        entry = folder / name
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 @dataclass
@@ -137,9 +177,12 @@ class RunFolder:
 
     Args:
         path: the folder.
+        created: whether this run made the folder (so it may remove it again).
     """
 
     path: Path
+    created: bool = False
+    trained: bool = False  # set when training starts: a folder abandoned before then is removed
 
     @classmethod
     def claim(cls, path: str | os.PathLike, overwrite: bool = False) -> RunFolder:
@@ -147,33 +190,40 @@ class RunFolder:
 
         Args:
             path: the folder, made with its parents when missing.
-            overwrite: a folder holding another run's files has them removed
-                first; without it, such a folder is refused. Defaults to `False`.
+            overwrite: a folder holding another (finished) run's files has them
+                removed first; without it, such a folder is refused. A run
+                still going is never overwritten, nor files no run wrote.
+                Defaults to `False`.
         """
         folder = Path(path)
-        existing = _holds_a_run(folder) if folder.is_dir() else []
-        if existing and not overwrite:
-            raise UserError(
-                f"{folder} already holds another run ({', '.join(existing[:4])}{', …' if len(existing) > 4 else ''}): "
-                "choose another --out folder, or add --overwrite to replace that run.")
+        created = not folder.exists()
+        held, names = _what_is_in(folder) if folder.is_dir() else ("nothing", [])
+        if held == "running":
+            raise UserError(f"{folder} is the folder of a run that is still going: wait for it to end, "
+                            "or choose another --out folder.")
+        if held == "other":
+            raise UserError(f"{folder} holds files a run would replace ({', '.join(names[:4])}) that no run wrote: "
+                            "choose an empty or new --out folder.")
+        if held == "run" and not overwrite:
+            shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+            raise UserError(f"{folder} already holds another run ({shown}): choose another --out folder, "
+                            "or add --overwrite to replace that run.")
         _make_folder(folder)
-        if existing:
-            for name in existing:
-                entry = folder / name
-                if entry.is_dir():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+        _take(folder, replace=held in ("run", "unfinished"))
+        try:
+            _remove(folder, [name for name in names if name != STATUS_FILE])
+        except OSError as error:
+            raise UserError(f"cannot clear the earlier run from {folder}: {describe_os_error(error)}.") from None
         _remove_temporary_files(folder)
-        recover_killed_runs(folder.parent)
-        return cls(folder)
+        return cls(folder, created)
 
     @classmethod
     def claim_new(cls, parent: str | os.PathLike, name: str) -> RunFolder:
         """Claims a folder that did not exist: ``parent/name``, or ``name-2``, ``name-3``… when taken.
 
         Two runs started in the same second get two folders: the folder is
-        made with ``exist_ok=False``, which only one process can win.
+        made with ``exist_ok=False``, which only one process can win. Runs
+        in ``parent`` that were killed are marked so first.
         """
         parent = Path(parent)
         _make_folder(parent)
@@ -186,8 +236,18 @@ class RunFolder:
                 continue
             except OSError as error:
                 raise UserError(f"cannot make the run folder {folder}: {describe_os_error(error)}.") from None
-            return cls(folder)
+            _take(folder)
+            return cls(folder, created=True)
         raise UserError(f"{parent} holds 10,000 runs named {name}: choose another --out folder.")
+
+    def abandon(self) -> None:
+        """Undoes the claim of a run that ended before it trained: removes the folder it made,
+        or the two files it wrote in a folder that was there."""
+        if self.created:
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                _remove(self.path, ["project.json", STATUS_FILE])
 
     def start(self, project, what: str = "train") -> None:
         """Writes ``project.json`` and a ``running`` status, so even a killed run leaves its settings.
@@ -195,10 +255,7 @@ class RunFolder:
         Raises:
             UserError: when the folder cannot be written (a full disk, no permission).
         """
-        self._status = {
-            "format": RUN_FORMAT, "version": RUN_VERSION, "status": RUNNING, "what": what,
-            "started": _now(), "ended": None, "pid": os.getpid(), "host": socket.gethostname(),
-        }
+        self._status = {**_first_status(), "what": what}
         try:
             project.save(self.path / "project.json")
             write_json_atomic(self.path / STATUS_FILE, self._status)
@@ -215,7 +272,7 @@ class RunFolder:
         if free < needed:
             raise UserError(
                 f"the disk holding {self.path} has {free / 1e6:,.1f} MB free, and this run's files need about "
-                f"{needed / 1e6:,.1f} MB: free some space or choose another folder before training.")
+                f"{needed / 1e6:,.1f} MB: free some space before training.")
 
     def finish(self, status: str, reason: str = "", message: str = "") -> None:
         """Records how the run ended; a failure to write it is ignored (the run is over anyway)."""
@@ -246,33 +303,67 @@ class RunFolder:
         })
 
 
+def _first_status() -> dict:
+    return {"format": RUN_FORMAT, "version": RUN_VERSION, "status": RUNNING, "started": _now(), "ended": None,
+            "pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _take(folder: Path, replace: bool = False) -> None:
+    """Writes the first ``status.json`` so that only one process can hold the folder.
+
+    The file is created exclusively (``O_EXCL``): of two runs claiming one
+    folder at the same moment, the second is refused. ``replace`` first
+    removes the status of the finished run being overwritten.
+    """
+    status = folder / STATUS_FILE
+    try:
+        if replace:
+            status.unlink(missing_ok=True)
+        handle = os.open(status, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise UserError(f"{folder} was claimed by another run at the same moment: choose another --out folder.") from None
+    except OSError as error:
+        raise UserError(f"cannot write in the run folder {folder}: {describe_os_error(error)}.") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(json.dumps(_first_status()) + "\n")
+    except OSError as error:
+        raise UserError(f"cannot write in the run folder {folder}: {describe_os_error(error)}.") from None
+
+
 def save_model(model, path: Path) -> None:
     """Saves a Keras model atomically; nothing of a failed save is left behind."""
-    started = time.time()
+    before = _system_temporary_folders()
     try:
         with atomic_path(path) as temporary:
             model.save(temporary)
     except BaseException:
-        _remove_keras_leftovers(started)
+        _remove_keras_leftovers(before)
         raise
 
 
-def _remove_keras_leftovers(since: float) -> None:
-    """Removes the empty ``tmpXXXX/assets`` folders a failed Keras save leaves in the system's temporary folder.
-
-    Keras stages a model's assets in a fresh temporary folder and removes it
-    only after the archive is written, so a full disk leaves it behind.
-    """
+def _system_temporary_folders() -> set[Path]:
     import tempfile
 
-    for folder in Path(tempfile.gettempdir()).glob("tmp*"):
-        try:
-            if (folder.is_dir() and folder.stat().st_mtime >= since - 1
-                    and [entry.name for entry in folder.iterdir()] == ["assets"]
+    try:
+        return set(Path(tempfile.gettempdir()).glob("tmp*"))
+    except OSError:
+        return set()
+
+
+def _remove_keras_leftovers(before: set[Path]) -> None:
+    """Removes the empty ``tmpXXXX/assets`` folder a failed Keras save left in the system's temporary folder.
+
+    Keras stages a model's assets in a fresh temporary folder and removes it
+    only after the archive is written, so a full disk leaves it behind. Only
+    folders that appeared during the save, and hold nothing but an empty
+    ``assets``, are removed.
+    """
+    for folder in _system_temporary_folders() - before:
+        with contextlib.suppress(OSError):
+            if (folder.is_dir() and [entry.name for entry in folder.iterdir()] == ["assets"]
                     and not any((folder / "assets").iterdir())):
                 shutil.rmtree(folder)
-        except OSError:
-            continue
 
 
 def _make_folder(folder: Path) -> None:

@@ -119,6 +119,9 @@ class TrainingListener:
     def on_epoch_ended(self, result: EpochResult) -> None:
         """Called after each epoch, with training and validation figures."""
 
+    def on_saving(self) -> None:
+        """Called after training, before the run folder is written."""
+
     def on_finished(self, result: RunResult) -> None:
         """Called once when training ends for any reason but an error."""
 
@@ -409,17 +412,32 @@ def _schedule_callbacks(keras, project: Project, has_validation: bool) -> list:
     return callbacks
 
 
-def _early_stopping_callback(keras, project: Project, has_validation: bool, metric: str):
+def data_problems(project: Project, dataset: Dataset) -> list[str]:
+    """What keeps ``project`` from training on ``dataset`` though each setting is allowed, one sentence each.
+
+    The output and loss must suit the data's task, and early stopping must
+    watch a figure that task computes. The window asks before it trains; the
+    runner refuses the same before building anything.
+    """
+    try:
+        plan = resolve_output(project, dataset.task, dataset.n_classes)
+    except UserError as error:
+        return [str(error)]
+    spec = project.training.early_stopping
+    watchable = ("val_loss", "loss", f"val_{plan.metric}", plan.metric)
+    if spec.enabled and spec.monitor not in watchable:
+        task = "a classification" if plan.metric == "accuracy" else "a regression"
+        return [f"early stopping watches {spec.monitor}, which {task} does not compute: "
+                f"watch {', '.join(watchable[:-1])} or {watchable[-1]}."]
+    return []
+
+
+def _early_stopping_callback(keras, project: Project, has_validation: bool):
     spec = project.training.early_stopping
     if not spec.enabled:
         return None
     if spec.monitor.startswith("val_") and not has_validation:
         raise UserError("early stopping watches a validation figure, but there is no validation set: set a validation fraction above 0.")
-    watchable = ("val_loss", "loss", f"val_{metric}", metric)
-    if spec.monitor not in watchable:
-        task = "a classification" if metric == "accuracy" else "a regression"
-        raise UserError(f"early stopping watches {spec.monitor}, which {task} does not compute: "
-                        f"watch {', '.join(watchable[:-1])} or {watchable[-1]}.")
     return keras.callbacks.EarlyStopping(
         monitor=spec.monitor, patience=spec.patience, min_delta=spec.min_delta,
         restore_best_weights=spec.restore_best_weights, verbose=0,
@@ -489,7 +507,9 @@ def run_training(
         result = _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
-        if folder is not None:
+        if folder is not None and not folder.trained:
+            folder.abandon()  # refused before training: the folder is free for the corrected run
+        elif folder is not None:
             folder.finish(FOLDER_FAILED, "error", message)
         listener.on_failed(message)
         raise TrainingFailed(message) from error
@@ -498,7 +518,14 @@ def run_training(
             folder.finish(FOLDER_STOPPED, "interrupted", "quit at once, before the model was saved")
         raise
     if folder is not None:
-        _save_results(folder, project, result)
+        saving = getattr(listener, "on_saving", None)  # a listener may define only what it needs
+        try:
+            if saving is not None:
+                saving()
+            _save_results(folder, project, result)
+        except KeyboardInterrupt:
+            folder.finish(FOLDER_STOPPED, "interrupted", "quit while the run folder was written")
+            raise
     listener.on_finished(result)
     return result
 
@@ -542,6 +569,9 @@ def check_fits_in_memory(project: Project, n_features: int, output_units: int) -
 def _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x):
     if dataset is None:
         dataset = load_dataset(project.dataset)
+    problems = data_problems(project, dataset)
+    if problems:
+        raise UserError(" ".join(problems))
     arrays = prepare_arrays(project, dataset)
     check_fits_in_memory(project, dataset.n_features, arrays.plan.units)
 
@@ -590,7 +620,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
         exact_call_means=strategy.num_replicas_in_sync == 1,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
-    early = _early_stopping_callback(keras, project, has_validation, arrays.plan.metric)
+    early = _early_stopping_callback(keras, project, has_validation)
     if early is not None:
         callbacks.append(early)
     listener.on_run_started(RunStarted(
@@ -600,6 +630,8 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
         metric=arrays.plan.metric,
     ))
     started = time.perf_counter()
+    if folder is not None:
+        folder.trained = True  # from here on the folder holds a run, whatever happens
     gradients_before = _custom_gradient_names()
     batches = None
     if strategy.num_replicas_in_sync > 1:

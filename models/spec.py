@@ -17,7 +17,7 @@ from typing import ClassVar
 from datasets.choice import DatasetChoice
 from models.errors import UserError
 from models.files import write_text_atomic
-from models.plain import dataclass_from_dict, shown_value
+from models.plain import dataclass_from_dict, is_writable_text, shown_value
 from models.plain import shown_value as _shown
 
 PROJECT_FORMAT = "keras-trainer-project"
@@ -554,8 +554,8 @@ def project_from_dict(data, check: bool = True) -> Project:
     training_spec = dataclass_from_dict(TrainingSpec, training, "training")
     training_spec.early_stopping = early
     name = data.get("name", "Untitled")
-    if not isinstance(name, str):
-        raise UserError("'name' must be text.")
+    if not isinstance(name, str) or not is_writable_text(name):
+        raise UserError("'name' must be text that can be written as UTF-8.")
     if check and len(layers) > MAX_LAYERS:
         raise UserError(f"the network has {len(layers):,} layers; at most {MAX_LAYERS} are allowed.")
     project = Project(

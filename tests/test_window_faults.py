@@ -138,3 +138,32 @@ def test_without_any_screen_the_window_says_so_instead_of_aborting(tmp_path):
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip().startswith("error: there is no screen")
     assert "libxcb" not in done.stderr
+
+
+def test_start_up_flags_go_through_the_same_checks(tmp_path):
+    from gui.app import _initial_project, _parse
+    from models.errors import UserError
+    from models.spec import Project
+
+    project = Project()
+    project.dataset.name, project.dataset.data_file, project.dataset.target = "csv", "x.csv", "y"
+    project.dataset.task = "regression"
+    project.save(tmp_path / "p.json")
+    opened, _ = _initial_project(_parse(["--project", str(tmp_path / "p.json"), "--dataset", "iris"]))
+    assert opened.dataset.name == "iris" and opened.dataset.task == "auto"
+    with pytest.raises(UserError, match="--train-epochs must be a whole number"):
+        _initial_project(_parse(["--screenshot", "x.png", "--train-epochs", str(10**12)]))
+
+
+def test_settings_the_data_cannot_train_with_are_refused_before_a_run_folder_is_made(
+        qtbot, make_window, tiny_project, dismiss_messages, _private_settings):
+    project = tiny_project(dataset="iris")
+    project.training.early_stopping.enabled = True
+    project.training.early_stopping.monitor = "val_mae"
+    window = make_window(project)
+    with qtbot.waitSignal(window.message_shown) as shown:
+        assert not window.start_training()
+    assert "val_mae, which a classification does not compute" in shown.args[0]
+    runs = _private_settings / "runs"
+    assert not runs.exists() or not list(runs.iterdir())
+    dismiss_messages(window)
