@@ -117,13 +117,40 @@ def no_screen_problem() -> str:
     Without one, Qt aborts the whole process (status 134) with a message
     about the X11 plugin, which wrongly suggests a missing library.
     """
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
         return ""
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    advice = ("start it from a desktop session, or use --screenshot OUT.png to draw the window without a screen; "
+              "the command line (python main.py train ...) needs no screen.")
+    if os.environ.get("WAYLAND_DISPLAY"):
         return ""
-    return ("there is no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start it from "
-            "a desktop session, or use --screenshot OUT.png to draw the window without a screen; the command line "
-            "(python main.py train ...) needs no screen.")
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return f"there is no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): {advice}"
+    if not _x_server_answers():
+        return f"the screen DISPLAY={display} does not answer (is the X server running?): {advice}"
+    return ""
+
+
+def _x_server_answers() -> bool:
+    """Whether the X server named by DISPLAY accepts a connection (True when that cannot be asked)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("xcb")
+    if not name:
+        return True  # missing_system_library names what is missing
+    try:
+        xcb = ctypes.CDLL(name)
+        xcb.xcb_connect.restype = ctypes.c_void_p
+        xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+        connection = xcb.xcb_connect(None, None)
+        failed = xcb.xcb_connection_has_error(connection)
+        xcb.xcb_disconnect(connection)
+    except (OSError, AttributeError):
+        return True
+    return not failed
 
 
 def missing_system_library() -> str:
@@ -168,8 +195,8 @@ def run_gui(argv: list[str]) -> int:
         args = _parse(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.screenshot and no_screen_problem():  # a picture needs no screen
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
         project, path = _initial_project(args)
     except UserError as error:

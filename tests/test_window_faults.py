@@ -167,3 +167,14 @@ def test_settings_the_data_cannot_train_with_are_refused_before_a_run_folder_is_
     runs = _private_settings / "runs"
     assert not runs.exists() or not list(runs.iterdir())
     dismiss_messages(window)
+
+
+@pytest.mark.skipif(not __import__("ctypes.util").util.find_library("xcb"),
+                    reason="without libxcb the program cannot ask an X server anything, and names the missing library")
+def test_a_screen_that_does_not_answer_is_a_sentence_too(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = ":97"  # no X server listens there
+    done = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "DISPLAY=:97 does not answer" in done.stderr
