@@ -88,6 +88,10 @@ def test_export_all_writes_every_format_under_its_default_name(classifier_export
     assert (out_dir / "saved_model").is_dir()
     assert written["python"] == [out_dir / "train.py", out_dir / "train_data.npz"]
     assert not [path for path in out_dir.iterdir() if path.name.startswith(".tmp-")]
+    # Readable by others as any file the program writes (the umask's mode), not private as mkdtemp makes it.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out_dir / "saved_model").stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 @pytest.mark.parametrize("fmt", VERIFIABLE_FORMATS)
