@@ -181,6 +181,8 @@ def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     if seed_problem:  # one sentence, though the seed goes to the data and to the training
         raise UserError(seed_problem)
     choice = project.dataset
+    if args.dataset is not None and args.dataset != choice.name and args.task is None:
+        choice = replace(choice, task="auto")  # another data set has its own task
     for flag, attribute in (("dataset", "name"), ("data_file", "data_file"), ("target", "target"),
                             ("samples", "samples"), ("noise", "noise"), ("missing", "missing"), ("task", "task")):
         value = getattr(args, flag)
@@ -259,7 +261,7 @@ class ProgressBar:
 
     def on_saving(self) -> None:
         # The run folder is written now: a Ctrl+C here ends at once, and says what it stops.
-        _quit_at_once_on_interrupt("writing the run folder")
+        _quit_at_once_on_interrupt("while writing the run folder")
 
     def on_finished(self, result) -> None:
         pass
@@ -322,18 +324,19 @@ def command_cross_validate(args, project) -> int:
     if args.export:
         raise UserError("--folds trains K models to estimate how well the network generalises and exports none: "
                         "drop --export, or train once without --folds to export.")
+    _quit_at_once_on_interrupt("while loading the data")
     folder = _claim_run_folder(args, project)
     folder.start(project, what="cross-validation")
     progress = FoldProgress(quiet=args.quiet)
     try:
         dataset, stop = _load_data_and_catch_interrupts(project)
+        folder.begin_training()
         outcome = run_cross_validation(project, args.folds, progress, stop=stop, dataset=dataset)
-    except KeyboardInterrupt:
-        folder.finish(STOPPED, "interrupted", "quit at once")
-        raise
-    except Exception as error:
-        if progress.folds_done == 0 and progress.epochs_done == 0:
+    except BaseException as error:
+        if not folder.trained:
             folder.abandon()  # nothing was trained: the corrected command may use the same folder
+        elif isinstance(error, KeyboardInterrupt):
+            folder.finish(STOPPED, "interrupted", "quit at once")
         else:
             folder.finish(FAILED, "error", str(error) or type(error).__name__)
         raise
@@ -350,7 +353,8 @@ def command_cross_validate(args, project) -> int:
     except OSError as error:
         message = f"could not write {folder.path / 'crossval.json'}: {describe_os_error(error)}"
         folder.finish(FAILED, "not_saved", message)
-        raise UserError(message + "; the scores are printed above.") from None
+        print(f"error: {message}; the scores are printed above.", file=sys.stderr)
+        return EXIT_NOT_SAVED
     status = STOPPED if outcome.stopped else FAILED if outcome.diverged else COMPLETED
     folder.finish(status, "nan_loss" if outcome.diverged else status)
     print(f"run folder: {folder.path}")
@@ -359,12 +363,20 @@ def command_cross_validate(args, project) -> int:
     return EXIT_DIVERGED if outcome.diverged else 0
 
 
+class Interrupted(KeyboardInterrupt):
+    """Quit at once on a signal; the exit status is 128 + its number, as shells report it."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signum)
+        self.signum = signum
+
+
 def _install_stop_on_interrupt(stop):
     """First Ctrl+C (or SIGTERM) asks training to stop and keep its weights; a second one quits at once."""
 
     def handler(signum, frame):
         if stop.is_set():
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
         stop.set()
         stop.signal_number = signum
         name = "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
@@ -383,8 +395,8 @@ def _quit_at_once_on_interrupt(doing: str):
     """After training, Ctrl+C or SIGTERM ends ``doing`` at once (files already written are whole)."""
 
     def handler(signum, frame):
-        sys.stderr.write(f"\nstopping {doing} now; the files already written are complete\n")
-        raise KeyboardInterrupt
+        sys.stderr.write(f"\nquitting at once ({doing}); the files already written are complete\n")
+        raise Interrupted(signum)
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
@@ -404,7 +416,7 @@ def _rescue(result) -> int:
 
 
 def command_train(args) -> int:
-    from models.run_folder import STOPPED, describe_os_error
+    from models.run_folder import describe_os_error
     from models.runner import NAN_LOSS, run_training
 
     project = project_from_args(args)
@@ -421,19 +433,17 @@ def command_train(args) -> int:
         check_fold_count(args.folds)
         return command_cross_validate(args, project)
     started = time.perf_counter()
+    _quit_at_once_on_interrupt("while loading the data")  # nothing to keep yet
     folder = _claim_run_folder(args, project)
     folder.start(project)  # the settings are in the folder even if the run is killed
     try:
         dataset, stop = _load_data_and_catch_interrupts(project)
-    except KeyboardInterrupt:
-        folder.finish(STOPPED, "interrupted", "quit while the data loaded")
-        raise
-    except Exception:
+    except BaseException:
         folder.abandon()  # nothing was trained: the corrected command may use the same folder
         raise
     listener = ProgressBar(quiet=args.quiet)
     result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder)
-    _quit_at_once_on_interrupt("the export")
+    _quit_at_once_on_interrupt("during the export")
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
@@ -485,9 +495,9 @@ def run_cli(argv: list[str]) -> int:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         print("error: interrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + getattr(error, "signum", signal.SIGINT)
     except Exception as error:  # a bug of ours: still one line, with the way to see more
         if os.environ.get("KERAS_TRAINER_DEBUG"):
             raise

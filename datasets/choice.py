@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from models.plain import dataclass_from_dict, shown_value
+from models.plain import dataclass_from_dict, is_writable_text, shown_value
 
 MISSING_VALUE_CHOICES = ("drop", "fill")
 TASK_CHOICES = ("auto", "classification", "regression")
@@ -107,6 +107,11 @@ class DatasetChoice:
             found.append(
                 f"dataset missing-value choice must be 'drop' or 'fill' (got {shown_value(self.missing)})."
             )
+        for name in ("data_file", "target"):
+            value = getattr(self, name)
+            if isinstance(value, str) and not is_writable_text(value):
+                found.append(f"dataset {name.replace('_', ' ')} holds characters that are not valid UTF-8 "
+                             "(a file name in another encoding?): rename the file, or choose another.")
         if not _is_one_of(self.task, TASK_CHOICES):
             found.append(
                 "dataset task must be 'auto', 'classification' or 'regression' "

@@ -21,7 +21,8 @@ import json
 import os
 import shutil
 import socket
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.errors import UserError
@@ -107,9 +108,22 @@ def read_status(folder: str | os.PathLike) -> dict | None:
     pid = status.get("pid")
     valid_pid = isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31
     if status["status"] == RUNNING and status.get("host") == socket.gethostname() and not (
-            valid_pid and _process_is_alive(pid)):
+            valid_pid and _process_is_alive(pid) and _started_before(pid, status.get("started_at_s"))):
         status = {**status, "status": KILLED}
     return status
+
+
+def _started_before(pid: int, run_started) -> bool:
+    """Whether process ``pid`` began before the run did, so it can be the run's (a pid is reused:
+    a restarted container's first process, say, has the same one)."""
+    if not isinstance(run_started, (int, float)) or isinstance(run_started, bool):
+        return True  # an older status without the time: trust the pid
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time() <= run_started + 1
+    except Exception:  # psutil.NoSuchProcess, AccessDenied: no better answer than the pid's
+        return True
 
 
 def recover_killed_runs(parent: Path) -> list[Path]:
@@ -157,9 +171,41 @@ def _what_is_in(folder: Path) -> tuple[str, list[str]]:
     results = {"model.keras", "metrics.json", "crossval.json"} & set(names)
     if status is not None:
         return ("unfinished" if status["status"] in (FAILED, KILLED) and not results else "run"), names
+    if STATUS_FILE in names and not results:  # a status a kill or a full disk left empty or damaged
+        return "unfinished", names
     if "project.json" in names and results:  # a run folder written before status.json existed
         return "run", names
     return "other", names
+
+
+PREVIOUS_RUN = ".previous-run"  # where --overwrite keeps the old run until the new one trains
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Holds an exclusive lock on ``folder`` (flock on the folder itself), so two claims take turns."""
+    try:
+        import fcntl
+    except ImportError:  # not on this system: the O_EXCL status still keeps most races out
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+def _restore_previous_run(folder: Path) -> None:
+    """Puts back a run that --overwrite set aside, when the run that replaced it never trained."""
+    kept = folder / PREVIOUS_RUN
+    if not kept.is_dir():
+        return
+    _remove(folder, _run_files_in(folder))
+    for entry in kept.iterdir():
+        entry.rename(folder / entry.name)
+    kept.rmdir()
 
 
 def _remove(folder: Path, names: list[str]) -> None:
@@ -182,8 +228,8 @@ class RunFolder:
 
     path: Path
     created: bool = False
-    trained: bool = False  # set when training starts: a folder abandoned before then is removed
-
+    trained: bool = False  # set by `begin_training`: a folder abandoned before then is given back
+    made: list = field(default_factory=list)  # the folders this claim made, deepest first
     @classmethod
     def claim(cls, path: str | os.PathLike, overwrite: bool = False) -> RunFolder:
         """Makes ``path`` this run's folder, or raises `UserError` saying why it cannot be.
@@ -196,8 +242,24 @@ class RunFolder:
                 Defaults to `False`.
         """
         folder = Path(path)
-        created = not folder.exists()
-        held, names = _what_is_in(folder) if folder.is_dir() else ("nothing", [])
+        created = _missing_folders(folder)
+        try:
+            _make_folder(folder)
+            with _locked(folder):
+                run = cls._claim_locked(folder, overwrite, created)
+        except OSError as error:
+            raise UserError(f"cannot claim the run folder {folder}: {describe_os_error(error)}.") from None
+        except UserError:
+            _remove_made_folders(created)
+            raise
+        return run
+
+    @classmethod
+    def _claim_locked(cls, folder: Path, overwrite: bool, created: list[Path]) -> RunFolder:
+        held, names = _what_is_in(folder)
+        if held in ("unfinished", "nothing"):
+            _restore_previous_run(folder)  # an --overwrite that never trained gives the old run back
+            held, names = _what_is_in(folder)
         if held == "running":
             raise UserError(f"{folder} is the folder of a run that is still going: wait for it to end, "
                             "or choose another --out folder.")
@@ -208,14 +270,16 @@ class RunFolder:
             shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
             raise UserError(f"{folder} already holds another run ({shown}): choose another --out folder, "
                             "or add --overwrite to replace that run.")
-        _make_folder(folder)
-        _take(folder, replace=held in ("run", "unfinished"))
-        try:
-            _remove(folder, [name for name in names if name != STATUS_FILE])
-        except OSError as error:
-            raise UserError(f"cannot clear the earlier run from {folder}: {describe_os_error(error)}.") from None
+        if held == "run":  # kept aside, not deleted, until the new run really trains
+            shutil.rmtree(folder / PREVIOUS_RUN, ignore_errors=True)
+            (folder / PREVIOUS_RUN).mkdir()
+            for name in names:
+                (folder / name).rename(folder / PREVIOUS_RUN / name)
+        else:
+            _remove(folder, names)
         _remove_temporary_files(folder)
-        return cls(folder, created)
+        _take(folder)
+        return cls(folder, created=bool(created), made=created)
 
     @classmethod
     def claim_new(cls, parent: str | os.PathLike, name: str) -> RunFolder:
@@ -236,18 +300,29 @@ class RunFolder:
                 continue
             except OSError as error:
                 raise UserError(f"cannot make the run folder {folder}: {describe_os_error(error)}.") from None
-            _take(folder)
-            return cls(folder, created=True)
+            try:
+                _take(folder)
+            except UserError:
+                _remove_made_folders([folder])
+                raise
+            return cls(folder, created=True, made=[folder])
         raise UserError(f"{parent} holds 10,000 runs named {name}: choose another --out folder.")
 
     def abandon(self) -> None:
-        """Undoes the claim of a run that ended before it trained: removes the folder it made,
-        or the two files it wrote in a folder that was there."""
+        """Undoes the claim of a run that ended before it trained: removes the folders it made, or
+        the files it wrote in a folder that was there, and gives back a run --overwrite set aside."""
         if self.created:
             shutil.rmtree(self.path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                _remove(self.path, ["project.json", STATUS_FILE])
+            _remove_made_folders(self.made[1:])
+            return
+        with contextlib.suppress(OSError):
+            _remove(self.path, ["project.json", STATUS_FILE])
+            _restore_previous_run(self.path)
+
+    def begin_training(self) -> None:
+        """From now on the folder holds this run: an earlier run set aside by --overwrite is removed."""
+        self.trained = True
+        shutil.rmtree(self.path / PREVIOUS_RUN, ignore_errors=True)
 
     def start(self, project, what: str = "train") -> None:
         """Writes ``project.json`` and a ``running`` status, so even a killed run leaves its settings.
@@ -255,12 +330,14 @@ class RunFolder:
         Raises:
             UserError: when the folder cannot be written (a full disk, no permission).
         """
-        self._status = {**_first_status(), "what": what}
+        self._status = {**(getattr(self, "_status", None) or _first_status()), "what": what}
         try:
             project.save(self.path / "project.json")
             write_json_atomic(self.path / STATUS_FILE, self._status)
-        except OSError as error:
-            raise UserError(f"cannot write the run folder {self.path}: {describe_os_error(error)}.") from None
+        except (OSError, UnicodeEncodeError) as error:
+            self.abandon()
+            reason = describe_os_error(error) if isinstance(error, OSError) else "text that is not UTF-8"
+            raise UserError(f"cannot write the run folder {self.path}: {reason}.") from None
 
     def check_room(self, model_bytes: int) -> None:
         """Raises `UserError` when the disk has no room for a model of about ``model_bytes``."""
@@ -305,20 +382,37 @@ class RunFolder:
 
 def _first_status() -> dict:
     return {"format": RUN_FORMAT, "version": RUN_VERSION, "status": RUNNING, "started": _now(), "ended": None,
-            "pid": os.getpid(), "host": socket.gethostname()}
+            "pid": os.getpid(), "host": socket.gethostname(), "started_at_s": time.time()}
 
 
-def _take(folder: Path, replace: bool = False) -> None:
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders of ``folder``'s path that do not exist yet, deepest first."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    return missing
+
+
+def _remove_made_folders(folders: list[Path]) -> None:
+    """Removes folders a claim made, deepest first, as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _take(folder: Path) -> None:
     """Writes the first ``status.json`` so that only one process can hold the folder.
 
     The file is created exclusively (``O_EXCL``): of two runs claiming one
-    folder at the same moment, the second is refused. ``replace`` first
-    removes the status of the finished run being overwritten.
+    folder at the same moment, the second is refused. A write that fails
+    leaves no empty status behind.
     """
     status = folder / STATUS_FILE
     try:
-        if replace:
-            status.unlink(missing_ok=True)
         handle = os.open(status, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
         raise UserError(f"{folder} was claimed by another run at the same moment: choose another --out folder.") from None
@@ -328,6 +422,7 @@ def _take(folder: Path, replace: bool = False) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(json.dumps(_first_status()) + "\n")
     except OSError as error:
+        status.unlink(missing_ok=True)
         raise UserError(f"cannot write in the run folder {folder}: {describe_os_error(error)}.") from None
 
 

@@ -503,7 +503,7 @@ def run_training(
         project.validate()
         if run_dir is not None:
             folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.claim(run_dir)
-            folder.start(project)
+            folder.start(project)  # again for a claimed folder: the project as it trains
         result = _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
@@ -514,7 +514,9 @@ def run_training(
         listener.on_failed(message)
         raise TrainingFailed(message) from error
     except BaseException:  # a second Ctrl+C: quit at once, but say so in the folder
-        if folder is not None:
+        if folder is not None and not folder.trained:
+            folder.abandon()
+        elif folder is not None:
             folder.finish(FOLDER_STOPPED, "interrupted", "quit at once, before the model was saved")
         raise
     if folder is not None:
@@ -631,7 +633,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
     ))
     started = time.perf_counter()
     if folder is not None:
-        folder.trained = True  # from here on the folder holds a run, whatever happens
+        folder.begin_training()  # from here on the folder holds this run, whatever happens
     gradients_before = _custom_gradient_names()
     batches = None
     if strategy.num_replicas_in_sync > 1:

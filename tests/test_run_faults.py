@@ -163,7 +163,7 @@ def test_claim_refuses_another_runs_folder_and_keeps_unrelated_files(tmp_path):
     (tmp_path / "r" / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="already holds another run"):
         RunFolder.claim(tmp_path / "r")
-    RunFolder.claim(tmp_path / "r", overwrite=True)
+    RunFolder.claim(tmp_path / "r", overwrite=True).begin_training()
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["notes.txt", "status.json"]  # the new claim
 
 
@@ -319,14 +319,14 @@ def test_ctrl_c_after_training_says_it_stops_the_export(capsys):
 
     before = signal.getsignal(signal.SIGINT)
     try:
-        _quit_at_once_on_interrupt("the export")
+        _quit_at_once_on_interrupt("during the export")
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     finally:
         signal.signal(signal.SIGINT, before)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     err = capsys.readouterr().err
-    assert "stopping the export now" in err and "batch" not in err
+    assert "quitting at once (during the export)" in err and "batch" not in err
 
 
 def test_a_failed_model_save_leaves_no_temporary_folder_anywhere(tmp_path, monkeypatch):
@@ -425,3 +425,137 @@ def test_a_fifo_as_the_csv_is_refused_without_blocking(tmp_path, capsys):
         read_csv_columns(fifo)
     assert train("--dataset", "csv", "--data-file", str(fifo), "--target", "y", "--out", str(tmp_path / "r")) == 2
     assert "not a regular file" in error_line(capsys)
+
+
+# ------------------------------------------------ found in a second review
+def _finished_run(folder: Path, dataset: str = "spiral") -> None:
+    run = RunFolder.claim(folder)
+    project = Project()
+    project.dataset.name = dataset
+    run.start(project)
+    (folder / "model.keras").write_bytes(b"the old run's model")
+    run.finish("completed")
+
+
+def test_an_overwrite_refused_before_training_gives_the_old_run_back(tmp_path, capsys):
+    _finished_run(tmp_path / "r")
+    assert train("--dataset", "csv", "--data-file", str(tmp_path / "none.csv"), "--target", "y",
+                 "--out", str(tmp_path / "r"), "--overwrite") == EXIT_BAD_INPUT
+    assert (tmp_path / "r" / "model.keras").read_bytes() == b"the old run's model"
+    assert load_project(tmp_path / "r" / "project.json").dataset.name == "spiral"
+    assert read_status(tmp_path / "r")["status"] == "completed"
+
+
+def test_an_overwrite_that_trains_removes_the_old_run(tmp_path):
+    _finished_run(tmp_path / "r")
+    assert train("--dataset", "moons", *QUICK, "--out", str(tmp_path / "r"), "--overwrite") == 0
+    assert load_project(tmp_path / "r" / "project.json").dataset.name == "moons"
+    assert (tmp_path / "r" / "model.keras").read_bytes() != b"the old run's model"
+    assert not (tmp_path / "r" / ".previous-run").exists()
+
+
+RACE = """
+import sys, time
+sys.path.insert(0, {root!r})
+from models.errors import UserError
+from models.run_folder import RunFolder
+time.sleep(max(0.0, {at} - time.time()))
+try:
+    RunFolder.claim({folder!r}, overwrite=True)
+    print("won")
+except UserError as error:
+    print("refused")
+"""
+
+
+def test_two_processes_claiming_one_folder_never_both_win(tmp_path):
+    for round_ in range(6):
+        folder = tmp_path / f"r{round_}"
+        _finished_run(folder)
+        at = time.time() + 1.5
+        script = RACE.format(root=str(ROOT), at=at, folder=str(folder))
+        racers = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        outcomes = sorted(racer.communicate(timeout=60)[0].strip() for racer in racers)
+        assert outcomes == ["refused", "won"], outcomes
+
+
+def test_ctrl_c_before_training_leaves_the_folder_free(tmp_path, monkeypatch, capsys):
+    def interrupted(choice):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("datasets.registry.load_dataset", interrupted)
+    assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "r")) == 130
+    assert not (tmp_path / "r").exists()
+
+
+def test_quitting_on_sigterm_exits_143(monkeypatch, capsys):
+    from cli import Interrupted
+
+    def terminated(args):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr("cli.command_train", terminated)
+    assert run_cli(["train", "--dataset", "spiral"]) == 143
+
+
+def test_an_empty_status_left_by_a_kill_does_not_block_the_folder(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "status.json").write_text("")
+    assert RunFolder.claim(tmp_path / "r").path == tmp_path / "r"
+    assert read_status(tmp_path / "r")["status"] == "running"
+
+
+def test_a_start_that_cannot_write_gives_the_folder_back(tmp_path, monkeypatch):
+    folder = RunFolder.claim_new(tmp_path, "run")
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Project, "save", disk_full)
+    with pytest.raises(UserError, match="No space left on device"):
+        folder.start(Project())
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_alive(tmp_path):
+    import psutil
+
+    RunFolder.claim(tmp_path / "r")
+    status = json.loads((tmp_path / "r" / "status.json").read_text())
+    # Our own pid, but the run started long before this process did: the pid was reused.
+    status["started_at_s"] = psutil.Process().create_time() - 3600
+    (tmp_path / "r" / "status.json").write_text(json.dumps(status))
+    assert read_status(tmp_path / "r")["status"] == "killed"
+
+
+def test_a_file_name_that_is_not_utf8_is_one_sentence(tmp_path, capsys):
+    name = os.fsdecode(b"caf\xe9.csv")  # as Python hands a Latin-1 file name from argv
+    assert train("--dataset", "csv", "--data-file", str(tmp_path / name), "--target", "y",
+                 "--out", str(tmp_path / "r")) == EXIT_BAD_INPUT
+    assert "not valid UTF-8" in error_line(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+def test_cross_validation_scores_that_cannot_be_written_exit_4(tmp_path, monkeypatch, capsys):
+    from models import files
+
+    real = files.write_json_atomic
+
+    def full_for_scores(path, data):
+        if Path(path).name == "crossval.json":
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(files, "write_json_atomic", full_for_scores)
+    assert train("--dataset", "spiral", *QUICK, "--folds", "2", "--out", str(tmp_path / "r")) == EXIT_NOT_SAVED
+    assert "No space left on device" in error_line(capsys)
+
+
+def test_another_dataset_on_the_command_line_takes_its_own_task(tmp_path):
+    project = Project()
+    project.dataset.name, project.dataset.data_file, project.dataset.target = "csv", "x.csv", "y"
+    project.dataset.task = "regression"
+    project.save(tmp_path / "p.json")
+    args = __import__("cli").build_parser().parse_args(["train", "--project", str(tmp_path / "p.json"),
+                                                        "--dataset", "spiral"])
+    assert __import__("cli").project_from_args(args).dataset.task == "auto"
