@@ -126,7 +126,8 @@ def no_screen_problem() -> str:
     display = os.environ.get("DISPLAY")
     if not display:
         return f"there is no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): {advice}"
-    if not _x_server_answers():
+    # Only a local screen is asked: a remote one that does not answer could take a TCP timeout.
+    if display.startswith(":") and not _x_server_answers():
         return f"the screen DISPLAY={display} does not answer (is the X server running?): {advice}"
     return ""
 
