@@ -330,15 +330,14 @@ def command_cross_validate(args, project) -> int:
     progress = FoldProgress(quiet=args.quiet)
     try:
         dataset, stop = _load_data_and_catch_interrupts(project)
-        folder.begin_training()
         outcome = run_cross_validation(project, args.folds, progress, stop=stop, dataset=dataset)
     except BaseException as error:
-        if not folder.trained:
-            folder.abandon()  # nothing was trained: the corrected command may use the same folder
-        elif isinstance(error, KeyboardInterrupt):
+        if progress.folds_done or progress.epochs_done:
+            folder.begin_training()
+        if isinstance(error, KeyboardInterrupt) and folder.trained and not (folder.path / ".previous-run").is_dir():
             folder.finish(STOPPED, "interrupted", "quit at once")
-        else:
-            folder.finish(FAILED, "error", str(error) or type(error).__name__)
+        else:  # a refusal before training, or a run that replaced another, gives the folder back
+            folder.give_up("error", str(error) or type(error).__name__)
         raise
     for name in dict.fromkeys(name for fold in outcome.results for name in fold.scores):
         print(f"cross-validated {name}: {outcome.mean(name):.4f} ± {outcome.std(name):.4f} "
@@ -352,11 +351,13 @@ def command_cross_validate(args, project) -> int:
         write_json_atomic(folder.path / "crossval.json", outcome.summary())
     except OSError as error:
         message = f"could not write {folder.path / 'crossval.json'}: {describe_os_error(error)}"
-        folder.finish(FAILED, "not_saved", message)
+        folder.begin_training()
+        folder.give_up("not_saved", message)
         print(f"error: {message}; the scores are printed above.", file=sys.stderr)
         return EXIT_NOT_SAVED
     status = STOPPED if outcome.stopped else FAILED if outcome.diverged else COMPLETED
     folder.finish(status, "nan_loss" if outcome.diverged else status)
+    folder.keep()
     print(f"run folder: {folder.path}")
     if outcome.stopped:
         return _stopped_status(stop)

@@ -178,7 +178,7 @@ def _what_is_in(folder: Path) -> tuple[str, list[str]]:
     return "other", names
 
 
-PREVIOUS_RUN = ".previous-run"  # where --overwrite keeps the old run until the new one trains
+PREVIOUS_RUN = ".previous-run"  # where --overwrite keeps the old run until the new one is saved
 
 
 @contextlib.contextmanager
@@ -189,22 +189,33 @@ def _locked(folder: Path):
     except ImportError:  # not on this system: the O_EXCL status still keeps most races out
         yield
         return
-    handle = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder we may write but not list: the O_EXCL status still guards it
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):  # a file system without locks (some network mounts): as above
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield
     finally:
         os.close(handle)  # closing releases the lock
 
 
 def _restore_previous_run(folder: Path) -> None:
-    """Puts back a run that --overwrite set aside, when the run that replaced it never trained."""
+    """Puts back a run that --overwrite set aside, when the run that replaced it was not saved.
+
+    Each kept file replaces the one of that name; what was never moved (a
+    move cut short by a kill) stays, so the old run comes back whole.
+    """
     kept = folder / PREVIOUS_RUN
     if not kept.is_dir():
         return
-    _remove(folder, _run_files_in(folder))
     for entry in kept.iterdir():
-        entry.rename(folder / entry.name)
+        target = folder / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        entry.replace(target)
     kept.rmdir()
 
 
@@ -229,6 +240,7 @@ class RunFolder:
     path: Path
     created: bool = False
     trained: bool = False  # set by `begin_training`: a folder abandoned before then is given back
+    abandoned: bool = False
     made: list = field(default_factory=list)  # the folders this claim made, deepest first
     @classmethod
     def claim(cls, path: str | os.PathLike, overwrite: bool = False) -> RunFolder:
@@ -257,8 +269,8 @@ class RunFolder:
     @classmethod
     def _claim_locked(cls, folder: Path, overwrite: bool, created: list[Path]) -> RunFolder:
         held, names = _what_is_in(folder)
-        if held in ("unfinished", "nothing"):
-            _restore_previous_run(folder)  # an --overwrite that never trained gives the old run back
+        if held != "running" and (folder / PREVIOUS_RUN).is_dir():
+            _restore_previous_run(folder)  # an --overwrite that was never saved gives the old run back
             held, names = _what_is_in(folder)
         if held == "running":
             raise UserError(f"{folder} is the folder of a run that is still going: wait for it to end, "
@@ -273,7 +285,8 @@ class RunFolder:
         if held == "run":  # kept aside, not deleted, until the new run really trains
             shutil.rmtree(folder / PREVIOUS_RUN, ignore_errors=True)
             (folder / PREVIOUS_RUN).mkdir()
-            for name in names:
+            # The status first: a move cut short then reads as unfinished, and is put back.
+            for name in sorted(names, key=lambda name: name != STATUS_FILE):
                 (folder / name).rename(folder / PREVIOUS_RUN / name)
         else:
             _remove(folder, names)
@@ -309,8 +322,14 @@ class RunFolder:
         raise UserError(f"{parent} holds 10,000 runs named {name}: choose another --out folder.")
 
     def abandon(self) -> None:
-        """Undoes the claim of a run that ended before it trained: removes the folders it made, or
-        the files it wrote in a folder that was there, and gives back a run --overwrite set aside."""
+        """Undoes the claim of a run that was not saved: removes the folders it made, or the files
+        it wrote in a folder that was there, and gives back a run --overwrite set aside.
+
+        Only the first call does anything: after it the folder is no longer this run's.
+        """
+        if self.abandoned:
+            return
+        self.abandoned = True
         if self.created:
             shutil.rmtree(self.path, ignore_errors=True)
             _remove_made_folders(self.made[1:])
@@ -320,9 +339,20 @@ class RunFolder:
             _restore_previous_run(self.path)
 
     def begin_training(self) -> None:
-        """From now on the folder holds this run: an earlier run set aside by --overwrite is removed."""
+        """Marks that training has begun: a failure from now on is a failed run, not a refusal."""
         self.trained = True
+
+    def keep(self) -> None:
+        """The run's results are written: an earlier run set aside by --overwrite is removed."""
         shutil.rmtree(self.path / PREVIOUS_RUN, ignore_errors=True)
+
+    def give_up(self, reason: str, message: str) -> None:
+        """Ends a run that failed: a run refused before training, or one that replaced an earlier run,
+        gives the folder back (the earlier run returns); any other is recorded as failed."""
+        if not self.trained or (self.path / PREVIOUS_RUN).is_dir():
+            self.abandon()
+        else:
+            self.finish(FAILED, reason, message)
 
     def start(self, project, what: str = "train") -> None:
         """Writes ``project.json`` and a ``running`` status, so even a killed run leaves its settings.
@@ -353,6 +383,8 @@ class RunFolder:
 
     def finish(self, status: str, reason: str = "", message: str = "") -> None:
         """Records how the run ended; a failure to write it is ignored (the run is over anyway)."""
+        if self.abandoned:
+            return
         fields = {**getattr(self, "_status", {"format": RUN_FORMAT, "version": RUN_VERSION}),
                   "status": status, "reason": reason, "ended": _now()}
         if message:

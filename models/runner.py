@@ -23,8 +23,8 @@ from models.errors import UserError
 from models.fused_updates import fuse_optimizer_updates
 from models.run_folder import COMPLETED as FOLDER_COMPLETED
 from models.run_folder import FAILED as FOLDER_FAILED
+from models.run_folder import PREVIOUS_RUN, RunFolder, describe_os_error
 from models.run_folder import STOPPED as FOLDER_STOPPED
-from models.run_folder import RunFolder, describe_os_error
 from models.spec import Project
 
 COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
@@ -507,15 +507,13 @@ def run_training(
         result = _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
-        if folder is not None and not folder.trained:
-            folder.abandon()  # refused before training: the folder is free for the corrected run
-        elif folder is not None:
-            folder.finish(FOLDER_FAILED, "error", message)
+        if folder is not None:
+            folder.give_up("error", message)
         listener.on_failed(message)
         raise TrainingFailed(message) from error
     except BaseException:  # a second Ctrl+C: quit at once, but say so in the folder
-        if folder is not None and not folder.trained:
-            folder.abandon()
+        if folder is not None and (not folder.trained or (folder.path / PREVIOUS_RUN).is_dir()):
+            folder.abandon()  # nothing new was saved: the folder (and any earlier run) is as it was
         elif folder is not None:
             folder.finish(FOLDER_STOPPED, "interrupted", "quit at once, before the model was saved")
         raise
@@ -526,7 +524,7 @@ def run_training(
                 saving()
             _save_results(folder, project, result)
         except KeyboardInterrupt:
-            folder.finish(FOLDER_STOPPED, "interrupted", "quit while the run folder was written")
+            folder.give_up("interrupted", "quit while the run folder was written")
             raise
     listener.on_finished(result)
     return result
@@ -543,9 +541,10 @@ def _save_results(folder: RunFolder, project: Project, result: RunResult) -> Non
     except OSError as error:
         result.save_error = (f"the run folder {folder.path} could not be written ({describe_os_error(error)}), "
                              "so the trained model was not saved there")
-        folder.finish(FOLDER_FAILED, result.reason, result.save_error)
+        folder.give_up(result.reason, result.save_error)
         return
     folder.finish(FOLDER_STATUS[result.reason], result.reason, REASON_TEXT[result.reason])
+    folder.keep()
 
 
 # Bytes per parameter while training: the weight, its gradient and up to two optimizer slots

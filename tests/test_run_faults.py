@@ -163,7 +163,7 @@ def test_claim_refuses_another_runs_folder_and_keeps_unrelated_files(tmp_path):
     (tmp_path / "r" / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="already holds another run"):
         RunFolder.claim(tmp_path / "r")
-    RunFolder.claim(tmp_path / "r", overwrite=True).begin_training()
+    RunFolder.claim(tmp_path / "r", overwrite=True).keep()
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["notes.txt", "status.json"]  # the new claim
 
 
@@ -559,3 +559,60 @@ def test_another_dataset_on_the_command_line_takes_its_own_task(tmp_path):
     args = __import__("cli").build_parser().parse_args(["train", "--project", str(tmp_path / "p.json"),
                                                         "--dataset", "spiral"])
     assert __import__("cli").project_from_args(args).dataset.task == "auto"
+
+
+# ------------------------------------------------ found in a third review: the old run survives every failure
+def _old_run_is_whole(folder: Path) -> None:
+    assert (folder / "model.keras").read_bytes() == b"the old run's model"
+    assert load_project(folder / "project.json").dataset.name == "spiral"
+    assert read_status(folder)["status"] == "completed"
+    assert not (folder / ".previous-run").exists()
+
+
+def test_a_start_that_fails_after_an_overwrite_gives_the_old_run_back(tmp_path, monkeypatch):
+    from models import run_folder
+    from models.runner import TrainingFailed, run_training
+
+    _finished_run(tmp_path / "r")
+    folder = RunFolder.claim(tmp_path / "r", overwrite=True)
+    folder.start(Project())
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run_folder, "write_json_atomic", disk_full)
+    with pytest.raises(TrainingFailed):
+        run_training(Project(), run_dir=folder)
+    monkeypatch.undo()
+    _old_run_is_whole(tmp_path / "r")
+
+
+def test_cross_validation_refused_in_its_first_fold_gives_the_old_run_back(tmp_path, monkeypatch, capsys):
+    _finished_run(tmp_path / "r")
+    monkeypatch.setattr("psutil.virtual_memory", lambda: SimpleNamespace(available=1))
+    assert train("--dataset", "moons", *QUICK, "--folds", "2", "--out", str(tmp_path / "r"), "--overwrite") == 2
+    assert "GB of memory is free" in error_line(capsys)
+    _old_run_is_whole(tmp_path / "r")
+
+
+def test_a_training_that_fails_after_an_overwrite_gives_the_old_run_back(tmp_path, monkeypatch, capsys):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    _finished_run(tmp_path / "r")
+    monkeypatch.setattr("models.runner.ShuffledBatches.__init__", no_memory)
+    assert train("--dataset", "moons", *QUICK, "--out", str(tmp_path / "r"), "--overwrite") == 2
+    assert "out of memory" in error_line(capsys)
+    _old_run_is_whole(tmp_path / "r")
+
+
+def test_an_old_run_half_set_aside_by_a_kill_comes_back_whole(tmp_path):
+    _finished_run(tmp_path / "r")
+    kept = tmp_path / "r" / ".previous-run"
+    kept.mkdir()
+    for name in ("status.json", "history.csv", "model.keras"):  # the move was cut short after these
+        if (tmp_path / "r" / name).exists():
+            (tmp_path / "r" / name).rename(kept / name)
+    with pytest.raises(UserError, match="already holds another run"):
+        RunFolder.claim(tmp_path / "r")
+    _old_run_is_whole(tmp_path / "r")
