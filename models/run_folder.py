@@ -303,6 +303,7 @@ class RunFolder:
         in ``parent`` that were killed are marked so first.
         """
         parent = Path(parent)
+        made_parents = _missing_folders(parent)
         _make_folder(parent)
         recover_killed_runs(parent)
         for number in range(1, 10_000):
@@ -316,9 +317,9 @@ class RunFolder:
             try:
                 _take(folder)
             except UserError:
-                _remove_made_folders([folder])
+                _remove_made_folders([folder, *made_parents])
                 raise
-            return cls(folder, created=True, made=[folder])
+            return cls(folder, created=True, made=[folder, *made_parents])
         raise UserError(f"{parent} holds 10,000 runs named {name}: choose another --out folder.")
 
     def abandon(self) -> None:

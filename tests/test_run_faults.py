@@ -385,16 +385,17 @@ def test_files_that_no_run_wrote_are_never_overwritten(tmp_path):
     assert (tmp_path / "work" / "train.py").read_text() == "# my own script"
 
 
-def test_a_run_that_fails_before_training_leaves_its_folder_free(tmp_path, capsys):
+def test_a_run_that_fails_before_training_leaves_its_folder_free(tmp_path, monkeypatch, capsys):
     table = tmp_path / "t.csv"
     table.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)), encoding="utf-8")
     out = str(tmp_path / "run")
     assert train("--dataset", "csv", "--data-file", str(table), "--target", "nope", "--out", out) == EXIT_BAD_INPUT
     assert "no column named 'nope'" in error_line(capsys)
     assert train("--dataset", "csv", "--data-file", str(table), "--target", "y", "--epochs", "1", "--out", out) == 0
-    runs = tmp_path / "runs"
+    monkeypatch.chdir(tmp_path)  # the default folder goes under ./runs
     status = run_cli(["train", "--quiet", "--dataset", "csv", "--data-file", str(table), "--target", "nope"])
-    assert status == EXIT_BAD_INPUT and not (runs.exists() and list(runs.iterdir()))
+    assert status == EXIT_BAD_INPUT
+    assert not (tmp_path / "runs").exists()  # neither the run's folder nor the runs/ it made is left
 
 
 def test_a_dropout_before_the_first_dense_layer_is_a_dropout_too():
