@@ -334,8 +334,8 @@ def command_cross_validate(args, project) -> int:
     except BaseException as error:
         if progress.folds_done or progress.epochs_done:
             folder.begin_training()
-        if isinstance(error, KeyboardInterrupt) and folder.trained and not (folder.path / ".previous-run").is_dir():
-            folder.finish(STOPPED, "interrupted", "quit at once")
+        if isinstance(error, KeyboardInterrupt):
+            folder.give_up("interrupted", "quit at once", status=STOPPED)
         else:  # a refusal before training, or a run that replaced another, gives the folder back
             folder.give_up("error", str(error) or type(error).__name__)
         raise

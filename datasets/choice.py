@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from models.plain import dataclass_from_dict, is_writable_text, shown_value
+from models.plain import Range, check_ranges, dataclass_from_dict, is_writable_text, shown_value
 
 MISSING_VALUE_CHOICES = ("drop", "fill")
 TASK_CHOICES = ("auto", "classification", "regression")
@@ -63,11 +61,11 @@ class DatasetChoice:
     task: str = "auto"
 
     # The values each number may take: (least, greatest, whole numbers only).
-    RANGES: ClassVar[dict[str, tuple[float, float, bool]]] = {
-        "samples": (MIN_SAMPLES, MAX_SAMPLES, True),
-        "noise": (0, MAX_NOISE, False),
-        "test_fraction": (MIN_TEST_FRACTION, MAX_TEST_FRACTION, False),
-        "seed": (0, MAX_SEED, True),
+    RANGES: ClassVar[dict[str, Range]] = {
+        "samples": Range(MIN_SAMPLES, MAX_SAMPLES, whole=True),
+        "noise": Range(0, MAX_NOISE),
+        "test_fraction": Range(MIN_TEST_FRACTION, MAX_TEST_FRACTION, label="test fraction"),
+        "seed": Range(0, MAX_SEED, whole=True),
     }
 
     def problems(self) -> list[str]:
@@ -99,10 +97,7 @@ class DatasetChoice:
         if not isinstance(self.name, str) or self.name not in DATASETS:
             # The registry's own words for an unknown name.
             found.append(f"Unknown data set {shown_value(self.name)}; choose one of: {', '.join(DATASETS)}.")
-        for name, (low, high, whole) in self.RANGES.items():
-            problem = _range_problem(f"dataset {name.replace('_', ' ')}", getattr(self, name), low, high, whole)
-            if problem:
-                found.append(problem)
+        check_ranges(found, "dataset ", self, self.RANGES)
         if not _is_one_of(self.missing, MISSING_VALUE_CHOICES):
             found.append(
                 f"dataset missing-value choice must be 'drop' or 'fill' (got {shown_value(self.missing)})."
@@ -131,18 +126,6 @@ class DatasetChoice:
     @classmethod
     def from_dict(cls, data: dict) -> DatasetChoice:
         return dataclass_from_dict(cls, data, "dataset")
-
-
-def _range_problem(where: str, value: object, low: float, high: float, whole: bool) -> str | None:
-    """A sentence when `value` is not a number (a whole one when `whole`) from `low` to `high`."""
-    if whole:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-            return f"{where} must be a whole number from {low:,} to {high:,} (got {shown_value(value)})."
-        return None
-    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or not low <= value <= high:
-        return f"{where} must be a number from {low:g} to {high:g} (got {shown_value(value)})."
-    return None
 
 
 def _is_one_of(value: object, choices: tuple[str, ...]) -> bool:

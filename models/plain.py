@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from models.errors import UserError
@@ -73,3 +76,39 @@ def dataclass_from_dict(cls: type[T], data: Any, where: str) -> T:
         except OverflowError:  # a whole number too large for any float, such as 10**400
             raise UserError(f"'{where}.{name}' is a number too large to use.") from None
     return cls(**values)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values one number of a project or data-set choice may take; the window's controls take theirs from here.
+
+    Args:
+        low: the least value allowed.
+        high: the greatest value allowed.
+        whole: whether only whole numbers are allowed. Defaults to `False`.
+        label: how a sentence names the setting, such as `"learning rate"`.
+    """
+
+    low: float
+    high: float
+    whole: bool = False
+    label: str = ""
+
+    def problem(self, where: str, value) -> str | None:
+        """A sentence when ``value`` is not allowed, else `None`."""
+        if self.whole:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not self.low <= value <= self.high:
+                return f"{where} must be a whole number from {self.low:,} to {self.high:,} (got {shown_value(value)})."
+            return None
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or not self.low <= value <= self.high:
+            return f"{where} must be a number from {self.low:g} to {self.high:g} (got {shown_value(value)})."
+        return None
+
+
+def check_ranges(found: list, where: str, settings, ranges: dict[str, Range]) -> None:
+    """Adds a sentence to ``found`` for every setting outside its `Range`."""
+    for name, allowed in ranges.items():
+        problem = allowed.problem(f"{where}{allowed.label or name}".strip(), getattr(settings, name))
+        if problem:
+            found.append(problem)

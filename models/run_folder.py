@@ -347,13 +347,18 @@ class RunFolder:
         """The run's results are written: an earlier run set aside by --overwrite is removed."""
         shutil.rmtree(self.path / PREVIOUS_RUN, ignore_errors=True)
 
-    def give_up(self, reason: str, message: str) -> None:
-        """Ends a run that failed: a run refused before training, or one that replaced an earlier run,
-        gives the folder back (the earlier run returns); any other is recorded as failed."""
+    def give_up(self, reason: str, message: str, status: str = FAILED) -> None:
+        """Ends a run that was not saved: a run refused before training, or one that replaced an earlier
+        run, gives the folder back (the earlier run returns); any other is recorded with ``status``."""
         if not self.trained or (self.path / PREVIOUS_RUN).is_dir():
             self.abandon()
         else:
-            self.finish(FAILED, reason, message)
+            self.finish(status, reason, message)
+
+    @property
+    def started(self) -> bool:
+        """Whether `start` has written the run's project and status."""
+        return bool(getattr(self, "_status", None))
 
     def start(self, project, what: str = "train") -> None:
         """Writes ``project.json`` and a ``running`` status, so even a killed run leaves its settings.

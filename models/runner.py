@@ -23,8 +23,8 @@ from models.errors import UserError
 from models.fused_updates import fuse_optimizer_updates
 from models.run_folder import COMPLETED as FOLDER_COMPLETED
 from models.run_folder import FAILED as FOLDER_FAILED
-from models.run_folder import PREVIOUS_RUN, RunFolder, describe_os_error
 from models.run_folder import STOPPED as FOLDER_STOPPED
+from models.run_folder import RunFolder, describe_os_error
 from models.spec import Project
 
 COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
@@ -503,7 +503,8 @@ def run_training(
         project.validate()
         if run_dir is not None:
             folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.claim(run_dir)
-            folder.start(project)  # again for a claimed folder: the project as it trains
+            if not folder.started:  # the window and the command line start theirs before loading data
+                folder.start(project)
         result = _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
@@ -512,10 +513,8 @@ def run_training(
         listener.on_failed(message)
         raise TrainingFailed(message) from error
     except BaseException:  # a second Ctrl+C: quit at once, but say so in the folder
-        if folder is not None and (not folder.trained or (folder.path / PREVIOUS_RUN).is_dir()):
-            folder.abandon()  # nothing new was saved: the folder (and any earlier run) is as it was
-        elif folder is not None:
-            folder.finish(FOLDER_STOPPED, "interrupted", "quit at once, before the model was saved")
+        if folder is not None:
+            folder.give_up("interrupted", "quit at once, before the model was saved", status=FOLDER_STOPPED)
         raise
     if folder is not None:
         saving = getattr(listener, "on_saving", None)  # a listener may define only what it needs

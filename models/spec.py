@@ -8,7 +8,6 @@ without starting Keras.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import ClassVar
 from datasets.choice import DatasetChoice
 from models.errors import UserError
 from models.files import write_text_atomic
-from models.plain import dataclass_from_dict, is_writable_text, shown_value
+from models.plain import Range, check_ranges, dataclass_from_dict, is_writable_text, shown_value
 from models.plain import shown_value as _shown
 
 PROJECT_FORMAT = "keras-trainer-project"
@@ -53,42 +52,6 @@ OPTIMIZER_SETTINGS = {
 # A network deeper than this is refused: Keras's builder recursed past Python's limit at
 # 1000 Dense layers, and the window's editor took 46 s to draw 2000 cards.
 MAX_LAYERS = 100
-
-
-@dataclass(frozen=True)
-class Range:
-    """The values one number of a project may take; the window's controls take theirs from here.
-
-    Args:
-        low: the least value allowed.
-        high: the greatest value allowed.
-        whole: whether only whole numbers are allowed. Defaults to `False`.
-        label: how a sentence names the setting, such as `"learning rate"`.
-    """
-
-    low: float
-    high: float
-    whole: bool = False
-    label: str = ""
-
-    def problem(self, where: str, value) -> str | None:
-        """A sentence when ``value`` is not allowed, else `None`."""
-        if self.whole:
-            if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
-                return f"{where} must be a whole number from {self.low:,} to {self.high:,} (got {_shown(value)})."
-            return None
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or not math.isfinite(value) or not self.low <= value <= self.high:
-            return f"{where} must be a number from {self.low:g} to {self.high:g} (got {_shown(value)})."
-        return None
-
-
-def _check_ranges(found: list, where: str, settings, ranges: dict[str, Range]) -> None:
-    """Adds a sentence to ``found`` for every setting outside its `Range`."""
-    for name, allowed in ranges.items():
-        problem = allowed.problem(f"{where}{allowed.label or name}".strip(), getattr(settings, name))
-        if problem:
-            found.append(problem)
 
 
 def _one_of(found: list, where: str, value, allowed) -> None:
@@ -133,7 +96,7 @@ class DenseLayer:
 
     def problems(self, where: str) -> list[str]:
         found: list[str] = []
-        _check_ranges(found, f"{where} ", self, self.RANGES)
+        check_ranges(found, f"{where} ", self, self.RANGES)
         _one_of(found, f"{where} activation", self.activation, ACTIVATIONS)
         _one_of(found, f"{where} initializer", self.kernel_initializer, INITIALIZERS)
         _boolean(found, f"{where} use_bias", self.use_bias)
@@ -155,7 +118,7 @@ class DropoutLayer:
 
     def problems(self, where: str) -> list[str]:
         found: list[str] = []
-        _check_ranges(found, f"{where} ", self, self.RANGES)
+        check_ranges(found, f"{where} ", self, self.RANGES)
         return found
 
 
@@ -175,7 +138,7 @@ class BatchNormLayer:
 
     def problems(self, where: str) -> list[str]:
         found: list[str] = []
-        _check_ranges(found, f"{where} ", self, self.RANGES)
+        check_ranges(found, f"{where} ", self, self.RANGES)
         return found
 
 
@@ -257,7 +220,7 @@ class OptimizerSpec:
     def problems(self) -> list[str]:
         found: list[str] = []
         _one_of(found, "optimizer", self.name, OPTIMIZERS)
-        _check_ranges(found, "", self, self.RANGES)
+        check_ranges(found, "", self, self.RANGES)
         for name in ("nesterov", "amsgrad", "centered"):
             _boolean(found, name, getattr(self, name))
         return found
@@ -310,7 +273,7 @@ class ScheduleSpec:
     def problems(self) -> list[str]:
         found: list[str] = []
         _one_of(found, "learning-rate schedule", self.name, SCHEDULES)
-        _check_ranges(found, "", self, self.RANGES)
+        check_ranges(found, "", self, self.RANGES)
         return found
 
 
@@ -340,7 +303,7 @@ class EarlyStoppingSpec:
     def problems(self) -> list[str]:
         found: list[str] = []
         _one_of(found, "early-stopping monitor", self.monitor, MONITORS)
-        _check_ranges(found, "", self, self.RANGES)
+        check_ranges(found, "", self, self.RANGES)
         _boolean(found, "early stopping", self.enabled)
         _boolean(found, "early-stopping restore_best_weights", self.restore_best_weights)
         return found
@@ -377,7 +340,7 @@ class TrainingSpec:
 
     def problems(self) -> list[str]:
         found: list[str] = []
-        _check_ranges(found, "", self, self.RANGES)
+        check_ranges(found, "", self, self.RANGES)
         _boolean(found, "shuffle", self.shuffle)
         if not (self.device in ("auto", "cpu", "all_gpus") or _is_gpu_name(self.device)):
             found.append(f"device must be auto, cpu, gpu:N (N a number such as 0) or all_gpus (got {_shown(self.device)}).")

@@ -572,19 +572,19 @@ def _old_run_is_whole(folder: Path) -> None:
 
 def test_a_start_that_fails_after_an_overwrite_gives_the_old_run_back(tmp_path, monkeypatch):
     from models import run_folder
-    from models.runner import TrainingFailed, run_training
 
     _finished_run(tmp_path / "r")
     folder = RunFolder.claim(tmp_path / "r", overwrite=True)
-    folder.start(Project())
 
     def disk_full(path, data):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(run_folder, "write_json_atomic", disk_full)
-    with pytest.raises(TrainingFailed):
-        run_training(Project(), run_dir=folder)
+    with pytest.raises(UserError, match="No space left on device"):
+        folder.start(Project())
     monkeypatch.undo()
+    folder.abandon()  # a caller giving up again must not take the restored run's files
+    folder.give_up("error", "again")
     _old_run_is_whole(tmp_path / "r")
 
 
