@@ -71,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--out may hold an earlier run: remove that run's files first (otherwise it is refused)")
     output.add_argument("--export", help="comma-separated: keras,weights,savedmodel,tflite,onnx,python")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict = commands.add_parser(
+        "predict", help="predict from a CSV of raw rows with a trained model",
+        description="Predicts every row of a CSV with a trained model and writes the predictions as CSV: "
+                    "row (the data row's number, 1 for the first below the header), predicted (a class name, or "
+                    "a value in the target's units) and probability_<class> for each class. The columns may "
+                    "come in any order and extra ones are ignored; a missing value gets what training filled in.")
+    predict.add_argument("--model", required=True,
+                         help="a run folder, a .keras, .onnx or .tflite file, or a SavedModel folder, with "
+                              "preprocessing.json beside it")
+    predict.add_argument("--data-file", required=True, help="a CSV of raw rows, as the model's data set has them")
+    predict.add_argument("--out", help="where the predictions go (default: DATA.predictions.csv beside the data)")
     commands.add_parser("list-datasets", help="list the data sets")
     commands.add_parser("list-devices", help="list the devices TensorFlow can use here")
     return parser
@@ -467,6 +478,20 @@ def command_train(args) -> int:
     return _stopped_status(stop) if result.reason == "stopped" else 0
 
 
+def command_predict(args) -> int:
+    """Writes the predictions for ``--data-file``; prints warnings, the score against a target column, and where."""
+    from models.predict import predict_file
+
+    report = predict_file(args.model, args.data_file, args.out)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if report.score is not None:
+        name, value, compared = report.score
+        print(f"{name} against the target column: {value:.4g} over {compared} row(s)")
+    print(f"wrote {report.rows} prediction(s) to {report.out_path}")
+    return 0
+
+
 def command_list_datasets() -> int:
     from datasets.registry import DATASETS
 
@@ -490,6 +515,8 @@ def run_cli(argv: list[str]) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "train":
             return command_train(args)
+        if args.command == "predict":
+            return command_predict(args)
         if args.command == "list-datasets":
             return command_list_datasets()
         return command_list_devices()

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from datasets.inputs import InputFeature, input_scale, number_inputs
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 
@@ -17,7 +19,9 @@ class Dataset:
     Args:
         name: registry name it came from.
         task: `"classification"` or `"regression"`.
-        x_train: float32 array, one row per sample, one column per feature.
+        x_train: float32 array, one row per sample, one column per feature,
+            in raw units: numbers as the data has them, 0/1 per category of
+            a text column, pixels in their original range (see `inputs`).
         y_train: class indices (int32, shape ``(n,)``) for classification;
             float32 targets, shape ``(n,)``, for regression.
         x_test: like `x_train`.
@@ -32,9 +36,9 @@ class Dataset:
             1. The network then ends with ``y = z·sd + mean`` so its last Dense
             layer learns a standardised value while loss and MAE stay in the
             target's own units. `None` for classification and synthetic sets.
-        preview_images: for image sets whose features were standardised, the
-            first training images as they were (rows like `x_train`), for
-            showing them. `None` when `x_train` itself shows well.
+        inputs: one `InputFeature` per column of `x_train`, saying what the
+            raw value is and how the model standardises it. Empty means
+            plain numbers the model takes as they are.
     """
 
     name: str
@@ -49,11 +53,23 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
     target_scale: tuple[float, float] | None = None
-    preview_images: np.ndarray | None = None
+    inputs: list[InputFeature] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
+
+    @property
+    def input_features(self) -> list[InputFeature]:
+        """`inputs`, or plain unscaled numbers named after the features when none were given."""
+        if self.inputs:
+            return list(self.inputs)
+        return number_inputs(list(self.feature_names), self.x_train, standardize=False)
+
+    @property
+    def input_scale(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, std)`` that the model's first layer standardises the inputs with, or `None`."""
+        return input_scale(self.inputs)
 
     @property
     def n_classes(self) -> int:

@@ -30,8 +30,9 @@ What loading does, in order:
   ``missing="drop"`` every row with a missing feature is dropped too; with
   ``"fill"`` numbers are filled with the training rows' median and text with
   the training rows' most frequent value, after the split.
-* Numeric columns are standardised with the training rows' mean and standard
-  deviation; one-hot columns stay 0/1.
+* Numeric columns stay in their own units: the model standardises them with
+  the training rows' mean and standard deviation (see `datasets.inputs`);
+  one-hot columns stay 0/1.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from datasets.csv_text import (
     header_names,
     read_text,
 )
-from datasets.split import standardize
+from datasets.inputs import InputFeature, number_inputs, one_hot_inputs
 from datasets.unsplit import UnsplitData
 from models.errors import UserError
 
@@ -268,33 +269,45 @@ class CsvFeatures:
     def feature_names(self) -> list[str]:
         return [name for column in self.columns for name in column.feature_names]
 
-    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fills missing values and standardises numbers with training statistics only."""
-        blocks = [_filled_block(column, train) for column in self.columns]
-        numeric = np.concatenate(
-            [
-                np.full(block.shape[1], isinstance(column, NumericColumn))
-                for column, block in zip(self.columns, blocks, strict=True)
-            ]
-        )
-        x_train = np.concatenate([block[train] for block in blocks], axis=1)
-        x_test = np.concatenate([block[test] for block in blocks], axis=1)
-        return standardize(x_train, x_test, columns=numeric)
+    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[InputFeature]]:
+        """Raw features for these rows, missing values filled from the training rows alone.
+
+        Returns:
+            ``(x_train, x_test, inputs)``: numbers in their own units, one 0/1
+            column per category, and what each column is with the training
+            statistics the model standardises numbers with.
+        """
+        x_train, x_test, inputs = [], [], []
+        for column in self.columns:
+            block, fill = _filled_block(column, train)
+            x_train.append(block[train])
+            x_test.append(block[test])
+            if isinstance(column, NumericColumn):
+                inputs += number_inputs([column.name], block[train], standardize=True, fills=np.array([fill]))
+            else:
+                inputs += one_hot_inputs(column.name, column.categories, fill)
+        return (np.concatenate(x_train, axis=1).astype(np.float32),
+                np.concatenate(x_test, axis=1).astype(np.float32), inputs)
 
 
-def _filled_block(column: NumericColumn | TextColumn, train: np.ndarray) -> np.ndarray:
-    """The column's feature values for every row, missing ones filled from the training rows."""
+def _filled_block(column: NumericColumn | TextColumn, train: np.ndarray) -> tuple[np.ndarray, float | int]:
+    """The column's feature values for every row, missing ones filled from the training rows.
+
+    Returns:
+        ``(block, fill)``: one column of numbers, or one 0/1 column per
+        category; and the number, or the category's index, that fills a gap.
+    """
     if isinstance(column, NumericColumn):
         values = column.values
+        fill = _fill_value_numeric(values[train], values)
         if np.isnan(values).any():
-            values = np.where(np.isnan(values), _fill_value_numeric(values[train], values), values)
-        return values.reshape(-1, 1)
+            values = np.where(np.isnan(values), fill, values)
+        return values.reshape(-1, 1), fill
     codes = column.codes
+    fill = _fill_value_text(codes[train], codes, len(column.categories))
     if (codes < 0).any():
-        codes = np.where(
-            codes < 0, _fill_value_text(codes[train], codes, len(column.categories)), codes
-        )
-    return np.eye(len(column.categories), dtype=np.float32)[codes]
+        codes = np.where(codes < 0, fill, codes)
+    return np.eye(len(column.categories), dtype=np.float32)[codes], fill
 
 
 # ---------------------------------------------------------------- target
@@ -622,7 +635,8 @@ def _encoding_notes(columns: list[NumericColumn | TextColumn]) -> list[str]:
     notes = []
     if numeric:
         notes.append(
-            "Numeric columns were standardised with the training rows' mean and standard deviation."
+            "Numeric columns keep their units; the model standardises them with the training rows' "
+            "mean and standard deviation."
         )
     if text:
         notes.append(

@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST: 28×28 grey images as 784 features in [0, 1].
+"""MNIST and Fashion-MNIST: 28×28 grey images as 784 features from 0 to 255.
 
 Where the images come from, in order:
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from datasets.base import CLASSIFICATION, Dataset
 from datasets.choice import DatasetChoice
+from datasets.inputs import pixel_inputs
 from models.errors import UserError
 
 DOWNLOAD_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -313,9 +314,9 @@ def _check_images(images: np.ndarray, labels: np.ndarray, part: str, n_classes: 
 
 
 def _as_features(images: np.ndarray) -> np.ndarray:
-    """Flattens (n, h, w) images to float32 rows in [0, 1]."""
-    scale = 255.0 if images.dtype == np.uint8 or images.max(initial=0) > 1 else 1.0
-    return images.reshape(len(images), -1).astype(np.float32) / np.float32(scale)
+    """Flattens (n, h, w) images to float32 rows from 0 to 255 (images stored in [0, 1] are brought there)."""
+    scale = 1.0 if images.dtype == np.uint8 or images.max(initial=0) > 1 else 255.0
+    return images.reshape(len(images), -1).astype(np.float32) * np.float32(scale)
 
 
 def images_to_dataset(name: str, arrays: ImageArrays) -> Dataset:
@@ -337,15 +338,16 @@ def images_to_dataset(name: str, arrays: ImageArrays) -> Dataset:
         y_train=y_train.astype(np.int32),
         x_test=_as_features(x_test),
         y_test=y_test.astype(np.int32),
-        feature_names=[f"pixel {row},{col}" for row in range(height) for col in range(width)],
+        feature_names=[f"pixel_{i}" for i in range(height * width)],
         class_names=list(_CLASS_NAMES[name]),
         target_name="digit" if name == "mnist" else "clothing",
         image_shape=(height, width),
         notes=[
             f"The official split of {len(x_train):,} training and {len(x_test):,} test images "
             "is kept; the test fraction setting does not apply.",
-            "Pixels were scaled to [0, 1] by dividing by 255.",
+            "Pixels run from 0 to 255; the model divides them by 255 itself.",
         ],
+        inputs=pixel_inputs(height * width, None, 255.0, standardize=False),
     )
 
 

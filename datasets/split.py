@@ -1,4 +1,4 @@
-"""Splitting rows into train and test (or validation) sets, and scaling by training statistics."""
+"""Splitting rows into train and test (or validation) sets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from models.errors import UserError
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class SplitIndices(NamedTuple):
@@ -135,38 +133,3 @@ def validation_split(
     """
     return train_test_split_arrays(x, y, fraction, seed, stratify, held_back="validation")
 
-
-def standardize(
-    train: np.ndarray, test: np.ndarray, columns: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Scales columns to mean 0 and standard deviation 1 using training statistics only.
-
-    The test rows are scaled with the training mean and deviation, so nothing
-    about them leaks into training (their mean is near 0 but not forced to it).
-    A constant training column is only centred.
-
-    Args:
-        train: training features, 2-D.
-        test: held-back features with the same columns.
-        columns: boolean mask or indices of the columns to scale; the others
-            are returned unchanged. Defaults to `None` (all columns).
-
-    Returns:
-        ``(train_scaled, test_scaled)`` as new float32 arrays.
-    """
-    train = np.array(train, dtype=np.float32, copy=True)
-    test = np.array(test, dtype=np.float32, copy=True)
-    chosen = np.arange(train.shape[1]) if columns is None else np.asarray(columns)
-    if chosen.dtype == bool:
-        chosen = np.flatnonzero(chosen)
-    if chosen.size == 0 or len(train) == 0:
-        return train, test
-    block = train[:, chosen].astype(np.float64)
-    mean = block.mean(axis=0)
-    std = block.std(axis=0)
-    std[std < 1e-12] = 1.0
-    train[:, chosen] = (block - mean) / std
-    # A test value far outside a narrow training spread can scale past float32's range;
-    # clipping keeps it finite (and as far out as it can be) instead of an overflow to inf.
-    test[:, chosen] = np.clip((test[:, chosen] - mean) / std, -_FLOAT32_MAX, _FLOAT32_MAX)
-    return train, test

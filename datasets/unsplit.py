@@ -2,8 +2,9 @@
 
 Loaders of synthetic sets, scikit-learn tables and CSV files return an
 `UnsplitData`. The registry splits its rows, and only then are the features
-finished (missing values filled, columns standardised) with statistics taken
-from the training rows alone, so nothing about the test rows leaks into training.
+finished (missing values filled, and the standardisation the model will apply
+measured) with statistics taken from the training rows alone, so nothing
+about the test rows leaks into training.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from datasets.base import CLASSIFICATION, Dataset
-from datasets.split import split_indices, standardize
+from datasets.inputs import InputFeature, number_inputs, pixel_inputs
+from datasets.split import split_indices
 
 
 class FeatureRows(Protocol):
@@ -22,35 +24,38 @@ class FeatureRows(Protocol):
 
     feature_names: list[str]
 
-    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Returns float32 ``(x_train, x_test)`` for these row indices."""
+    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[InputFeature]]:
+        """Returns raw float32 ``(x_train, x_test)`` for these row indices and what each column is."""
         ...
 
 
 @dataclass
 class ArrayFeatures:
-    """Features that are already numbers, optionally standardised after the split.
+    """Features that are already numbers, which the model may standardise.
 
     Args:
-        x: one row per sample, one column per feature.
+        x: one row per sample, one column per feature, in raw units.
         feature_names: one name per column.
-        scale: standardise every column with the training mean and deviation.
-            Defaults to `False`.
+        scale: the model standardises every column with the training mean
+            and deviation. Defaults to `False`.
+        pixel_range: for images, the brightest pixel value of the format
+            (the columns are then `PIXEL` inputs). Defaults to `None`.
     """
 
     x: np.ndarray
     feature_names: list[str]
     scale: bool = False
+    pixel_range: float | None = None
 
-    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def take(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[InputFeature]]:
         x_train = self.x[train].astype(np.float32)
         x_test = self.x[test].astype(np.float32)
-        if self.scale:
-            return standardize(x_train, x_test)
-        return x_train, x_test
+        if self.pixel_range is not None:
+            inputs = pixel_inputs(x_train.shape[1], x_train, self.pixel_range, standardize=self.scale)
+        else:
+            inputs = number_inputs(list(self.feature_names), x_train, standardize=self.scale)
+        return x_train, x_test, inputs
 
-
-PREVIEW_IMAGES = 40
 
 
 @dataclass
@@ -88,7 +93,7 @@ class UnsplitData:
         """
         classification = self.task == CLASSIFICATION
         parts = split_indices(self.y, test_fraction, seed, stratify=classification)
-        x_train, x_test = self.features.take(parts.train, parts.test)
+        x_train, x_test, inputs = self.features.take(parts.train, parts.test)
         y_type = np.int32 if classification else np.float32
         notes = list(self.notes)
         if classification and not parts.stratified:
@@ -108,11 +113,5 @@ class UnsplitData:
             target_name=self.target_name,
             image_shape=self.image_shape,
             notes=notes,
-            preview_images=self._raw_images(parts.train[:PREVIEW_IMAGES]),
+            inputs=inputs,
         )
-
-    def _raw_images(self, rows: np.ndarray) -> np.ndarray | None:
-        """The first training images before standardisation, for the window to show."""
-        if self.image_shape is None or not isinstance(self.features, ArrayFeatures):
-            return None
-        return np.asarray(self.features.x[rows], dtype=np.float32)

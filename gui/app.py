@@ -13,7 +13,7 @@ from models.errors import UserError
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="keras-trainer", description="Open the Keras Trainer window.",
-        epilog="To train without the window: keras-trainer train --help (also list-datasets, list-devices).")
+        epilog="To train without the window: keras-trainer train --help (also predict, list-datasets, list-devices).")
     parser.add_argument("project_file", nargs="?", help="a project file to open")
     parser.add_argument("--project", help="a project file to open")
     parser.add_argument("--dataset", help="start with this registry data set")

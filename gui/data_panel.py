@@ -457,7 +457,7 @@ class DataPreview(QStackedWidget):
         font = QFont()
         font.setPointSize(8)
         painter.setFont(font)
-        shown = dataset.preview_images if dataset.preview_images is not None else dataset.x_train
+        shown = dataset.x_train
         for index in range(min(count, len(shown))):
             pixels = shown[index].reshape(height, width)
             # Pixels may be standardised; stretch each image to full contrast to show it.

@@ -1,4 +1,9 @@
-"""Turning a project into a compiled Keras model: the one place that does it."""
+"""Turning a project into a compiled Keras model: the one place that does it.
+
+Every path that builds a model (training, K-fold, loading a weights file)
+calls `build_model` with the data set's `input_scale` and `target_scale`, so
+the model takes raw values and gives values in the target's own units.
+"""
 
 from __future__ import annotations
 
@@ -104,13 +109,18 @@ def _initializer(keras, name: str, seed: int):
     return classes[name](seed=seed)
 
 
-def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, target_scale=None) -> list:
+def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, target_scale=None,
+                 input_scale=None) -> list:
     """The Keras layers of the network, input first; leaky ReLU becomes its own layer.
 
-    ``target_scale`` (mean, sd) appends ``y = z·sd + mean`` after the output (see `Dataset`).
+    ``input_scale`` (means, sds) puts a fixed standardising layer first, so
+    the model takes raw values; ``target_scale`` (mean, sd) appends
+    ``y = z·sd + mean`` after the output (see `Dataset`).
     """
     seed = project.training.seed
     layers = [keras.Input(shape=(n_features,), name="features")]
+    if input_scale is not None:
+        layers.append(standardizing_layer(keras, *input_scale))
     for index, spec in enumerate(project.layers, start=1):
         if isinstance(spec, DenseLayer):
             leaky = spec.activation == "leaky_relu"
@@ -136,6 +146,21 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, tar
         mean, spread = target_scale
         layers.append(keras.layers.Rescaling(scale=spread, offset=mean, name="target_scale"))
     return layers
+
+
+def standardizing_layer(keras, mean, std):
+    """A fixed Keras ``Rescaling`` layer that standardises raw inputs: ``x·(1/std) − mean/std``.
+
+    It has nothing to learn, is saved inside the model file, and every export
+    format carries it as one multiplication and one addition. (Keras's
+    ``Normalization`` layer with a given mean and variance holds them as
+    tensors captured outside the graph, which the ONNX converter turns into
+    two extra inputs the caller would have to feed.)
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    return keras.layers.Rescaling(scale=(1.0 / std).astype(np.float32), offset=(-mean / std).astype(np.float32),
+                                  name="standardize")
 
 
 def make_optimizer(keras, project: Project, steps_per_epoch: int):
@@ -180,6 +205,7 @@ def build_model(
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
     target_scale: tuple[float, float] | None = None,
+    input_scale: tuple[np.ndarray, np.ndarray] | None = None,
 ):
     """Builds and compiles the Keras model a project describes.
 
@@ -193,6 +219,8 @@ def build_model(
         jit_compile: passed to `Model.compile`. Defaults to `"auto"`.
         target_scale: a regression target's training (mean, sd), undone by the
             last layer; see `Dataset.target_scale`. Defaults to `None`.
+        input_scale: per-input (mean, sd) that the first layer standardises
+            raw values with; see `Dataset.input_scale`. Defaults to `None`.
 
     Returns:
         A compiled `keras.Sequential` named after the project.
@@ -202,7 +230,7 @@ def build_model(
     project.validate()
     plan = resolve_output(project, task, n_classes)
     loss = {"huber": keras.losses.Huber(name="huber")}.get(plan.loss, plan.loss)
-    model = keras.Sequential(build_layers(keras, project, n_features, plan, target_scale), name="network")
+    model = keras.Sequential(build_layers(keras, project, n_features, plan, target_scale, input_scale), name="network")
     model.compile(
         optimizer=make_optimizer(keras, project, steps_per_epoch),
         loss=loss,

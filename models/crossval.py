@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from datasets.base import Dataset
+from datasets.inputs import restate_statistics
 from datasets.registry import load_dataset, training_target_scale
 from models.errors import UserError
 from models.runner import NAN_LOSS, STOPPED, RunResult, StopRequest, TrainingListener, run_training
@@ -131,17 +132,19 @@ def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[t
 def fold_dataset(dataset: Dataset, train: np.ndarray, held_out: np.ndarray) -> Dataset:
     """The data set one fold trains on: its test rows are the held-out fold.
 
-    A regression's target scale is measured again on the fold's own training
-    rows, so the held-out targets do not shape the model's output layer.
+    The inputs' standardisation and a regression's target scale are measured
+    again on the fold's own training rows, so the held-out rows do not shape
+    the model's first or last layer.
     """
     target_scale = dataset.target_scale
     if target_scale is not None:
         target_scale = training_target_scale(dataset.y_train[train])
+    x_train = dataset.x_train[train]
     return dataclasses.replace(
         dataset,
-        x_train=dataset.x_train[train], y_train=dataset.y_train[train],
+        x_train=x_train, y_train=dataset.y_train[train],
         x_test=dataset.x_train[held_out], y_test=dataset.y_train[held_out],
-        preview_images=None, target_scale=target_scale,
+        target_scale=target_scale, inputs=restate_statistics(dataset.inputs, x_train),
     )
 
 

@@ -2,7 +2,9 @@
 
 Every format is written to a temporary name and renamed into place (see
 `models.files.atomic_path`), so a converter that fails never damages a file
-already at the destination. `load_exported` reads each format back with that
+already at the destination. Beside every export goes ``preprocessing.json``,
+which says what the model's raw inputs and its outputs are (the model itself
+standardises the inputs, see `models.build.standardizing_layer`). `load_exported` reads each format back with that
 format's own runtime, which is how an export is verified.
 """
 
@@ -28,8 +30,10 @@ EXPORT_FORMATS: dict[str, tuple[str, str]] = {
     "savedmodel": ("saved_model", "TensorFlow SavedModel folder, for TensorFlow Serving and tf.saved_model.load."),
     "tflite": ("model.tflite", "TensorFlow Lite (LiteRT) file, for phones and small devices."),
     "onnx": ("model.onnx", "ONNX file, for ONNX Runtime and other frameworks."),
-    "python": ("train.py", "A standalone Keras script, with its data in train_data.npz, that trains the same network."),
+    "python": ("train.py", "A standalone Keras script, with its data in train_data.npz, that trains the same network, "
+                           "and predict.py, which predicts from a CSV of raw rows with numpy and onnxruntime."),
 }
+PREDICT_SCRIPT_NAME = "predict.py"
 
 # The formats that hold a trained network, so their predictions can be compared.
 VERIFIABLE_FORMATS = ("keras", "weights", "savedmodel", "tflite", "onnx")
@@ -87,7 +91,9 @@ def export_model(
             Defaults to `None`.
 
     Returns:
-        The paths written: one, or for `python` the script and its data file.
+        The paths written: the export (for `python`: ``train.py``, its data
+        and ``predict.py``), then ``preprocessing.json`` beside it when the
+        project and data set are given.
 
     Raises:
         UserError: for an unknown format, a file name the format cannot use,
@@ -98,7 +104,7 @@ def export_model(
     path = Path(path)
     _check_file_name(fmt, path)
     if fmt == "python":
-        return _export_script(path, project, dataset)
+        return _export_script(path, project, dataset) + [_write_description(path, project, dataset)]
     try:
         with _quiet_converters():
             _WRITERS[fmt](model, path)
@@ -106,7 +112,18 @@ def export_model(
         raise
     except Exception as error:
         raise UserError(f"could not export {_LABELS[fmt]}: {_short_reason(error)}") from error
-    return [path]
+    if project is None or dataset is None:
+        return [path]
+    return [path, _write_description(path, project, dataset)]
+
+
+def _write_description(path: Path, project, dataset) -> Path:
+    """Writes ``preprocessing.json`` beside an export (a SavedModel folder's too)."""
+    from models.build import resolve_output
+    from models.preprocessing import FILE_NAME, describe_preprocessing, save_preprocessing
+
+    description = describe_preprocessing(dataset, resolve_output(project, dataset.task, dataset.n_classes))
+    return save_preprocessing(description, path.parent / FILE_NAME)
 
 
 def export_all(
@@ -277,9 +294,15 @@ _WRITERS = {
 def _export_script(path: Path, project, dataset) -> list[Path]:
     from models.script import write_training_script
 
+    from models import standalone_predict
+    from models.files import write_text_atomic
+
     _require_project(project, dataset)
     try:
-        return write_training_script(project, dataset, path)
+        written = write_training_script(project, dataset, path)
+        predictor = path.with_name(PREDICT_SCRIPT_NAME)
+        write_text_atomic(predictor, Path(standalone_predict.__file__).read_text(encoding="utf-8"))
+        return [*written, predictor]
     except UserError:
         raise
     except Exception as error:
@@ -388,7 +411,8 @@ def _network_for(project, dataset):
 
     if project is None or dataset is None:
         raise UserError("loading a weights file needs the project and data set it was trained with.")
-    return build_model(project, dataset.n_features, dataset.task, dataset.n_classes, target_scale=dataset.target_scale)
+    return build_model(project, dataset.n_features, dataset.task, dataset.n_classes,
+                       target_scale=dataset.target_scale, input_scale=dataset.input_scale)
 
 
 def _clone_architecture(model):

@@ -4,7 +4,8 @@ A run folder belongs to one run. It is claimed before any training starts,
 so a folder that cannot be written (under a file, read-only, a full disk) is
 a sentence at once rather than after an hour of training. At the start it
 gets the run's ``project.json`` and a ``status.json`` saying ``running``;
-at the end ``model.keras`` first, then ``history.csv`` and ``metrics.json``,
+at the end ``model.keras`` first (with ``preprocessing.json``, what its inputs
+are), then ``history.csv`` and ``metrics.json``,
 then the status (``completed``, ``stopped`` or ``failed``). A folder whose
 status still says ``running`` while its process is gone was killed; the
 next run in the same parent folder marks it so and removes the temporary
@@ -42,7 +43,7 @@ RUNNING, COMPLETED, STOPPED, FAILED, KILLED = "running", "completed", "stopped",
 RUN_FILES = (
     STATUS_FILE, "project.json", "history.csv", "metrics.json", "crossval.json", "model.keras",
     "model.weights.h5", "saved_model", "model.tflite", "model.onnx", "train.py", "train_data.npz",
-    "preprocessing.json",
+    "preprocessing.json", "predict.py",
 )
 # Room a run needs besides its model file: the project, history, metrics and status.
 SMALL_FILES_BYTES = 256_000
@@ -399,14 +400,18 @@ class RunFolder:
             write_json_atomic(self.path / STATUS_FILE, fields)
 
     def write_results(self, project, result) -> None:
-        """Writes ``model.keras``, then ``history.csv`` and ``metrics.json`` (the model first, so
-        metrics never describe a model that is not there).
+        """Writes ``model.keras`` and its ``preprocessing.json``, then ``history.csv`` and
+        ``metrics.json`` (the model first, so metrics never describe a model that is not there).
 
         Raises:
             OSError: when a file cannot be written; those written before stay.
         """
         if result.model is not None:
             save_model(result.model, self.path / "model.keras")
+        if getattr(result, "preprocessing", None) is not None:
+            from models.preprocessing import FILE_NAME, save_preprocessing
+
+            save_preprocessing(result.preprocessing, self.path / FILE_NAME)
         write_text_atomic(self.path / "history.csv", history_csv(result.history))
         write_json_atomic(self.path / "metrics.json", {
             **result.test_metrics,

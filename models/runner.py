@@ -21,6 +21,7 @@ from datasets.split import validation_split
 from models.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.errors import UserError
 from models.fused_updates import fuse_optimizer_updates
+from models.preprocessing import describe_preprocessing
 from models.run_folder import COMPLETED as FOLDER_COMPLETED
 from models.run_folder import FAILED as FOLDER_FAILED
 from models.run_folder import STOPPED as FOLDER_STOPPED
@@ -101,6 +102,8 @@ class RunResult:
     save_error: str = ""
     probe: np.ndarray | None = field(default=None, repr=False)
     model: object = field(default=None, repr=False)
+    # What the model's inputs and outputs are (a `models.preprocessing.Preprocessing`).
+    preprocessing: object = field(default=None, repr=False)
 
     @property
     def reason_text(self) -> str:
@@ -598,7 +601,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
         model = build_model(
             project, dataset.n_features, dataset.task, dataset.n_classes,
             steps_per_epoch=steps_per_epoch, steps_per_execution=min(steps_per_execution, steps_per_epoch),
-            jit_compile=jit_compile, target_scale=dataset.target_scale,
+            jit_compile=jit_compile, target_scale=dataset.target_scale, input_scale=dataset.input_scale,
         )
         # Create the optimizer's slots (momenta, RMS averages) now, eagerly. Left to
         # the first traced step, their zero initial values were baked into small
@@ -673,6 +676,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
         elapsed_s=time.perf_counter() - started, device=device_label, metric=arrays.plan.metric,
         run_dir=str(folder.path) if folder is not None else "", model=model,
         probe=None if probe_x is None else probe_outputs(model, probe_x),
+        preprocessing=describe_preprocessing(dataset, arrays.plan),
     )
     return result
 
@@ -740,4 +744,4 @@ def _automatic_steps_per_execution(project, dataset, plan, batch_size: int, step
 
 def result_summary(result: RunResult) -> dict:
     """The result without the model, ready for JSON."""
-    return {f.name: getattr(result, f.name) for f in fields(result) if f.name != "model"}
+    return {f.name: getattr(result, f.name) for f in fields(result) if f.name not in ("model", "preprocessing")}

@@ -63,6 +63,8 @@ def write_training_data(dataset: Dataset, path: str | Path) -> None:
         "feature_names": np.array([str(name) for name in dataset.feature_names], dtype=str),
         "class_names": np.array([str(name) for name in dataset.class_names], dtype=str),
     }
+    if dataset.input_scale is not None:
+        arrays["input_mean"], arrays["input_std"] = (np.asarray(part, dtype=np.float64) for part in dataset.input_scale)
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
         np.savez_compressed(file, **arrays)
 
@@ -79,7 +81,7 @@ def training_script_source(project: Project, dataset: Dataset, script_name: str 
         _header(project, dataset, script_name),
         _imports_and_settings(project),
         _data_functions(plan),
-        _model_function(project, dataset.n_features, plan, dataset.target_scale),
+        _model_function(project, dataset.n_features, plan, dataset.target_scale, dataset.input_scale is not None),
         _optimizer_function(project),
         _callbacks_function(project),
         _main_function(project, plan),
@@ -103,7 +105,7 @@ def _header(project: Project, dataset: Dataset, script_name: str) -> str:
         f"    python {script_name}",
         "",
         f"It reads {DATA_FILE_NAME} (x_train, y_train, x_test, y_test, feature_names, "
-        "class_names) from its own folder, trains the same network with the same settings, "
+        "class_names, and input_mean and input_std when the model standardises its raw inputs) from its own folder, trains the same network with the same settings, "
         f"prints the test metrics and saves {MODEL_FILE_NAME} beside itself. "
         "It needs only numpy and Keras 3 with a backend such as TensorFlow.",
     ]
@@ -170,8 +172,12 @@ def _target_encoding(plan: OutputPlan) -> tuple[str, str]:
     return "The target values as one float column.", 'y.astype("float32").reshape(-1, 1)'
 
 
-def _model_function(project: Project, n_features: int, plan: OutputPlan, target_scale=None) -> str:
+def _model_function(project: Project, n_features: int, plan: OutputPlan, target_scale=None,
+                    standardizes: bool = False) -> str:
     lines = [f'keras.Input(shape=({n_features},), name="features"),']
+    if standardizes:
+        lines.append('keras.layers.Rescaling(scale=(1 / data["input_std"]).astype("float32"), '
+                     'offset=(-data["input_mean"] / data["input_std"]).astype("float32"), name="standardize"),')
     lines += _hidden_layer_lines(project)
     output_init = _initializer_code("glorot_uniform", project.training.seed)
     lines.append(
@@ -182,8 +188,12 @@ def _model_function(project: Project, n_features: int, plan: OutputPlan, target_
         mean, spread = target_scale
         lines.append(f'keras.layers.Rescaling(scale={spread!r}, offset={mean!r}, name="target_scale"),')
     body = "\n".join(f"            {line}" for line in lines)
-    return f'''def build_model():
-    """The network layer by layer, as Keras Trainer builds it."""
+    return f'''def build_model(data):
+    """The network layer by layer, as Keras Trainer builds it.
+
+    It takes raw values: when the data was standardised, its first layer does
+    it with the training statistics saved in the data file (input_mean, input_std).
+    """
     return keras.Sequential(
         [
 {body}
@@ -346,7 +356,7 @@ def _main_function(project: Project, plan: OutputPlan) -> str:
     (x_fit, y_fit), validation_data = split_validation(x_train, y_train)
     print(f"{{len(x_fit)}} training rows, {{len(x_train) - len(x_fit)}} validation rows, {{len(x_test)}} test rows")
 
-    model = build_model()
+    model = build_model(data)
 {optimizer_lines}
     model.compile(
         optimizer=optimizer,

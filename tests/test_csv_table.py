@@ -179,13 +179,18 @@ def test_column_that_gives_the_answer_away_is_noted(tmp_path):
     assert any("'alive' matches the target" in note for note in data.notes)
 
 
-def test_numbers_standardised_with_training_rows_and_one_hot_kept_0_1(tmp_path):
+def test_numbers_kept_raw_with_training_statistics_and_one_hot_kept_0_1(tmp_path):
     text = "size,colour,y\n" + numbered_rows(50, "{i},red,a") + numbered_rows(50, "{i}0,blue,b")
     data = load(write(tmp_path, text), "y")
-    assert data.x_train[:, 0].mean() == pytest.approx(0.0, abs=1e-5)
-    assert data.x_train[:, 0].std() == pytest.approx(1.0, abs=1e-4)
-    assert data.x_test[:, 0].mean() != pytest.approx(0.0, abs=1e-3)
+    size = data.inputs[0]
+    assert (size.kind, size.column) == ("number", "size")
+    assert size.mean == pytest.approx(data.x_train[:, 0].mean(), rel=1e-6)
+    assert size.std == pytest.approx(data.x_train[:, 0].std(), rel=1e-5)
+    assert data.x_test[:, 0].mean() != pytest.approx(size.mean, rel=1e-3)  # the test rows' own mean is not used
     assert set(np.unique(data.x_train[:, 1:])) == {0.0, 1.0}
+    assert [(f.name, f.kind, f.category) for f in data.inputs[1:]] == [
+        ("colour=blue", "one_hot", "blue"), ("colour=red", "one_hot", "red")]
+    assert data.inputs[1].std == 1.0 and data.inputs[1].mean == 0.0
 
 
 def test_same_seed_same_arrays(tmp_path):
@@ -237,12 +242,15 @@ def test_fill_uses_training_median_and_most_frequent_text():
     numbers = NumericColumn("n", np.array([1.0, 2.0, 6.0, np.nan, 100.0]))
     colours = TextColumn("c", np.array([0, 1, 1, -1, -1]), ["blue", "red"])
     features = CsvFeatures([numbers, colours])
-    x_train, x_test = features.take(np.array([0, 1, 2, 3]), np.array([4]))
+    x_train, x_test, inputs = features.take(np.array([0, 1, 2, 3]), np.array([4]))
     filled = np.array([1.0, 2.0, 6.0, 2.0])  # training median of 1, 2, 6 is 2
-    np.testing.assert_allclose(x_train[:, 0], (filled - filled.mean()) / filled.std(), rtol=1e-5)
-    assert x_test[0, 0] == pytest.approx((100 - filled.mean()) / filled.std(), rel=1e-5)
+    np.testing.assert_allclose(x_train[:, 0], filled)
+    assert x_test[0, 0] == 100
+    assert inputs[0].fill == 2.0
+    assert inputs[0].mean == pytest.approx(filled.mean()) and inputs[0].std == pytest.approx(filled.std())
     np.testing.assert_array_equal(x_train[:, 1:], [[1, 0], [0, 1], [0, 1], [0, 1]])
     np.testing.assert_array_equal(x_test[:, 1:], [[0, 1]])
+    assert [feature.fill for feature in inputs[1:]] == [0.0, 1.0]  # 'red' fills a missing colour
     assert features.feature_names == ["n", "c=blue", "c=red"]
 
 

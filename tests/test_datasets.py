@@ -10,7 +10,8 @@ import pytest
 from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
 from datasets.registry import DATASETS, EITHER, dataset_info, dataset_names, load_dataset
-from datasets.split import split_indices, standardize, train_test_split_arrays, validation_split
+from datasets.inputs import PIXEL, column_statistics
+from datasets.split import split_indices, train_test_split_arrays, validation_split
 from datasets.synthetic import LINEAR_BIAS, LINEAR_WEIGHTS, MAX_SAMPLES
 from models.errors import UserError
 
@@ -64,24 +65,18 @@ def test_validation_split_is_the_same_split():
         np.testing.assert_array_equal(got, expected)
 
 
-def test_standardize_uses_training_statistics_only():
+def standardized(data, x):
+    """What the model's first layer makes of raw rows ``x``."""
+    mean, std = data.input_scale
+    return (x - mean) / std
+
+
+def test_column_statistics_of_training_rows_and_constant_columns():
     rng = np.random.default_rng(0)
-    train = rng.normal(5.0, 3.0, size=(200, 2))
-    test = rng.normal(50.0, 3.0, size=(20, 2))
-    train_scaled, test_scaled = standardize(train, test)
-    assert train_scaled.dtype == np.float32
-    np.testing.assert_allclose(train_scaled.mean(axis=0), 0.0, atol=1e-5)
-    np.testing.assert_allclose(train_scaled.std(axis=0), 1.0, atol=1e-4)
-    assert np.all(test_scaled.mean(axis=0) > 10)  # the test rows' own mean is not removed
-    np.testing.assert_allclose(test_scaled, (test - train.mean(0)) / train.std(0), rtol=1e-4)
-
-
-def test_standardize_only_chosen_columns_and_constant_columns():
-    train = np.array([[1.0, 0.0, 7.0], [3.0, 1.0, 7.0]])
-    test = np.array([[2.0, 1.0, 7.0]])
-    train_scaled, test_scaled = standardize(train, test, columns=np.array([True, False, True]))
-    np.testing.assert_allclose(train_scaled, [[-1, 0, 0], [1, 1, 0]])
-    np.testing.assert_allclose(test_scaled, [[0, 1, 0]])
+    train = np.column_stack([rng.normal(5.0, 3.0, 200), np.full(200, 7.0)])
+    mean, std = column_statistics(train)
+    np.testing.assert_allclose(mean, train.mean(axis=0))
+    np.testing.assert_allclose(std, [train[:, 0].std(), 1.0])  # a constant column is only centred
 
 
 # ---------------------------------------------------------------- synthetic points
@@ -196,22 +191,27 @@ def test_too_many_samples_is_a_user_error():
 # ---------------------------------------------------------------- tables
 
 
-def test_iris_is_standardised_with_training_rows():
+def test_iris_keeps_centimetres_and_the_model_standardises_with_training_rows():
     data = _load("iris", test_fraction=0.2)
     assert (len(data.x_train), len(data.x_test)) == (120, 30)
     assert data.class_names == ["setosa", "versicolor", "virginica"]
-    np.testing.assert_allclose(data.x_train.mean(axis=0), 0.0, atol=1e-5)
-    assert not np.allclose(data.x_test.mean(axis=0), 0.0, atol=1e-3)
+    assert 4.0 < data.x_train[:, 0].mean() < 7.0  # sepal length in cm, as measured
+    np.testing.assert_allclose(standardized(data, data.x_train).mean(axis=0), 0.0, atol=1e-5)
+    assert not np.allclose(standardized(data, data.x_test).mean(axis=0), 0.0, atol=1e-3)
+    assert [feature.column for feature in data.inputs] == data.feature_names
     assert data.class_counts() == {"setosa": 50, "versicolor": 50, "virginica": 50}
     assert list(np.bincount(data.y_test)) == [10, 10, 10]
 
 
-def test_digits_are_8x8_pixels_standardised_per_pixel():
+def test_digits_are_raw_8x8_pixels_that_the_model_standardises_per_pixel():
     data = _load("digits")
     assert data.image_shape == (8, 8) and data.n_features == 64
-    np.testing.assert_allclose(data.x_train.mean(axis=0), 0.0, atol=1e-5)
+    assert data.x_train.min() == 0 and data.x_train.max() == 16  # the original range
+    assert {feature.kind for feature in data.inputs} == {PIXEL} and data.inputs[0].name == "pixel_0"
+    scaled = standardized(data, data.x_train)
+    np.testing.assert_allclose(scaled.mean(axis=0), 0.0, atol=1e-5)
     varying = data.x_train.std(axis=0) > 0
-    np.testing.assert_allclose(data.x_train.std(axis=0)[varying], 1.0, atol=1e-4)
+    np.testing.assert_allclose(scaled.std(axis=0)[varying], 1.0, atol=1e-4)
     assert data.class_names == [str(d) for d in range(10)]
 
 
