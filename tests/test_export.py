@@ -86,7 +86,8 @@ def test_export_all_writes_every_format_under_its_default_name(classifier_export
         assert paths[0] == out_dir / EXPORT_FORMATS[fmt][0]
         assert all(path.exists() for path in paths)
     assert (out_dir / "saved_model").is_dir()
-    assert written["python"] == [out_dir / "train.py", out_dir / "train_data.npz"]
+    assert written["python"] == [out_dir / "train.py", out_dir / "train_data.npz", out_dir / "predict.py",
+                                 out_dir / "preprocessing.json"]
     assert not [path for path in out_dir.iterdir() if path.name.startswith(".tmp-")]
     # Readable by others as any file the program writes (the umask's mode), not private as mkdtemp makes it.
     umask = os.umask(0)
@@ -109,7 +110,7 @@ def test_each_format_predicts_like_the_model_in_its_own_runtime(
 @pytest.mark.parametrize("fmt", VERIFIABLE_FORMATS)
 def test_verify_export_measures_a_regression_model(regressor, tmp_path, fmt):
     project, dataset, model = regressor
-    (path,) = export_model(model, fmt, tmp_path / EXPORT_FORMATS[fmt][0], project, dataset)
+    path, *_ = export_model(model, fmt, tmp_path / EXPORT_FORMATS[fmt][0], project, dataset)
     difference = verify_export(model, fmt, path, dataset.x_test, project=project, dataset=dataset)
     assert 0 <= difference <= 1e-4
 

@@ -267,7 +267,7 @@ def test_export_keras_model_and_history(qtbot, make_window, tiny_project, tmp_pa
     with qtbot.waitSignal(job.succeeded, timeout=TRAINING_TIMEOUT_MS) as exported:
         pass
 
-    assert exported.args[0] == [path]
+    assert exported.args[0] == [path, tmp_path / "preprocessing.json"]
     loaded = keras.saving.load_model(path)
     x = window.dataset.x_test[:16]
     np.testing.assert_allclose(loaded.predict(x, verbose=0), result.model.predict(x, verbose=0), atol=1e-5)

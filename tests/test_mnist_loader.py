@@ -51,8 +51,9 @@ def check_fake_dataset(data, class_names=None):
     (x_train, y_train), (x_test, _) = fake_arrays()
     assert data.x_train.shape == (N_TRAIN, 784) and data.x_test.shape == (N_TEST, 784)
     assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
-    assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
-    np.testing.assert_allclose(data.x_train, x_train.reshape(N_TRAIN, -1) / 255.0, rtol=1e-6)
+    assert data.x_train.min() == 0.0 and data.x_train.max() == 255.0  # raw pixels; the model divides by 255
+    np.testing.assert_allclose(data.x_train, x_train.reshape(N_TRAIN, -1), rtol=1e-6)
+    np.testing.assert_allclose(data.input_scale[1], 255.0)
     np.testing.assert_array_equal(data.y_train, y_train)
     assert data.image_shape == (28, 28)
     assert data.class_names == (class_names or [str(d) for d in range(10)])

@@ -108,6 +108,7 @@ def test_reports_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
         "history.csv",
         "metrics.json",
         "model.keras",
+        "preprocessing.json",
         "project.json",
         "status.json",
     ]

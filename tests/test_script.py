@@ -237,7 +237,7 @@ def test_the_script_builds_what_build_model_builds(tmp_path, variant):
     module = import_script(script, f"generated_{variant.replace('-', '_')}")
 
     ours = program_model(project, dataset)
-    theirs = module.build_model()
+    theirs = module.build_model(module.load_data())
     assert layer_configs(theirs) == layer_configs(ours)
     assert theirs.count_params() == ours.count_params()
 
