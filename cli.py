@@ -421,7 +421,7 @@ def _rescue(result) -> int:
     from models.run_folder import rescue_model
 
     place = rescue_model(result.model, [Path(tempfile.gettempdir()) / "keras-trainer-rescued",
-                                        Path.home() / "keras-trainer-rescued", Path.cwd()])
+                                        Path.home() / "keras-trainer-rescued", Path.cwd()], result.preprocessing)
     where = f"the trained model was saved to {place} instead" if place else "no other folder could take the model either"
     print(f"error: {result.save_error}; {where}.", file=sys.stderr)
     return EXIT_NOT_SAVED

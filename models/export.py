@@ -340,7 +340,7 @@ def _check_file_name(fmt: str, path: Path) -> None:
 def _load_keras(path: Path) -> Predictor:
     import keras
 
-    model = keras.saving.load_model(path)
+    model = keras.saving.load_model(path, safe_mode=True)  # a file from anywhere: no code runs from it
     return lambda x: np.asarray(model.predict(_as_input(x), verbose=0))
 
 

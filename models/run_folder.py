@@ -517,14 +517,28 @@ def _make_folder(folder: Path) -> None:
         raise UserError(f"cannot write in the run folder {folder}: permission denied.")
 
 
-def rescue_model(model, preferred: list[Path]) -> Path | None:
-    """Saves ``model`` in the first of ``preferred`` folders where that works; the file, or `None`."""
+def rescue_model(model, preferred: list[Path], preprocessing=None) -> Path | None:
+    """Saves ``model`` in the first of ``preferred`` folders where that works; the file, or `None`.
+
+    With ``preprocessing`` (what the model's inputs are), the model goes into a
+    folder of its own, ``rescued-STAMP/model.keras`` with ``preprocessing.json``
+    beside it, so `predict` can use it as it is.
+    """
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for folder in preferred:
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"rescued-{stamp}-{os.getpid()}.keras"
+            name = f"rescued-{stamp}-{os.getpid()}"
+            if preprocessing is None:
+                path = folder / f"{name}.keras"
+                save_model(model, path)
+                return path
+            from models.preprocessing import FILE_NAME, save_preprocessing
+
+            (folder / name).mkdir(exist_ok=True)
+            path = folder / name / "model.keras"
             save_model(model, path)
+            save_preprocessing(preprocessing, folder / name / FILE_NAME)
             return path
         except OSError:
             continue

@@ -115,7 +115,7 @@ def test_a_failed_save_keeps_the_model_and_writes_it_elsewhere(tmp_path, monkeyp
     monkeypatch.setattr("models.run_folder.save_model", disk_full)
     rescued = []
     monkeypatch.setattr("models.run_folder.rescue_model",
-                        lambda model, folders: rescued.append(model) or tmp_path / "rescued.keras")
+                        lambda model, folders, preprocessing=None: rescued.append(model) or tmp_path / "rescued.keras")
     assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_NOT_SAVED
     line = error_line(capsys)
     assert "No space left on device" in line and str(tmp_path / "rescued.keras") in line
@@ -136,6 +136,21 @@ def test_rescue_model_saves_a_loadable_file_in_the_first_folder_that_works(tmp_p
     place = rescue_model(model, [tmp_path / "blocked" / "x", tmp_path / "ok"])
     assert place.parent == tmp_path / "ok"
     assert keras.saving.load_model(place, safe_mode=True).count_params() == 3
+
+
+def test_a_rescued_model_keeps_its_preprocessing_beside_it(tmp_path):
+    import keras
+
+    from datasets.inputs import InputFeature
+    from models.preprocessing import Preprocessing, load_preprocessing
+    from models.run_folder import rescue_model
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    description = Preprocessing("regression", "y", [], "value", [InputFeature("a", "number", "a"),
+                                                                  InputFeature("b", "number", "b")])
+    place = rescue_model(model, [tmp_path], description)
+    assert place.name == "model.keras" and place.parent.parent == tmp_path
+    assert [feature.name for feature in load_preprocessing(place.parent / "preprocessing.json").inputs] == ["a", "b"]
 
 
 def test_runs_into_one_out_folder_need_overwrite_which_clears_the_old_run(tmp_path, capsys):
