@@ -39,6 +39,10 @@ class Dataset:
         inputs: one `InputFeature` per column of `x_train`, saying what the
             raw value is and how the model standardises it. Empty means
             plain numbers the model takes as they are.
+        train_rows: for a CSV, each training row's data-row number in the
+            file (1 for the first row below the header), so a view can show
+            the row as the file has it. `None` for other sets.
+        test_rows: the same for the test rows.
     """
 
     name: str
@@ -54,6 +58,8 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     target_scale: tuple[float, float] | None = None
     inputs: list[InputFeature] = field(default_factory=list)
+    train_rows: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:

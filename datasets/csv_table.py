@@ -626,6 +626,7 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
         target_name=target,
         class_names=class_names,
         notes=notes,
+        row_numbers=table.index.to_numpy(dtype=np.int64) + 1,  # rows dropped above keep their numbers
     )
 
 

@@ -70,6 +70,8 @@ class UnsplitData:
         class_names: one name per class; empty for regression.
         image_shape: ``(height, width)`` when each row is an image.
         notes: sentences about what loading did.
+        row_numbers: for a file, each row's data-row number in it (1 for the
+            first row below the header); `None` otherwise.
     """
 
     task: str
@@ -79,6 +81,7 @@ class UnsplitData:
     class_names: list[str] = field(default_factory=list)
     image_shape: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
+    row_numbers: np.ndarray | None = None
 
     def split(self, name: str, test_fraction: float, seed: int) -> Dataset:
         """Holds back `test_fraction` of the rows, stratified for classification.
@@ -114,4 +117,6 @@ class UnsplitData:
             image_shape=self.image_shape,
             notes=notes,
             inputs=inputs,
+            train_rows=None if self.row_numbers is None else self.row_numbers[parts.train],
+            test_rows=None if self.row_numbers is None else self.row_numbers[parts.test],
         )

@@ -145,6 +145,8 @@ def fold_dataset(dataset: Dataset, train: np.ndarray, held_out: np.ndarray) -> D
         x_train=x_train, y_train=dataset.y_train[train],
         x_test=dataset.x_train[held_out], y_test=dataset.y_train[held_out],
         target_scale=target_scale, inputs=restate_statistics(dataset.inputs, x_train),
+        train_rows=None if dataset.train_rows is None else dataset.train_rows[train],
+        test_rows=None if dataset.train_rows is None else dataset.train_rows[held_out],
     )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from datasets.base import Dataset
 from datasets.registry import load_dataset
-from datasets.split import validation_split
+from datasets.split import split_indices
 from models.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.errors import UserError
 from models.fused_updates import fuse_optimizer_updates
@@ -156,6 +156,9 @@ class TrainingArrays:
     y_val: np.ndarray | None
     x_test: np.ndarray
     y_test: np.ndarray
+    # Which rows of the data set's training rows are fitted on and which validate (indices).
+    fit_rows: np.ndarray | None = None
+    validation_rows: np.ndarray | None = None
 
 
 def prepare_arrays(project: Project, dataset: Dataset) -> TrainingArrays:
@@ -163,10 +166,12 @@ def prepare_arrays(project: Project, dataset: Dataset) -> TrainingArrays:
     plan = resolve_output(project, dataset.task, dataset.n_classes)
     fraction = project.training.validation_fraction
     x_train, y_train, x_val, y_val = dataset.x_train, dataset.y_train, None, None
+    fit_rows, validation_rows = np.arange(len(dataset.x_train)), None
     if fraction > 0:
-        x_train, x_val, y_train, y_val = validation_split(
-            dataset.x_train, dataset.y_train, fraction, project.training.seed, dataset.is_classification
-        )
+        fit_rows, validation_rows, _ = split_indices(
+            dataset.y_train, fraction, project.training.seed, dataset.is_classification, held_back="validation")
+        x_train, x_val = dataset.x_train[fit_rows], dataset.x_train[validation_rows]
+        y_train, y_val = dataset.y_train[fit_rows], dataset.y_train[validation_rows]
     if len(x_train) == 0:
         raise UserError("no training rows are left after the validation split: lower the validation fraction.")
     return TrainingArrays(
@@ -174,6 +179,7 @@ def prepare_arrays(project: Project, dataset: Dataset) -> TrainingArrays:
         x_train=x_train, y_train=encode_targets(y_train, plan),
         x_val=x_val, y_val=None if y_val is None else encode_targets(y_val, plan),
         x_test=dataset.x_test, y_test=encode_targets(dataset.y_test, plan),
+        fit_rows=fit_rows, validation_rows=validation_rows,
     )
 
 

@@ -427,3 +427,13 @@ def test_listing_a_csv_s_columns_does_not_import_pandas(tmp_path):
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines() == ["['种类', '花萼长度', '花萼宽度', '产地']", "False"]
+
+
+def test_each_row_keeps_its_number_in_the_file_after_rows_are_dropped(tmp_path):
+    text = "size,kind\n" + "".join(f"{i},{'a' if i % 2 else 'b'}\n" if i != 3 else "7,\n" for i in range(1, 41))
+    data = load(write(tmp_path, text), "kind")
+    assert 3 not in set(data.train_rows) | set(data.test_rows)  # the row with no target was dropped
+    assert sorted([*data.train_rows, *data.test_rows]) == [i for i in range(1, 41) if i != 3]
+    # Data row i holds size i, so the number says where each row came from.
+    np.testing.assert_array_equal(data.x_train[:, 0], data.train_rows)
+    np.testing.assert_array_equal(data.x_test[:, 0], data.test_rows)
