@@ -25,7 +25,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 # What --view names, and how to find that view in the window (None: the whole window).
-SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results")
+SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try")
 
 
 def _view_widget(window, name: str):
@@ -38,6 +38,9 @@ def _view_widget(window, name: str):
         return window.settings_tabs
     if name == "results":
         window.bottom_tabs.setCurrentWidget(window.results)
+        return window.bottom_tabs
+    if name == "try":
+        window.bottom_tabs.setCurrentWidget(window.try_it)
         return window.bottom_tabs
     return {"network": window.network_editor, "charts": window.charts}.get(name, window)
 

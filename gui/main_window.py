@@ -30,8 +30,10 @@ from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
 from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
 from gui.network_editor import NetworkEditor
+from gui.predict_dialog import ModelFileActions
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
+from gui.try_it import PreviewPointTrial, TryItView, model_from_run
 from gui.worker import CrossValidationJob, FunctionJob, TrainingJob
 from models.errors import UserError
 from models.spec import Project, load_project, project_to_dict
@@ -171,6 +173,9 @@ class MainWindow(QMainWindow):
         self.results = QTextBrowser()
         self.results.setOpenExternalLinks(False)
         self.results.setPlaceholderText(tr("Test-set results appear here when training ends."))
+        self.try_it = TryItView()
+        self.point_trial = PreviewPointTrial(self.preview, self.try_it, parent=self)
+        self.model_files = ModelFileActions(self, lambda: self.try_it.model, self._start_job, lambda: str(runs_dir()))
 
         self.settings_tabs = QTabWidget()
         self.settings_tabs.addTab(self.data_panel, tr("Data"))
@@ -189,6 +194,7 @@ class MainWindow(QMainWindow):
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.addTab(self.preview, tr("Data preview"))
         self.bottom_tabs.addTab(self.results, tr("Results"))
+        self.bottom_tabs.addTab(self.try_it, tr("Try it"))
 
         self.right_splitter = QSplitter(Qt.Vertical)
         self.right_splitter.addWidget(self.charts)
@@ -260,6 +266,12 @@ class MainWindow(QMainWindow):
         self.export_history_action = self._action(file_menu, "Export &history as CSV…", self.export_history_dialog, None,
                                                   "Write the loss and metrics of every epoch to a CSV file.")
         file_menu.addSeparator()
+        self._action(file_menu, "Open &trained model…", self.model_files.open_model_dialog, None,
+                     "Open a run folder or a model file to try it and to predict files with it.")
+        self.predict_action = self._action(file_menu, "&Predict a file…", self.model_files.predict_file_dialog, None,
+                                           "Predict every row of a CSV file with the current model.")
+        self.predict_action.setEnabled(False)
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit, "Close the window.")
 
         edit_menu = bar.addMenu(tr("&Edit"))
@@ -293,6 +305,10 @@ class MainWindow(QMainWindow):
         self.crossval_button.clicked.connect(self.cross_validate_dialog)
         self.charts.message.connect(self.show_message)
         self.network_editor.message.connect(self.show_message)
+        self.try_it.model_changed.connect(self.predict_action.setEnabled)
+        self.model_files.model_opened.connect(lambda loaded: self.try_it.set_model(loaded, self.dataset))
+        self.model_files.status.connect(self.statusBar().showMessage)
+        self.model_files.message.connect(self.show_message)
         # Bound methods, not lambdas: the stack emits these while the window is being
         # deleted, and only a method connection is dropped in time.
         self.undo_stack.cleanChanged.connect(self._update_title)
@@ -456,6 +472,7 @@ class MainWindow(QMainWindow):
             return
         self.dataset = dataset
         self.data_panel.show_dataset(dataset)
+        self.point_trial.clear()
         self.preview.show_dataset(dataset)
         self._update_shapes()
         self._update_run_controls(self.job is not None)
@@ -514,6 +531,8 @@ class MainWindow(QMainWindow):
         self._shown_key = key if comparable else None
         self.results.clear()
         self.result = None
+        self.try_it.set_model(None)  # the next model is trained in another thread: not to be called meanwhile
+        self.point_trial.clear()
         self._outcome = None
         self._fold = None
         self._trained_with = (self.project.copy(), self.dataset)
@@ -713,6 +732,7 @@ class MainWindow(QMainWindow):
         self.speed_label.setText(tr("{speed} samples/s", speed=f"{result.train_samples_per_second:,.0f}"))
         self.progress_label.setText(self._test_summary(result))
         self.results.setHtml(self._results_html(result))
+        self.try_it.set_model(model_from_run(result), self._trained_with[1])
         if result.save_error:
             self.show_message(tr("{error}. The trained model is kept in memory: use File ▸ Export to save it where "
                                  "you choose.", error=result.save_error[0].upper() + result.save_error[1:]))

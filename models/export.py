@@ -292,10 +292,9 @@ _WRITERS = {
 
 
 def _export_script(path: Path, project, dataset) -> list[Path]:
-    from models.script import write_training_script
-
     from models import standalone_predict
     from models.files import write_text_atomic
+    from models.script import write_training_script
 
     _require_project(project, dataset)
     try:

@@ -9,8 +9,8 @@ import pytest
 
 from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
-from datasets.registry import DATASETS, EITHER, dataset_info, dataset_names, load_dataset
 from datasets.inputs import PIXEL, column_statistics
+from datasets.registry import DATASETS, EITHER, dataset_info, dataset_names, load_dataset
 from datasets.split import split_indices, train_test_split_arrays, validation_split
 from datasets.synthetic import LINEAR_BIAS, LINEAR_WEIGHTS, MAX_SAMPLES
 from models.errors import UserError

@@ -319,7 +319,8 @@ def test_penguins_from_the_shared_table_predict_raw_rows(tmp_path):
     project = csv_project(SHARED / "penguins.csv", "species", epochs=30)
     project.dataset.missing = "drop"
     run_training(project, run_dir=tmp_path / "run")
-    rows = list(csv.DictReader(open(SHARED / "penguins.csv", encoding="utf-8")))
+    with open(SHARED / "penguins.csv", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
     complete = [row for row in rows if all(value not in ("", "NA") for value in row.values())]
     columns = list(reversed(list(rows[0]))) + ["extra"]
     report = predict_file(tmp_path / "run", write_rows(tmp_path / "p.csv", [{**r, "extra": "1"} for r in complete], columns),
