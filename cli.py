@@ -459,6 +459,7 @@ def command_train(args) -> int:
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
+    _print_evaluation(result.evaluation)
     if result.save_error:
         return _rescue(result)
     if result.reason == NAN_LOSS:
@@ -476,6 +477,26 @@ def command_train(args) -> int:
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
     print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
     return _stopped_status(stop) if result.reason == "stopped" else 0
+
+
+# Past this many classes the confusion matrix is too wide for a terminal; metrics.json has it.
+MAX_PRINTED_CLASSES = 12
+
+
+def _print_evaluation(evaluation) -> None:
+    """The test rows' headline against the baseline, and the confusion matrix when the classes are few."""
+    if evaluation is None:
+        return
+    print(f"test {evaluation.headline()}")
+    if not evaluation.is_classification or len(evaluation.classes) > MAX_PRINTED_CLASSES:
+        return
+    names = [name if len(name) <= 10 else name[:9] + "…" for name in evaluation.classes]
+    matrix = evaluation.confusion_matrix()
+    width = max(5, *(len(name) for name in names), len(str(int(matrix.max()))))
+    print("confusion matrix (rows: true class, columns: predicted):")
+    print(" " * (width + 2) + " ".join(name.rjust(width) for name in names))
+    for name, row in zip(names, matrix):
+        print(f"{name.rjust(width)}  " + " ".join(str(int(count)).rjust(width) for count in row))
 
 
 def command_predict(args) -> int:

@@ -480,3 +480,59 @@ def _short(value: float) -> str:
     if math.isfinite(value) and abs(value) >= 1000:
         return f"{value:.0f}"
     return f"{value:.4g}"
+
+
+@dataclass(frozen=True)
+class SplitRows:
+    """The rows of one split of a run's data, as the model saw them.
+
+    Args:
+        split: `"test"`, `"validation"` or `"train"` (the rows trained on).
+        x: the raw input rows.
+        y: their targets.
+        indices: each row's index in the data set's training or test arrays.
+        row_numbers: what `evaluation.csv` calls each row: its data-row number
+            in the CSV file for CSV data, else its place in the split (1, 2, …).
+    """
+
+    split: str
+    x: np.ndarray
+    y: np.ndarray
+    indices: np.ndarray
+    row_numbers: np.ndarray
+
+
+def split_rows(dataset, split: str, fit_rows: np.ndarray | None = None,
+               validation_rows: np.ndarray | None = None) -> SplitRows:
+    """The rows of ``split`` of ``dataset``, given which training rows were fitted on and which validated.
+
+    Raises:
+        UserError: for the validation split of a run that had none.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    if split == "test":
+        indices, x, y, numbers = np.arange(len(dataset.x_test)), dataset.x_test, dataset.y_test, dataset.test_rows
+    else:
+        if split == "validation" and (validation_rows is None or len(validation_rows) == 0):
+            raise UserError("this run had no validation rows: set a validation fraction above 0 and train again.")
+        indices = np.asarray(validation_rows if split == "validation" else
+                             (np.arange(len(dataset.x_train)) if fit_rows is None else fit_rows))
+        x, y = dataset.x_train[indices], dataset.y_train[indices]
+        numbers = None if dataset.train_rows is None else dataset.train_rows[indices]
+    if numbers is None:
+        numbers = np.arange(1, len(indices) + 1)
+    return SplitRows(split, x, y, indices, np.asarray(numbers))
+
+
+def evaluate_split(predict, dataset, split: str, output_kind: str, fit_rows: np.ndarray | None = None,
+                   validation_rows: np.ndarray | None = None) -> tuple[Evaluation, SplitRows]:
+    """Predicts one split with ``predict`` (raw rows in, outputs out) and evaluates it.
+
+    The baselines take their answer from the rows trained on (``fit_rows``,
+    all training rows when `None`).
+    """
+    rows = split_rows(dataset, split, fit_rows, validation_rows)
+    train_y = dataset.y_train if fit_rows is None else dataset.y_train[fit_rows]
+    outputs = np.asarray(predict(rows.x)) if len(rows.x) else np.zeros((0, 1))
+    return evaluate(outputs, rows.y, train_y, dataset.task, list(dataset.class_names), output_kind, split), rows

@@ -137,3 +137,13 @@ def read_json_object(path: str | os.PathLike) -> dict | None:
     except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def csv_text(table: list[list[str]]) -> str:
+    """Rows of text as CSV, with the line ends Python's csv module writes by default (CR LF)."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows(table)
+    return text.getvalue()

@@ -10,8 +10,6 @@ predictions are written as CSV, atomically.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ import numpy as np
 
 from models import standalone_predict as rows_io
 from models.errors import UserError
-from models.files import write_text_atomic
+from models.files import csv_text, write_text_atomic
 from models.preprocessing import FILE_NAME, Preprocessing, load_preprocessing
 
 # Where a run folder or an export folder keeps each format, in the order they are preferred.
@@ -220,10 +218,8 @@ def predict_file(
         raise UserError("the predictions would overwrite the rows they come from: choose another --out file.")
     predicted, probabilities, _outputs, warnings = predict_rows(loaded, header, rows, delimiter, progress)
     table = rows_io.prediction_table(loaded.description, predicted, probabilities)
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\r\n").writerows(table)
     try:
-        write_text_atomic(out, text.getvalue())
+        write_text_atomic(out, csv_text(table))
     except OSError as error:
         raise UserError(f"the predictions could not be written to {out} ({error.strerror or error}).") from None
     score = rows_io.target_score(loaded.description, header, rows, predicted)

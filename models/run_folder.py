@@ -30,6 +30,7 @@ from models.errors import UserError
 from models.files import (
     TEMPORARY_PREFIX,
     atomic_path,
+    csv_text,
     read_json_object,
     write_json_atomic,
     write_text_atomic,
@@ -43,7 +44,7 @@ RUNNING, COMPLETED, STOPPED, FAILED, KILLED = "running", "completed", "stopped",
 RUN_FILES = (
     STATUS_FILE, "project.json", "history.csv", "metrics.json", "crossval.json", "model.keras",
     "model.weights.h5", "saved_model", "model.tflite", "model.onnx", "train.py", "train_data.npz",
-    "preprocessing.json", "predict.py",
+    "preprocessing.json", "predict.py", "evaluation.csv",
 )
 # Room a run needs besides its model file: the project, history, metrics and status.
 SMALL_FILES_BYTES = 256_000
@@ -413,8 +414,12 @@ class RunFolder:
 
             save_preprocessing(result.preprocessing, self.path / FILE_NAME)
         write_text_atomic(self.path / "history.csv", history_csv(result.history))
+        evaluation = getattr(result, "evaluation", None)
+        if evaluation is not None:
+            write_text_atomic(self.path / "evaluation.csv", csv_text(evaluation.evaluation_rows(getattr(result, "test_row_numbers", None))))
         write_json_atomic(self.path / "metrics.json", {
             **result.test_metrics,
+            **({} if evaluation is None else evaluation.metrics_json()),
             "train_samples_per_second": result.train_samples_per_second,
             "epochs_run": result.epochs_run,
             "stop_reason": result.reason,

@@ -104,6 +104,12 @@ class RunResult:
     model: object = field(default=None, repr=False)
     # What the model's inputs and outputs are (a `models.preprocessing.Preprocessing`).
     preprocessing: object = field(default=None, repr=False)
+    # Where the model is right and wrong on the test rows (a `models.evaluation.Evaluation`), and
+    # which of the data set's training rows it was fitted on and which validated it.
+    evaluation: object = field(default=None, repr=False)
+    fit_rows: np.ndarray | None = field(default=None, repr=False)
+    validation_rows: np.ndarray | None = field(default=None, repr=False)
+    test_row_numbers: np.ndarray | None = field(default=None, repr=False)  # evaluation.csv's `row` column
 
     @property
     def reason_text(self) -> str:
@@ -683,8 +689,24 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
         run_dir=str(folder.path) if folder is not None else "", model=model,
         probe=None if probe_x is None else probe_outputs(model, probe_x),
         preprocessing=describe_preprocessing(dataset, arrays.plan),
+        fit_rows=arrays.fit_rows, validation_rows=arrays.validation_rows,
     )
+    if test_metrics:
+        _evaluate_test_rows(model, dataset, result, batch_size, strategy.num_replicas_in_sync)
     return result
+
+
+def _evaluate_test_rows(model, dataset, result: RunResult, batch_size: int, replicas: int) -> None:
+    """Sets the result's `Evaluation` of the test rows; left `None` when the outputs are not all numbers."""
+    from models.evaluation import evaluate_split
+
+    size = _evaluation_batch_size(batch_size, len(dataset.x_test), replicas)
+    try:
+        evaluation, rows = evaluate_split(lambda x: model.predict(x, batch_size=size, verbose=0), dataset, "test",
+                                          result.preprocessing.output, result.fit_rows, result.validation_rows)
+    except UserError:  # outputs that are not numbers: the test metrics already say the model failed
+        return
+    result.evaluation, result.test_row_numbers = evaluation, rows.row_numbers
 
 
 def _evaluation_batch_size(batch_size: int, rows: int, replicas: int, at_least: int = 256) -> int:
@@ -750,4 +772,5 @@ def _automatic_steps_per_execution(project, dataset, plan, batch_size: int, step
 
 def result_summary(result: RunResult) -> dict:
     """The result without the model, ready for JSON."""
-    return {f.name: getattr(result, f.name) for f in fields(result) if f.name not in ("model", "preprocessing")}
+    left_out = ("model", "preprocessing", "evaluation", "fit_rows", "validation_rows", "test_row_numbers")
+    return {f.name: getattr(result, f.name) for f in fields(result) if f.name not in left_out}

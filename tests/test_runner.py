@@ -105,6 +105,7 @@ def test_reports_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
     }
     folder = tmp_path / "run"
     assert sorted(p.name for p in folder.iterdir()) == [
+        "evaluation.csv",
         "history.csv",
         "metrics.json",
         "model.keras",
