@@ -25,7 +25,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 # What --view names, and how to find that view in the window (None: the whole window).
-SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try")
+SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation")
 
 
 def _view_widget(window, name: str):
@@ -39,10 +39,16 @@ def _view_widget(window, name: str):
     if name == "results":
         window.bottom_tabs.setCurrentWidget(window.results)
         return window.bottom_tabs
+    if name == "charts":
+        window.chart_tabs.setCurrentWidget(window.charts)
+        return window.charts
+    if name == "evaluation":
+        window.chart_tabs.setCurrentWidget(window.evaluation)
+        return window.chart_tabs
     if name == "try":
         window.bottom_tabs.setCurrentWidget(window.try_it)
         return window.bottom_tabs
-    return {"network": window.network_editor, "charts": window.charts}.get(name, window)
+    return {"network": window.network_editor}.get(name, window)
 
 
 def import_tensorflow_and_list_devices():

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
 
 from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
+from gui.evaluation_view import EvaluationView
 from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
 from gui.network_editor import NetworkEditor
 from gui.predict_dialog import ModelFileActions
+from gui.sample_gallery import PreviewHighlight
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
 from gui.try_it import PreviewPointTrial, TryItView, model_from_run
@@ -175,6 +177,8 @@ class MainWindow(QMainWindow):
         self.results.setPlaceholderText(tr("Test-set results appear here when training ends."))
         self.try_it = TryItView()
         self.point_trial = PreviewPointTrial(self.preview, self.try_it, parent=self)
+        self.evaluation = EvaluationView(start_job=self._start_job)
+        self.evaluation_marks = PreviewHighlight(self.preview)
         self.model_files = ModelFileActions(self, lambda: self.try_it.model, self._start_job, lambda: str(runs_dir()))
 
         self.settings_tabs = QTabWidget()
@@ -196,8 +200,12 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(self.results, tr("Results"))
         self.bottom_tabs.addTab(self.try_it, tr("Try it"))
 
+        self.chart_tabs = QTabWidget()
+        self.chart_tabs.addTab(self.charts, tr("Training"))
+        self.chart_tabs.addTab(self.evaluation, tr("Evaluation"))
+
         self.right_splitter = QSplitter(Qt.Vertical)
-        self.right_splitter.addWidget(self.charts)
+        self.right_splitter.addWidget(self.chart_tabs)
         self.right_splitter.addWidget(self.bottom_tabs)
         self.right_splitter.setStretchFactor(0, 3)
         self.right_splitter.setStretchFactor(1, 2)
@@ -304,6 +312,8 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_training)
         self.crossval_button.clicked.connect(self.cross_validate_dialog)
         self.charts.message.connect(self.show_message)
+        self.evaluation.message.connect(self.show_message)
+        self.evaluation.points_chosen.connect(self.evaluation_marks.show_points)
         self.network_editor.message.connect(self.show_message)
         self.try_it.model_changed.connect(self.predict_action.setEnabled)
         self.model_files.model_opened.connect(lambda loaded: self.try_it.set_model(loaded, self.dataset))
@@ -473,6 +483,7 @@ class MainWindow(QMainWindow):
         self.dataset = dataset
         self.data_panel.show_dataset(dataset)
         self.point_trial.clear()
+        self.evaluation_marks.clear()
         self.preview.show_dataset(dataset)
         self._update_shapes()
         self._update_run_controls(self.job is not None)
@@ -533,6 +544,8 @@ class MainWindow(QMainWindow):
         self.result = None
         self.try_it.set_model(None)  # the next model is trained in another thread: not to be called meanwhile
         self.point_trial.clear()
+        self.evaluation.clear()
+        self.evaluation_marks.clear()
         self._outcome = None
         self._fold = None
         self._trained_with = (self.project.copy(), self.dataset)
@@ -733,6 +746,8 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(self._test_summary(result))
         self.results.setHtml(self._results_html(result))
         self.try_it.set_model(model_from_run(result), self._trained_with[1])
+        trained_on = self._trained_with[0].dataset
+        self.evaluation.set_result(result, self._trained_with[1], trained_on.data_file if trained_on.name == "csv" else None)
         if result.save_error:
             self.show_message(tr("{error}. The trained model is kept in memory: use File ▸ Export to save it where "
                                  "you choose.", error=result.save_error[0].upper() + result.save_error[1:]))
