@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import io
-import re
-import unicodedata
 import zipfile
 from pathlib import Path
 
 from models.errors import UserError
+from models.standalone_predict import (  # one reading of CSV text for training, predict and predict.py
+    CHINESE_ENCODINGS,
+    LATIN_ENCODINGS,
+    MIN_PLAUSIBILITY,
+    _chinese_score,
+    _latin_score,
+    _strict_decoding,
+    _unique_names,
+    detect_delimiter,
+)
 
-DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SNIFF_CHARACTERS = 65536
 _SNIFF_LINES = 50
@@ -154,95 +160,6 @@ def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
     return text, encoding
 
 
-CHINESE_ENCODINGS = (("gbk", "GBK"), ("gb18030", "GB18030"))
-LATIN_ENCODINGS = (("cp1252", "Windows-1252"), ("latin-1", "Latin-1"))
-MIN_PLAUSIBILITY = 0.3
-_SCORED_RUNS = 5000
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_LATIN_PUNCTUATION = set("€‚„…†‡‰‹›‘’“”•–—˜™°±²³´µ·¹º»«¼½¾¿¡£¥§©®¬×÷¢\xa0")
-
-
-def _strict_decoding(raw: bytes, encodings: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
-    """The first of `encodings` that decodes `raw` without an error, as ``(text, name)``."""
-    for codec, name in encodings:
-        try:
-            return raw.decode(codec), name
-        except UnicodeDecodeError:
-            continue
-    return None, ""
-
-
-def _runs(text: str):
-    """The first runs of non-ASCII characters, each with the characters either side."""
-    for number, match in enumerate(_NON_ASCII_RUN.finditer(text)):
-        if number == _SCORED_RUNS:
-            return
-        start, end = match.span()
-        yield match.group(), text[start - 1 : start], text[end : end + 1]
-
-
-@functools.lru_cache(maxsize=8192)
-def _chinese_character_score(character: str) -> float:
-    """How plausible one character of a GBK reading is: common hanzi 1, rare ones less."""
-    try:
-        character.encode("gb2312")
-    except UnicodeEncodeError:
-        # GBK's extension areas: traditional and rare characters. Latin-1 bytes read
-        # as GBK land here, an accented letter and the ASCII letter after it becoming one.
-        return 0.3 if unicodedata.category(character) == "Lo" else 0.0
-    return 1.0 if "\u4e00" <= character <= "\u9fff" else 0.8  # else full-width punctuation
-
-
-def _chinese_score(text: str) -> float:
-    """Mean plausibility of the non-ASCII characters of a GBK or GB18030 reading.
-
-    Chinese words rarely sit between two ASCII letters; accented letters read
-    as GBK do (``coração`` becomes ``cora玢o``), so such runs count half.
-    """
-    total = count = 0.0
-    for run, before, after in _runs(text):
-        score = sum(_chinese_character_score(c) for c in run)
-        if _is_ascii_letter(before) and _is_ascii_letter(after):
-            score /= 2
-        total += score
-        count += len(run)
-    return total / count if count else 0.0
-
-
-def _is_ascii_letter(character: str) -> bool:
-    return character.isascii() and character.isalpha()
-
-
-def _latin_run_score(run: str, before: str, after: str) -> float:
-    """How plausible a run of non-ASCII characters is in a European language.
-
-    Accented letters sit inside words of ASCII letters (``Zürich``, ``café``,
-    ``ções``); Chinese bytes read as Latin-1 give long runs of accented
-    letters (``ÐÕÃû``) or control characters.
-    """
-    if any(unicodedata.category(c) == "Cc" for c in run):
-        return 0.0
-    if all(c in _LATIN_PUNCTUATION for c in run):
-        return 0.8
-    letters_beside = _is_ascii_letter(before) + _is_ascii_letter(after)
-    if not all(c.isalpha() or c in _LATIN_PUNCTUATION for c in run):
-        return 0.1
-    if len(run) == 1:
-        return 1.0 if letters_beside else 0.6
-    if len(run) == 2:
-        return (0.3, 0.7, 0.9)[letters_beside]
-    return 0.1
-
-
-def _latin_score(text: str) -> float:
-    """Mean plausibility, per non-ASCII character, of a Windows-1252 or Latin-1 reading."""
-    total = count = 0.0
-    for run, before, after in _runs(text):
-        total += _latin_run_score(run, before, after) * len(run)
-        count += len(run)
-    return total / count if count else 0.0
-
-
 def read_text(path: Path) -> tuple[str, str]:
     """Reads a CSV file as text, returning ``(text, encoding)``."""
     _check_path(path)
@@ -262,31 +179,6 @@ def read_text(path: Path) -> tuple[str, str]:
             f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
         )
     return text, encoding
-
-
-def detect_delimiter(text: str) -> str:
-    """Picks the separator whose column count on the first lines is most steady.
-
-    A candidate must split the header into at least two columns; among those,
-    the one giving the header's column count on the most lines wins, then the
-    one giving more columns. This keeps decimal commas (``5,1;3,5``) from
-    being taken for separators. Defaults to a comma.
-    """
-    head = text[:_SNIFF_CHARACTERS]
-    lines = head.splitlines()
-    if len(head) < len(text) and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut off
-    lines = [line for line in lines[:_SNIFF_LINES] if line.strip()]
-    best, best_score = ",", (0.0, 0)
-    for delimiter in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not widths or widths[0] < 2:
-            continue
-        agreement = sum(width == widths[0] for width in widths) / len(widths)
-        score = (agreement, widths[0])
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 def read_csv_columns(path: str | Path) -> list[str]:
@@ -342,25 +234,3 @@ def header_names(text: str, delimiter: str, file_name: str) -> list[str]:
     return _unique_names([name.strip() or f"Unnamed: {index}" for index, name in enumerate(header)])
 
 
-def _unique_names(names: list[str]) -> list[str]:
-    """Column names made unique by numbering repeats: ``a``, ``a.1``, ``a.2``.
-
-    The first of each name keeps it, so a column the file itself calls
-    ``a.1`` keeps that name; a repeat takes the next number that is neither
-    in the header nor given out already (``a,a,a.1`` gives ``a``, ``a.2``,
-    ``a.1``, as pandas names them).
-    """
-    in_header = set(names)
-    taken: set[str] = set()
-    counts: dict[str, int] = {}
-    unique = []
-    for name in names:
-        candidate, count = name, counts.get(name, 0)
-        if name in taken:
-            while candidate in taken or candidate in in_header:
-                count += 1
-                candidate = f"{name}.{count}"
-        counts[name] = count
-        taken.add(candidate)
-        unique.append(candidate)
-    return unique

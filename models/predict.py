@@ -10,6 +10,7 @@ predictions are written as CSV, atomically.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,17 @@ class LoadedModel:
     fmt: str
     preprocessing: Preprocessing
     predict: Predictor
+
+    def __post_init__(self) -> None:
+        # One call at a time: a TFLite interpreter (and a Keras model being traced) fails when
+        # the Try it view and a Predict-a-file job call it from two threads at once.
+        unguarded, lock = self.predict, threading.Lock()
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            with lock:
+                return unguarded(x)
+
+        self.predict = predict
 
     @property
     def description(self) -> dict:

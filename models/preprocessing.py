@@ -145,7 +145,7 @@ def load_preprocessing(path: str | Path) -> Preprocessing:
                             "that Keras Trainer writes beside it; export the model again.")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise UserError(f"{name} is too large to be a description of a model's inputs.")
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a file saved again by Notepad starts with a BOM
     except OSError as error:
         raise UserError(f"{path} could not be read ({error.strerror or error}).") from None
     except UnicodeDecodeError:
@@ -174,7 +174,7 @@ def preprocessing_from_dict(data, name: str = FILE_NAME) -> Preprocessing:
         raise UserError(f"{name} is not a Keras Trainer description of a model's inputs "
                         f"(its \"format\" should be \"{FORMAT}\").")
     version = data.get("version")
-    if not _is_int(version) or version < 1:
+    if not _is_int(version) or not 1 <= version < 1_000_000:
         raise bad('"version" is not a whole number from 1')
     if version > VERSION:
         raise UserError(f"{name} was written by a newer Keras Trainer (version {version}; this one reads up to "
@@ -204,11 +204,25 @@ def preprocessing_from_dict(data, name: str = FILE_NAME) -> Preprocessing:
     if not isinstance(raw_inputs, list) or not raw_inputs or len(raw_inputs) > MAX_INPUTS:
         raise bad('"inputs" must list the model\'s inputs')
     inputs = [_input_from_dict(entry, position, bad) for position, entry in enumerate(raw_inputs, start=1)]
+    _check_columns(inputs, bad)
     if image_shape is not None and image_shape[0] * image_shape[1] != len(inputs):
         raise bad(f'"image_shape" {list(image_shape)} does not hold the {len(inputs)} inputs')
     dataset = data.get("dataset", "")
     return Preprocessing(task=task, target=target, classes=list(classes), output=output, inputs=inputs,
                          dataset=dataset if isinstance(dataset, str) else "", image_shape=image_shape)
+
+
+def _check_columns(inputs: list[InputFeature], bad) -> None:
+    """Each column is read one way: as one number (or pixel), or as one-hot inputs of different categories."""
+    readings: dict[str, list[InputFeature]] = {}
+    for feature in inputs:
+        readings.setdefault(feature.column, []).append(feature)
+    for column, features in readings.items():
+        one_hot = [f.category for f in features if f.kind == ONE_HOT]
+        if len(one_hot) != len(features) and len(features) > 1:
+            raise bad(f"the column '{column}' is read in more than one way")
+        if len(set(one_hot)) != len(one_hot):
+            raise bad(f"a category of '{column}' is listed twice")
 
 
 def _input_from_dict(entry, position: int, bad) -> InputFeature:
@@ -242,7 +256,12 @@ def _is_int(value) -> bool:
 
 
 def _is_finite_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and abs(float(value)) <= 3.4e38  # what float32 can hold
+    except OverflowError:  # an integer of hundreds of digits
+        return False
 
 
 __all__ = ["FILE_NAME", "FORMAT", "NUMBER", "ONE_HOT", "PIXEL", "Preprocessing", "VERSION",

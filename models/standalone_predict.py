@@ -19,11 +19,14 @@ both write the same CSV.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import os
+import re
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,9 @@ MISSING_MARKERS = frozenset({
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 })
 _TRUE, _FALSE = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_CHARACTERS = 65536
+_SNIFF_LINES = 50
 
 
 class PredictionError(Exception):
@@ -44,32 +50,182 @@ class PredictionError(Exception):
 # ---------------------------------------------------------------- reading a CSV
 
 
-def decode_csv_bytes(raw: bytes) -> str:
-    """The text of a CSV file: UTF-8 (with or without BOM), UTF-16 with BOM, GB18030, else Windows-1252."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    for encoding in ("utf-8-sig", "gb18030"):
+CHINESE_ENCODINGS = (("gbk", "GBK"), ("gb18030", "GB18030"))
+LATIN_ENCODINGS = (("cp1252", "Windows-1252"), ("latin-1", "Latin-1"))
+MIN_PLAUSIBILITY = 0.3
+_SCORED_RUNS = 5000
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_LATIN_PUNCTUATION = set("€‚„…†‡‰‹›‘’“”•–—˜™°±²³´µ·¹º»«¼½¾¿¡£¥§©®¬×÷¢\xa0")
+
+
+def _strict_decoding(raw: bytes, encodings: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
+    """The first of `encodings` that decodes `raw` without an error, as ``(text, name)``."""
+    for codec, name in encodings:
         try:
-            return raw.decode(encoding)
+            return raw.decode(codec), name
         except UnicodeDecodeError:
-            pass
-    return raw.decode("cp1252", errors="replace")
+            continue
+    return None, ""
 
 
-def guess_delimiter(text: str) -> str:
-    """The separator among comma, semicolon, tab and pipe that splits the first line most often."""
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+def _runs(text: str):
+    """The first runs of non-ASCII characters, each with the characters either side."""
+    for number, match in enumerate(_NON_ASCII_RUN.finditer(text)):
+        if number == _SCORED_RUNS:
+            return
+        start, end = match.span()
+        yield match.group(), text[start - 1 : start], text[end : end + 1]
+
+
+@functools.lru_cache(maxsize=8192)
+def _chinese_character_score(character: str) -> float:
+    """How plausible one character of a GBK reading is: common hanzi 1, rare ones less."""
+    try:
+        character.encode("gb2312")
+    except UnicodeEncodeError:
+        # GBK's extension areas: traditional and rare characters. Latin-1 bytes read
+        # as GBK land here, an accented letter and the ASCII letter after it becoming one.
+        return 0.3 if unicodedata.category(character) == "Lo" else 0.0
+    return 1.0 if "\u4e00" <= character <= "\u9fff" else 0.8  # else full-width punctuation
+
+
+def _chinese_score(text: str) -> float:
+    """Mean plausibility of the non-ASCII characters of a GBK or GB18030 reading.
+
+    Chinese words rarely sit between two ASCII letters; accented letters read
+    as GBK do (``coração`` becomes ``cora玢o``), so such runs count half.
+    """
+    total = count = 0.0
+    for run, before, after in _runs(text):
+        score = sum(_chinese_character_score(c) for c in run)
+        if _is_ascii_letter(before) and _is_ascii_letter(after):
+            score /= 2
+        total += score
+        count += len(run)
+    return total / count if count else 0.0
+
+
+def _is_ascii_letter(character: str) -> bool:
+    return character.isascii() and character.isalpha()
+
+
+def _latin_run_score(run: str, before: str, after: str) -> float:
+    """How plausible a run of non-ASCII characters is in a European language.
+
+    Accented letters sit inside words of ASCII letters (``Zürich``, ``café``,
+    ``ções``); Chinese bytes read as Latin-1 give long runs of accented
+    letters (``ÐÕÃû``) or control characters.
+    """
+    if any(unicodedata.category(c) == "Cc" for c in run):
+        return 0.0
+    if all(c in _LATIN_PUNCTUATION for c in run):
+        return 0.8
+    letters_beside = _is_ascii_letter(before) + _is_ascii_letter(after)
+    if not all(c.isalpha() or c in _LATIN_PUNCTUATION for c in run):
+        return 0.1
+    if len(run) == 1:
+        return 1.0 if letters_beside else 0.6
+    if len(run) == 2:
+        return (0.3, 0.7, 0.9)[letters_beside]
+    return 0.1
+
+
+def _latin_score(text: str) -> float:
+    """Mean plausibility, per non-ASCII character, of a Windows-1252 or Latin-1 reading."""
+    total = count = 0.0
+    for run, before, after in _runs(text):
+        total += _latin_run_score(run, before, after) * len(run)
+        count += len(run)
+    return total / count if count else 0.0
+
+
+
+
+def detect_delimiter(text: str) -> str:
+    """Picks the separator whose column count on the first lines is most steady.
+
+    A candidate must split the header into at least two columns; among those,
+    the one giving the header's column count on the most lines wins, then the
+    one giving more columns. This keeps decimal commas (``5,1;3,5``) from
+    being taken for separators. Defaults to a comma.
+    """
+    head = text[:_SNIFF_CHARACTERS]
+    lines = head.splitlines()
+    if len(head) < len(text) and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut off
+    lines = [line for line in lines[:_SNIFF_LINES] if line.strip()]
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not widths or widths[0] < 2:
+            continue
+        agreement = sum(width == widths[0] for width in widths) / len(widths)
+        score = (agreement, widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names made unique by numbering repeats: ``a``, ``a.1``, ``a.2``.
+
+    The first of each name keeps it, so a column the file itself calls
+    ``a.1`` keeps that name; a repeat takes the next number that is neither
+    in the header nor given out already (``a,a,a.1`` gives ``a``, ``a.2``,
+    ``a.1``, as pandas names them).
+    """
+    in_header = set(names)
+    taken: set[str] = set()
+    counts: dict[str, int] = {}
+    unique = []
+    for name in names:
+        candidate, count = name, counts.get(name, 0)
+        if name in taken:
+            while candidate in taken or candidate in in_header:
+                count += 1
+                candidate = f"{name}.{count}"
+        counts[name] = count
+        taken.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
+def decode_csv_bytes(raw: bytes) -> str:
+    """The text of a CSV file, in the encoding Keras Trainer's CSV import would choose.
+
+    A byte-order mark decides (UTF-8 or UTF-16); else strict UTF-8; else the
+    GBK (GB18030) and Windows-1252 (Latin-1) readings are scored for how
+    plausible their letters are, and the better one is taken.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    latin_text, _ = _strict_decoding(raw, LATIN_ENCODINGS)
+    chinese_text, _ = _strict_decoding(raw, CHINESE_ENCODINGS)
+    if chinese_text is not None and _chinese_score(chinese_text) > _latin_score(latin_text):
+        return chinese_text
+    return latin_text
 
 
 def split_rows(text: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
-    """The header's names (stripped) and the rows of a CSV text, blank lines left out."""
-    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter) if any(cell.strip() for cell in row)]
+    """The header's names and the data rows of a CSV text.
+
+    As pandas reads a file for training: only truly empty lines are skipped
+    (a line of separators alone is a row of missing values, and counts), and
+    repeated header names are numbered (``a``, ``a.1``), so the rows keep the
+    numbers training gave them.
+    """
+    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter) if row]
     if not rows:
         raise PredictionError("the CSV file is empty: it needs a header line and at least one row.")
-    header = [name.strip() for name in rows[0]]
+    header = _unique_names([name.strip() for name in rows[0]])
     if len(rows) == 1:
         raise PredictionError("the CSV file has a header but no rows to predict.")
     return header, rows[1:]
@@ -82,7 +238,7 @@ def read_csv_file(path) -> tuple[list[str], list[list[str]]]:
     except OSError as error:
         raise PredictionError(f"{path} could not be read ({error.strerror or error}).") from None
     text = decode_csv_bytes(raw)
-    return split_rows(text, guess_delimiter(text))
+    return split_rows(text, detect_delimiter(text))
 
 
 # ---------------------------------------------------------------- building the inputs
@@ -107,6 +263,34 @@ def _column_positions(header: list[str], inputs: list[dict]) -> dict[str, int]:
         shown = ", ".join(repr(name) for name in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise PredictionError(f"the CSV file has no column {shown}, which the model needs; add it (a value may be left empty).")
     return positions
+
+
+def _cell(row: list[str], position: int) -> str | None:
+    """A cell's text as training reads it, or None when it is missing.
+
+    As pandas with ``skipinitialspace``: leading spaces go before the missing
+    markers are looked for (``NA`` is missing, ``NA `` is not); then the text
+    is stripped, and blank text is missing too.
+    """
+    text = row[position].lstrip() if position < len(row) else ""
+    if text in MISSING_MARKERS:
+        return None
+    text = text.strip()
+    return text or None
+
+
+def _boolean_name(text: str) -> str:
+    """``true``/``TRUE`` as ``True`` (and so for false): pandas reads them as booleans, named so in training."""
+    if text in _TRUE:
+        return "True"
+    if text in _FALSE:
+        return "False"
+    return text
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A value as a warning quotes it, cut short: a stray quote can swallow many lines into one cell."""
+    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
 
 
 def _number(text: str, decimal_comma: bool) -> float | None:
@@ -151,13 +335,14 @@ def encode_rows(description: dict, header: list[str], rows: list[list[str]], del
         position = positions[column]
         categories = {feature["category"]: index for index, feature in features if feature["kind"] == "one_hot"}
         for row_number, row in enumerate(rows):
-            text = row[position].strip() if position < len(row) else ""
-            if text in MISSING_MARKERS:
+            text = _cell(row, position)
+            if text is None:
                 filled[column] = filled.get(column, 0) + 1
                 for index, feature in features:
                     x[row_number, index] = feature.get("fill", 0.0)
                 continue
             if categories:
+                text = _boolean_name(text)
                 if text in categories:
                     x[row_number, categories[text]] = 1.0
                 else:
@@ -179,9 +364,9 @@ def _warnings(filled: dict, unreadable: dict, unseen: dict) -> list[str]:
         counts = ", ".join(f"{count} in '{column}'" for column, count in filled.items())
         warnings.append(f"{sum(filled.values())} missing value(s) were filled as in training ({counts}).")
     for column, (count, example) in unreadable.items():
-        warnings.append(f"{count} value(s) in '{column}' are not numbers (such as {example!r}) and were filled as in training.")
+        warnings.append(f"{count} value(s) in '{column}' are not numbers (such as {_shown(example)}) and were filled as in training.")
     for column, values in unseen.items():
-        shown = ", ".join(f"{value!r}" for value in list(values)[:5])
+        shown = ", ".join(_shown(value) for value in list(values)[:5])
         warnings.append(f"'{column}' has value(s) never seen in training ({shown}; {sum(values.values())} row(s)); "
                         "they count as none of the known values.")
     return warnings
@@ -236,10 +421,15 @@ def prediction_table(description: dict, predicted: list[str], probabilities: np.
 def write_csv_atomically(path, table: list[list[str]]) -> None:
     """Writes rows to ``path`` through a temporary file renamed into place."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise PredictionError(f"the folder {path.parent} does not exist: choose where the predictions go.")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             csv.writer(file).writerows(table)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's private one
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -258,8 +448,8 @@ def target_score(description: dict, header: list[str], rows: list[list[str]], pr
     if not positions:
         return None
     position = positions[0]
-    truth = [(row[position].strip() if position < len(row) else "") for row in rows]
-    pairs = [(t, p) for t, p in zip(truth, predicted) if t not in MISSING_MARKERS]
+    truth = [_cell(row, position) for row in rows]
+    pairs = [(t, p) for t, p in zip(truth, predicted) if t is not None]
     if description["task"] == "classification":
         pairs = [(_class_text(t, description["classes"]), p) for t, p in pairs]
         return ("accuracy", sum(t == p for t, p in pairs) / len(pairs), len(pairs)) if pairs else None
@@ -272,6 +462,7 @@ def target_score(description: dict, header: list[str], rows: list[list[str]], pr
 
 def _class_text(text: str, classes: list[str]) -> str:
     """A target value as its class name: ``3.0`` is class ``3`` when the classes are numbers."""
+    text = _boolean_name(text)
     if text in classes:
         return text
     number = _number(text, False)
@@ -320,13 +511,17 @@ def main(argv=None) -> int:
         else:
             raise PredictionError("there is no model.onnx or model.keras beside this script.")
         text = decode_csv_bytes(source.read_bytes())
-        delimiter = guess_delimiter(text)
+        delimiter = detect_delimiter(text)
         header, rows = split_rows(text, delimiter)
         x, warnings = encode_rows(description, header, rows, delimiter)
         predicted, probabilities = decode_outputs(description, predict(x))
         write_csv_atomically(out, prediction_table(description, predicted, probabilities))
     except (PredictionError, OSError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a damaged description or model: still one line
+        print(f"error: could not predict ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+              "export the model again.", file=sys.stderr)
         return 2
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -326,3 +326,58 @@ def test_penguins_from_the_shared_table_predict_raw_rows(tmp_path):
     report = predict_file(tmp_path / "run", write_rows(tmp_path / "p.csv", [{**r, "extra": "1"} for r in complete], columns),
                           tmp_path / "p_out.csv")
     assert report.score[1] >= 0.95
+
+
+def quirky_table(n: int = 90) -> str:
+    """A table as spreadsheets write them: Latin-1 accents, lowercase booleans with a gap,
+    a repeated column name, an 'NA ' that is a word, and a line of separators alone."""
+    rng = np.random.default_rng(4)
+    lines = ["city;size;size;flag;kind"]
+    for i in range(n):
+        kind = "big" if i % 2 else "small"
+        city = ["Zürich", "Genève", "Köln"][i % 3]
+        size = f"{(10 if kind == 'big' else 1) + rng.uniform(0, 1):.2f}".replace(".", ",")
+        flag = "" if i == 5 else ("true" if kind == "big" else "false")
+        lines.append(f"{city};{size};{i % 7};{flag};{kind}")
+        if i == 40:
+            lines.append(";;;;")
+    return "\n".join(lines) + "\n"
+
+
+def test_predict_reads_a_file_exactly_as_training_did(tmp_path):
+    data_file = tmp_path / "quirky.csv"
+    data_file.write_bytes(quirky_table().encode("cp1252"))
+    project = csv_project(data_file, "kind", epochs=5)
+    dataset = load_dataset(project.dataset)
+    assert {"flag=True", "flag=False", "size", "size.1"} <= set(dataset.feature_names)
+    result = run_training(project, dataset=dataset, run_dir=tmp_path / "run")
+    export_all(result.model, ["onnx", "python"], tmp_path / "run", project, dataset)
+    report = predict_file(tmp_path / "run" / "model.onnx", data_file, tmp_path / "ours.csv")
+    assert not [w for w in report.warnings if "never seen" in w]
+    # Each row's number is its data row in the file, as training counted them.
+    rows = np.concatenate([dataset.train_rows, dataset.test_rows])
+    expected = np.asarray(result.model.predict(np.concatenate([dataset.x_train, dataset.x_test]), verbose=0))
+    assert report.rows == 91  # the line of separators alone is a row too, as pandas counts it
+    np.testing.assert_allclose(report.probabilities[rows - 1, 1:], expected, atol=1e-5)
+    assert report.score[1] == pytest.approx(np.mean(np.array(report.predicted)[rows - 1] == np.array(
+        [dataset.class_names[c] for c in np.concatenate([dataset.y_train, dataset.y_test])])))
+    done = subprocess.run([sys.executable, str(tmp_path / "run" / "predict.py"), str(data_file),
+                           str(tmp_path / "theirs.csv")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "theirs.csv").read_bytes() == (tmp_path / "ours.csv").read_bytes()
+    assert oct((tmp_path / "theirs.csv").stat().st_mode & 0o777) == oct((tmp_path / "ours.csv").stat().st_mode & 0o777)
+
+
+def test_a_description_with_a_huge_number_or_a_bom_is_read_or_refused_in_a_sentence(tmp_path):
+    good = {"format": "keras-trainer-preprocessing", "version": 1, "task": "regression", "target": "y",
+            "output": "value", "inputs": [{"name": "x", "kind": "number", "fill": 1.0}]}
+    path = tmp_path / "preprocessing.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(good).encode())
+    assert load_preprocessing(path).inputs[0].fill == 1.0
+    path.write_text(json.dumps(good).replace('"fill": 1.0', '"fill": ' + "9" * 400))
+    with pytest.raises(UserError, match='"fill"'):
+        load_preprocessing(path)
+    twice = {**good, "inputs": [{"name": "c=a", "column": "c", "kind": "one_hot", "category": "a"},
+                                {"name": "c=a2", "column": "c", "kind": "one_hot", "category": "a"}]}
+    with pytest.raises(UserError, match="listed twice"):
+        preprocessing_from_dict(twice)
