@@ -610,11 +610,27 @@ class EvaluationView(QWidget):
     def _show_samples(self, indices, title: str) -> None:
         source = self.source()
         self.samples.show_samples(source, indices, title)
-        if source.has_points:
-            self.points_chosen.emit(np.asarray(source.rows.x)[np.asarray(indices, dtype=np.int64)])
+        self._chosen_points = (np.asarray(source.rows.x)[np.asarray(indices, dtype=np.int64)]
+                               if source.has_points else None)
+        self._ring_chosen_points()
         if self._selection[0] != "row":
             for mark in self.point_marks:
                 mark.setData([], [])
+
+    def _ring_chosen_points(self) -> None:
+        """Rings the chosen samples on the data preview, only while this view is shown: after a run the
+        Training tab is in front, and rings there would say nothing about what the user is looking at."""
+        points = getattr(self, "_chosen_points", None)
+        if points is not None:
+            self.points_chosen.emit(points if self.isVisible() else np.zeros((0, 2)))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._ring_chosen_points()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().hideEvent(event)
+        self._ring_chosen_points()
 
     def _reselect(self) -> None:
         """Shows the chosen samples again, from the evaluation now shown."""

@@ -156,6 +156,10 @@ def test_a_cell_of_two_feature_data_is_ringed_on_the_preview(qtbot, make_window,
     indices = view.show_cell(true, predicted)
 
     np.testing.assert_allclose(window.evaluation_marks.shown_points(), window.dataset.x_test[indices])
+    window.chart_tabs.setCurrentIndex(0)  # back to the training charts: the rings would explain nothing there
+    assert len(window.evaluation_marks.shown_points()) == 0
+    window.chart_tabs.setCurrentWidget(view)
+    np.testing.assert_allclose(window.evaluation_marks.shown_points(), window.dataset.x_test[indices])
 
 
 def test_csv_samples_are_the_files_own_rows(qtbot, make_window, tiny_project, tmp_path):
