@@ -99,7 +99,7 @@ def _hidden_widths(text: str) -> list[int]:
 
 def _hidden_blocks(layers: list) -> tuple[list, list[list]]:
     """The layers before the first Dense layer, and each Dense layer with the layers after it."""
-    from models.spec import DenseLayer
+    from models.network.spec import DenseLayer
 
     before, blocks = [], []
     for layer in layers:
@@ -125,7 +125,7 @@ def edit_layers(layers: list, args) -> list:
     """
     from dataclasses import replace as changed
 
-    from models.spec import BatchNormLayer, DenseLayer, DropoutLayer
+    from models.network.spec import BatchNormLayer, DenseLayer, DropoutLayer
 
     before, blocks = _hidden_blocks([changed(layer) for layer in layers])
     if args.hidden is not None:
@@ -181,7 +181,7 @@ def _check_file_flags(args, dataset_name: str) -> None:
 
 def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     """The project the flags describe: the ``--project`` file (or defaults) with flags applied."""
-    from models.spec import DenseLayer, Project, TrainingSpec, load_project
+    from models.network.spec import DenseLayer, Project, TrainingSpec, load_project
 
     project = load_project(args.project) if args.project else Project(name="command line", layers=[DenseLayer(64), DenseLayer(64)])
     if not args.project and not args.dataset:
@@ -302,8 +302,8 @@ class FoldProgress(ProgressBar):
 def _load_data_and_catch_interrupts(project):
     """TensorFlow, the project's data (its notes on stderr), and a stop request Ctrl+C or SIGTERM sets."""
     from datasets.registry import load_dataset
-    from models.devices import import_tensorflow
-    from models.runner import StopRequest
+    from models.training.devices import import_tensorflow
+    from models.training.runner import StopRequest
 
     import_tensorflow()
     dataset = load_dataset(project.dataset)
@@ -318,7 +318,7 @@ def _load_data_and_catch_interrupts(project):
 def _claim_run_folder(args, project):
     """The run folder, claimed before any training: ``--out`` (refused when it holds another run,
     unless ``--overwrite``), or a new ``runs/DATE-DATASET`` (``-2``, ``-3``… when taken)."""
-    from models.run_folder import RunFolder
+    from models.training.run_folder import RunFolder
 
     if args.out:
         return RunFolder.claim(Path(args.out).expanduser(), overwrite=args.overwrite)
@@ -328,9 +328,9 @@ def _claim_run_folder(args, project):
 
 def command_cross_validate(args, project) -> int:
     """``train --folds K``: K models, their held-out scores, and ``crossval.json`` in the run folder."""
-    from models.crossval import run_cross_validation
     from models.files import write_json_atomic
-    from models.run_folder import COMPLETED, FAILED, STOPPED, describe_os_error
+    from models.training.crossval import run_cross_validation
+    from models.training.run_folder import COMPLETED, FAILED, STOPPED, describe_os_error
 
     if args.export:
         raise UserError("--folds trains K models to estimate how well the network generalises and exports none: "
@@ -418,7 +418,7 @@ def _rescue(result) -> int:
     """Saves the model somewhere else when the run folder could not take it; says where."""
     import tempfile
 
-    from models.run_folder import rescue_model
+    from models.training.run_folder import rescue_model
 
     place = rescue_model(result.model, [Path(tempfile.gettempdir()) / "keras-trainer-rescued",
                                         Path.home() / "keras-trainer-rescued", Path.cwd()], result.preprocessing)
@@ -428,19 +428,19 @@ def _rescue(result) -> int:
 
 
 def command_train(args) -> int:
-    from models.run_folder import describe_os_error
-    from models.runner import NAN_LOSS, run_training
+    from models.training.run_folder import describe_os_error
+    from models.training.runner import NAN_LOSS, run_training
 
     project = project_from_args(args)
     formats = [item.strip() for item in (args.export or "").split(",") if item.strip()]
     if formats:
-        from models.export import EXPORT_FORMATS
+        from models.saving.export import EXPORT_FORMATS
 
         unknown = [item for item in formats if item not in EXPORT_FORMATS]
         if unknown:
             raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
     if args.folds is not None:
-        from models.crossval import check_fold_count
+        from models.training.crossval import check_fold_count
 
         check_fold_count(args.folds)
         return command_cross_validate(args, project)
@@ -466,7 +466,7 @@ def command_train(args) -> int:
         print(f"error: {result.reason_text}; the model in {folder.path} is not usable.", file=sys.stderr)
         return EXIT_DIVERGED
     if formats:
-        from models.export import export_all
+        from models.saving.export import export_all
 
         try:
             written = export_all(result.model, formats, folder.path, project, dataset)
@@ -501,7 +501,7 @@ def _print_evaluation(evaluation) -> None:
 
 def command_predict(args) -> int:
     """Writes the predictions for ``--data-file``; prints warnings, the score against a target column, and where."""
-    from models.predict import predict_file
+    from models.saving.predict import predict_file
 
     report = predict_file(args.model, args.data_file, args.out)
     for warning in report.warnings:
@@ -522,7 +522,7 @@ def command_list_datasets() -> int:
 
 
 def command_list_devices() -> int:
-    from models.devices import available_devices
+    from models.training.devices import available_devices
 
     for option in available_devices():
         print(f"{option.key:10} {option.label}")

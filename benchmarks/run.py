@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from models.devices import import_tensorflow  # noqa: E402
+from models.training.devices import import_tensorflow  # noqa: E402
 
 TARGETS = {
     "throughput_vs_plain_fit": (">=", 1.5),
@@ -57,7 +57,7 @@ def mnist_shaped(samples: int, seed: int = 0):
 def notes_project(epochs: int):
     """The notes' network: 784-512-10, relu then softmax, rmsprop, batch 128, no validation
     (Chollet, Deep Learning with Python, ch. 2, which trains it for 5 epochs)."""
-    from models.spec import DenseLayer, OptimizerSpec, Project
+    from models.network.spec import DenseLayer, OptimizerSpec, Project
 
     project = Project(name="benchmark", layers=[DenseLayer(512, "relu")], optimizer=OptimizerSpec(name="rmsprop"))
     project.training.epochs = epochs
@@ -137,7 +137,7 @@ def hand_written_tf_samples_per_second(dataset, epochs: int) -> float:
 
 def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
     """Alternates the two paths ``repeats`` times each; medians and their ratio."""
-    from models.performance import measure_matmul_flops, model_training_flops_per_sample
+    from models.training.performance import measure_matmul_flops, model_training_flops_per_sample
 
     dataset = mnist_shaped(samples)
     plain, ours, matmul = [], [], []
@@ -238,7 +238,7 @@ def resident_mb() -> float:
 
 def measure_memory(runs: int, samples: int) -> dict:
     """Resident memory after the first of ``runs`` training runs in a row, and after the last."""
-    from models.runner import run_training
+    from models.training.runner import run_training
 
     dataset = mnist_shaped(samples, seed=1)
     after = []

@@ -6,7 +6,13 @@ import os
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from models.plain import Range, check_ranges, dataclass_from_dict, is_writable_text, shown_value
+from models.network.plain import (
+    Range,
+    check_ranges,
+    dataclass_from_dict,
+    is_writable_text,
+    shown_value,
+)
 
 MISSING_VALUE_CHOICES = ("drop", "fill")
 TASK_CHOICES = ("auto", "classification", "regression")

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from models.errors import UserError
-from models.standalone_predict import (  # one reading of CSV text for training, predict and predict.py
+from models.saving.standalone_predict import (  # one reading of CSV text for training, predict and predict.py
     CHINESE_ENCODINGS,
     LATIN_ENCODINGS,
     MIN_PLAUSIBILITY,

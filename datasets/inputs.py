@@ -3,9 +3,9 @@
 A data set's feature arrays hold raw values: numbers in their own units
 (missing ones already filled), 0/1 for each category of a text column, and
 image pixels in their original range. Standardising them with training
-statistics is the model's own first layer (see `models.build`), so a saved
+statistics is the model's own first layer (see `models.network.build`), so a saved
 or exported model takes the same raw values a person would type in, and
-`preprocessing.json` (see `models.preprocessing`) tells anyone how to build
+`preprocessing.json` (see `models.saving.preprocessing`) tells anyone how to build
 a row from a table.
 """
 

@@ -54,13 +54,13 @@ def _view_widget(window, name: str):
 def import_tensorflow_and_list_devices():
     """Imports TensorFlow (slow, so off the window's thread) and lists the devices."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from models.devices import available_devices
+    from models.training.devices import available_devices
 
     return available_devices()
 
 
 def _initial_project(args):
-    from models.spec import load_project
+    from models.network.spec import load_project
 
     path = args.project or args.project_file
     project = load_project(path) if path else None
@@ -80,7 +80,7 @@ def _initial_project(args):
     if args.train_epochs and not args.screenshot:
         raise UserError("--train-epochs works only with --screenshot.")
     if args.train_epochs:
-        from models.spec import TrainingSpec
+        from models.network.spec import TrainingSpec
 
         problem = TrainingSpec.RANGES["epochs"].problem("--train-epochs", args.train_epochs)
         if problem:

@@ -37,7 +37,7 @@ from datasets.choice import (
 from datasets.registry import DATASETS
 from gui.i18n import tr
 from gui.panel import ProjectPanel
-from models.spec import Project
+from models.network.spec import Project
 
 # Colours a colour-blind reader can tell apart (Okabe–Ito), for classes.
 CLASS_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",

@@ -75,7 +75,7 @@ def predict_with(model):
 
 def read_csv_rows(path: str) -> tuple[list[str], list[list[str]]]:
     """A CSV file's header and rows as text (for showing samples as they are in the file)."""
-    from models.predict import read_rows
+    from models.saving.predict import read_rows
 
     header, rows, _delimiter = read_rows(path)
     return header, rows
@@ -318,7 +318,7 @@ class EvaluationView(QWidget):
         """Shows a finished run's test evaluation (computed by the run) and makes the other splits available.
 
         Args:
-            result: a `models.runner.RunResult`.
+            result: a `models.training.runner.RunResult`.
             dataset: the data set the run trained on.
             data_file: the CSV file the data came from, to show samples as its raw rows.
         """

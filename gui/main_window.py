@@ -38,7 +38,7 @@ from gui.training_panel import TrainingPanel
 from gui.try_it import PreviewPointTrial, TryItView, model_from_run
 from gui.worker import CrossValidationJob, FunctionJob, TrainingJob
 from models.errors import UserError
-from models.spec import Project, load_project, project_to_dict
+from models.network.spec import Project, load_project, project_to_dict
 
 APP_TITLE = "Keras Trainer"
 LOSS_NAMES = {
@@ -53,7 +53,7 @@ EXPORT_TITLES = {"keras": "Keras model", "weights": "Weights only", "savedmodel"
 
 def default_project() -> Project:
     """The ready-made first project: a spiral and a small tanh network, as in TensorFlow Playground."""
-    from models.spec import DenseLayer
+    from models.network.spec import DenseLayer
 
     # Measured: three ReLU layers of 64 separate the spiral (test accuracy about 0.95)
     # in 20 epochs; the playground's small tanh nets need hundreds.
@@ -66,7 +66,7 @@ def default_project() -> Project:
 
 def _export_and_check(model, fmt: str, path: str, project: Project, dataset) -> list:
     """Writes one export, then loads it back and checks it predicts what ``model`` predicts."""
-    from models.export import export_model, verify_export
+    from models.saving.export import export_model, verify_export
 
     paths = export_model(model, fmt, path, project, dataset)
     verify_export(model, fmt, paths[0], dataset.x_test[:64], project=project, dataset=dataset)
@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
         """Tells the network editor the input and output sizes of the current data."""
         if self.dataset is None:
             return
-        from models.build import resolve_output
+        from models.network.build import resolve_output
 
         try:
             plan = resolve_output(self.project, self.dataset.task, self.dataset.n_classes)
@@ -505,7 +505,7 @@ class MainWindow(QMainWindow):
         if self.dataset is None:
             self.show_message(tr("The data set is not loaded yet (or could not be loaded): see the Data tab."))
             return False
-        from models.runner import data_problems
+        from models.training.runner import data_problems
 
         problems = self.project.problems() or data_problems(self.project, self.dataset)
         if problems:
@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
     def _comparison_key(self) -> tuple:
         """What two runs must share for one's curves to be a yardstick for the other's:
         the data (set, file, target) and the loss."""
-        from models.build import resolve_output
+        from models.network.build import resolve_output
 
         choice = self.project.dataset
         try:
@@ -565,7 +565,7 @@ class MainWindow(QMainWindow):
 
     def _claim_run_folder(self):
         """A new run folder, checked before training; `None` (and a sentence) when none can be written."""
-        from models.run_folder import RunFolder
+        from models.training.run_folder import RunFolder
 
         try:
             folder = RunFolder.claim_new(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}")
@@ -589,7 +589,7 @@ class MainWindow(QMainWindow):
         self.job.start()
 
     def cross_validate_dialog(self) -> None:
-        from models.crossval import MAX_FOLDS
+        from models.training.crossval import MAX_FOLDS
 
         try:
             remembered = int(self.settings.value("cross_validation_folds", 5))
@@ -795,7 +795,7 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------- exports
     def export_model_dialog(self) -> None:
-        from models.export import EXPORT_FORMATS
+        from models.saving.export import EXPORT_FORMATS
 
         if self.result is None:
             return
@@ -835,7 +835,7 @@ class MainWindow(QMainWindow):
 
     def export_history(self, path: str) -> bool:
         from models.files import write_text_atomic
-        from models.run_folder import history_csv
+        from models.training.run_folder import history_csv
 
         if self.result is None:
             self.show_message(tr("There is no training history to export yet: train the network first."))

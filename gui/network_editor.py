@@ -46,8 +46,8 @@ from PySide6.QtWidgets import (
 
 from gui.help_text import ACTIVATION_HELP, INITIALIZER_HELP, SETTING_HELP
 from gui.i18n import tr
-from models.params import LayerCount, count_parameters, total_parameters
-from models.spec import (
+from models.network.params import LayerCount, count_parameters, total_parameters
+from models.network.spec import (
     ACTIVATIONS,
     INITIALIZERS,
     MAX_LAYERS,
@@ -167,7 +167,7 @@ def _field_label(text: str, help_key: str) -> QLabel:
 
 
 def spec_range(layer_class, name: str) -> tuple:
-    """(low, high) of a layer setting, from the project's own ranges (`models.spec`)."""
+    """(low, high) of a layer setting, from the project's own ranges (`models.network.spec`)."""
     allowed = layer_class.RANGES[name]
     return allowed.low, allowed.high
 

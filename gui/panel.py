@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QScrollArea
 
-from models.spec import Project
+from models.network.spec import Project
 
 
 class ProjectPanel(QScrollArea):

@@ -85,7 +85,7 @@ class ModelFileActions(QObject):
 
     def open_model(self, path: str | Path) -> FunctionJob:
         """Loads a run folder or model file in the background; `model_opened` or a message follows."""
-        from models.predict import load_model
+        from models.saving.predict import load_model
 
         path = Path(path)
         job = FunctionJob(load_model, path, parent=self)
@@ -102,7 +102,7 @@ class ModelFileActions(QObject):
 
     # ------------------------------------------------------------ predicting
     def predict_file_dialog(self) -> None:
-        from models.predict import default_output_path
+        from models.saving.predict import default_output_path
 
         if self._current_model() is None:
             self.message.emit(tr("There is no model to predict with yet: train one or open a trained model first."))
@@ -121,7 +121,7 @@ class ModelFileActions(QObject):
 
         Returns the job, or `None` (with a message) when there is no model or a prediction is running.
         """
-        from models.predict import predict_file
+        from models.saving.predict import predict_file
 
         model = self._current_model()
         if model is None:

@@ -109,7 +109,7 @@ class AppSettings:
         them, `last_project_problem` says why and `None` is returned.
         """
         from models.errors import UserError
-        from models.spec import project_from_json
+        from models.network.spec import project_from_json
 
         text = self.value("last_project", "")
         if not text:
@@ -125,7 +125,7 @@ class AppSettings:
 
     def set_last_project(self, project) -> None:
         """Remembers ``project`` for the next start, unless it holds values no project may hold."""
-        from models.spec import project_to_dict
+        from models.network.spec import project_to_dict
 
         if project.value_problems():
             return

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from gui.help_text import OPTIMIZER_HELP, SETTING_HELP
 from gui.i18n import tr
 from gui.panel import ProjectPanel
-from models.spec import (
+from models.network.spec import (
     LOSSES,
     MONITORS,
     OPTIMIZER_SETTINGS,
@@ -120,7 +120,7 @@ SPEC_CLASSES = {"optimizer": OptimizerSpec, "schedule": ScheduleSpec, "training"
 
 
 def with_spec_range(setting: Setting) -> Setting:
-    """The setting with the project's own range (`models.spec`), so a control holds exactly what a project may."""
+    """The setting with the project's own range (`models.network.spec`), so a control holds exactly what a project may."""
     allowed = SPEC_CLASSES[setting.section].RANGES.get(setting.name) if setting.kind in ("int", "float") else None
     if allowed is None:
         return setting

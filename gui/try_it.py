@@ -1,6 +1,6 @@
 """Try it: give a trained model one row (typed, drawn, or clicked) and see what it predicts.
 
-Every prediction goes through `models.predict.LoadedModel.predict_values`, the
+Every prediction goes through `models.saving.predict.LoadedModel.predict_values`, the
 same path File ▸ Predict and the command line take, so what this view shows
 is what ``predict`` gives for those raw values.
 """
@@ -32,7 +32,7 @@ from datasets.inputs import ONE_HOT, PIXEL
 from gui.data_panel import LEGEND_TEXT_COLOUR
 from gui.i18n import tr
 from models.errors import UserError
-from models.predict import LoadedModel
+from models.saving.predict import LoadedModel
 
 DRAW_INTERVAL_MS = 33  # at most about 30 predictions a second while drawing
 CHOSEN_BAR, OTHER_BAR = "#0072B2", "#a6c8e0"  # the predicted class, and the others

@@ -25,7 +25,7 @@ class TrainingJob(QThread):
 
     def __init__(self, project, dataset=None, run_dir=None, parent=None, **runner_options):
         super().__init__(parent)
-        from models.runner import StopRequest
+        from models.training.runner import StopRequest
 
         self.project = project.copy()
         self.dataset = dataset
@@ -54,14 +54,14 @@ class TrainingJob(QThread):
         self.run_failed.emit(message)
 
     def run(self) -> None:
-        from models.runner import run_training
+        from models.training.runner import run_training
 
         self._relay_failures(lambda: run_training(self.project, listener=self, stop=self.stop_request,
                                                   dataset=self.dataset, run_dir=self.run_dir, **self.runner_options))
 
     def _relay_failures(self, train) -> None:
         """Calls ``train``; any failure reaches the window as ``run_failed``, never as a crash."""
-        from models.runner import TrainingFailed
+        from models.training.runner import TrainingFailed
 
         try:
             train()
@@ -100,7 +100,7 @@ class CrossValidationJob(TrainingJob):
         pass  # one fold's run; its scores come with fold_finished
 
     def run(self) -> None:
-        from models.crossval import run_cross_validation
+        from models.training.crossval import run_cross_validation
 
         self._relay_failures(lambda: self.cv_finished.emit(run_cross_validation(
             self.project, self.folds, listener=self, stop=self.stop_request, dataset=self.dataset,

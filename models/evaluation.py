@@ -23,8 +23,8 @@ from sklearn import metrics as skm
 
 from datasets.base import CLASSIFICATION, REGRESSION
 from models.errors import UserError
-from models.preprocessing import OUTPUT_KINDS, SCORES, SIGMOID, SOFTMAX, VALUE
-from models.standalone_predict import format_number
+from models.saving.preprocessing import OUTPUT_KINDS, SCORES, SIGMOID, SOFTMAX, VALUE
+from models.saving.standalone_predict import format_number
 
 EPSILON = 1e-7  # Keras's `keras.config.epsilon()`: cross-entropy clips probabilities to [ε, 1 − ε]
 SPLITS = ("test", "validation", "train")
@@ -367,7 +367,7 @@ def evaluate(
         train_y: the training targets, for the baselines.
         task: `"classification"` or `"regression"`.
         classes: class names in output order; empty for a regression.
-        output_kind: what the outputs are (see `models.preprocessing.output_kind`):
+        output_kind: what the outputs are (see `models.saving.preprocessing.output_kind`):
             `"softmax"` probabilities, one `"sigmoid"` probability of
             ``classes[1]``, unnormalised `"scores"` (turned into probabilities
             with a softmax), or a regression's `"value"`.

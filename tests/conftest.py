@@ -111,7 +111,7 @@ def tiny_project():
         epochs: Defaults to `3`.
     """
     from datasets.choice import DatasetChoice
-    from models.spec import DenseLayer, Project
+    from models.network.spec import DenseLayer, Project
 
     def make(dataset="xor", epochs=3):
         project = Project(name="tiny", dataset=DatasetChoice(name=dataset, samples=100), layers=[DenseLayer(4)])

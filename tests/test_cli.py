@@ -33,8 +33,8 @@ def test_digits_recipe_reaches_95_percent_and_every_export_agrees(tmp_path, caps
 
     from datasets.choice import DatasetChoice
     from datasets.registry import load_dataset
-    from models.export import load_exported
-    from models.spec import load_project
+    from models.network.spec import load_project
+    from models.saving.export import load_exported
 
     project = load_project(out / "project.json")
     dataset = load_dataset(DatasetChoice(name="digits"))
@@ -104,7 +104,7 @@ def test_bad_input_is_one_error_line_and_status_2(tmp_path, capsys, args, words)
 
 
 def test_project_file_with_overrides(tmp_path, capsys):
-    from models.spec import DenseLayer, Project
+    from models.network.spec import DenseLayer, Project
 
     project = Project(layers=[DenseLayer(4, "tanh")])
     project.dataset.name = "xor"

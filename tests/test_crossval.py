@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from models.crossval import (
+from models.errors import UserError
+from models.training.crossval import (
     CrossValidationListener,
     fold_indices,
     run_cross_validation,
 )
-from models.errors import UserError
-from models.runner import StopRequest
+from models.training.runner import StopRequest
 from tests.test_runner import blobs, line, small_project
 
 
@@ -92,7 +92,7 @@ def test_a_stop_ends_cross_validation_and_keeps_the_folds_already_done():
 
 
 def test_a_diverging_fold_counts_with_nan_scores_instead_of_vanishing():
-    from models.spec import OptimizerSpec
+    from models.network.spec import OptimizerSpec
 
     project = small_project(epochs=3)
     project.optimizer = OptimizerSpec(name="sgd", learning_rate=10.0)  # far too large: the loss explodes
@@ -104,7 +104,7 @@ def test_a_diverging_fold_counts_with_nan_scores_instead_of_vanishing():
 
 def test_a_regression_fold_scales_its_targets_from_its_own_training_rows():
     from datasets.registry import training_target_scale
-    from models.crossval import fold_dataset
+    from models.training.crossval import fold_dataset
 
     data = line()
     data.target_scale = training_target_scale(data.y_train)

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from models.crossval import CrossValidationResult
+from models.training.crossval import CrossValidationResult
 
 TIMEOUT_MS = 90_000
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from datasets.choice import DatasetChoice
 from gui.data_panel import LEGEND_TEXT_COLOUR, DataPanel, DataPreview
-from models.spec import DenseLayer, Project
+from models.network.spec import DenseLayer, Project
 
 CLASSES = ["山鸢尾", "变色鸢尾", "维吉尼亚鸢尾"]
 COLUMNS = ["花萼长度", "花萼宽度", "花瓣长度", "品种"]

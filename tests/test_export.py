@@ -9,23 +9,23 @@ import pytest  # noqa: E402
 from tiny_data import tiny_dataset  # noqa: E402
 
 from datasets.base import CLASSIFICATION, REGRESSION, Dataset  # noqa: E402
-from models.build import build_model, encode_targets, resolve_output  # noqa: E402
 from models.errors import UserError  # noqa: E402
-from models.export import (  # noqa: E402
-    EXPORT_FORMATS,
-    VERIFIABLE_FORMATS,
-    export_all,
-    export_model,
-    load_exported,
-    verify_export,
-)
-from models.spec import (  # noqa: E402
+from models.network.build import build_model, encode_targets, resolve_output  # noqa: E402
+from models.network.spec import (  # noqa: E402
     BatchNormLayer,
     DenseLayer,
     DropoutLayer,
     OptimizerSpec,
     Project,
     TrainingSpec,
+)
+from models.saving.export import (  # noqa: E402
+    EXPORT_FORMATS,
+    VERIFIABLE_FORMATS,
+    export_all,
+    export_model,
+    load_exported,
+    verify_export,
 )
 
 # Notes from Keras, TensorFlow and numpy internals that say nothing about this code.

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from models.devices import import_tensorflow
-from models.fused_updates import fuse_optimizer_updates
+from models.training.devices import import_tensorflow
+from models.training.fused_updates import fuse_optimizer_updates
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after TensorFlow, as the program imports it)

@@ -33,7 +33,7 @@ def translatable_texts() -> set[str]:
     """Every English text the window passes through `tr`: literals, and the tables it looks texts up in."""
     from datasets.registry import DATASETS
     from gui import charts, data_panel, help_text, main_window, network_editor, training_panel
-    from models.runner import REASON_TEXT
+    from models.training.runner import REASON_TEXT
 
     texts = set()
     for path in sorted((ROOT / "gui").glob("*.py")):

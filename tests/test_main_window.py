@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QSpinBox
 
-from models.spec import project_to_dict
+from models.network.spec import project_to_dict
 
 TRAINING_TIMEOUT_MS = 60_000
 
@@ -359,7 +359,7 @@ def test_training_refused_with_a_sentence_while_the_project_is_invalid(qtbot, ma
 
 
 def test_devices_reach_the_training_panel_and_status_bar(qtbot, make_window, tiny_project):
-    from models.devices import DeviceOption
+    from models.training.devices import DeviceOption
 
     window = make_window(tiny_project())
     window.set_devices([DeviceOption("auto", "Auto (GPU 0)"), DeviceOption("cpu", "CPU"),

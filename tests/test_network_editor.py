@@ -10,8 +10,8 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QWheelEve
 from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSpinBox, QWidget  # noqa: E402
 
 from gui.network_editor import LAYER_MIME_TYPE, NetworkEditor  # noqa: E402
-from models.params import count_parameters, total_parameters  # noqa: E402
-from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project  # noqa: E402
+from models.network.params import count_parameters, total_parameters  # noqa: E402
+from models.network.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project  # noqa: E402
 
 OUTPUT_TEXT = "Dense(2, softmax) · loss: categorical cross-entropy"
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from models.build import build_model, resolve_output
-from models.params import count_parameters, total_parameters
-from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
+from models.network.build import build_model, resolve_output
+from models.network.params import count_parameters, total_parameters
+from models.network.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
 
 
 def test_counts_by_hand_for_the_playground_network():

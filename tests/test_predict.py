@@ -16,11 +16,11 @@ from cli import run_cli  # noqa: E402
 from datasets.choice import DatasetChoice  # noqa: E402
 from datasets.registry import load_dataset  # noqa: E402
 from models.errors import UserError  # noqa: E402
-from models.export import export_all  # noqa: E402
-from models.predict import load_model, predict_file  # noqa: E402
-from models.preprocessing import load_preprocessing, preprocessing_from_dict  # noqa: E402
-from models.runner import run_training  # noqa: E402
-from models.spec import DenseLayer, OptimizerSpec, Project, TrainingSpec  # noqa: E402
+from models.network.spec import DenseLayer, OptimizerSpec, Project, TrainingSpec  # noqa: E402
+from models.saving.export import export_all  # noqa: E402
+from models.saving.predict import load_model, predict_file  # noqa: E402
+from models.saving.preprocessing import load_preprocessing, preprocessing_from_dict  # noqa: E402
+from models.training.runner import run_training  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

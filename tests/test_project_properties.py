@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from cli import build_parser, project_from_args
 from gui.settings import AppSettings
 from models.errors import UserError
-from models.spec import (
+from models.network.spec import (
     BatchNormLayer,
     DenseLayer,
     DropoutLayer,

@@ -14,8 +14,8 @@ import pytest
 from cli import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_NOT_SAVED, edit_layers, run_cli
 from models.errors import UserError
 from models.files import strict_json_text
-from models.run_folder import RunFolder, read_status, recover_killed_runs
-from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project, load_project
+from models.network.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project, load_project
+from models.training.run_folder import RunFolder, read_status, recover_killed_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ("--quiet", "--epochs", "1", "--samples", "60", "--hidden", "4")
@@ -96,13 +96,13 @@ def test_an_out_folder_under_a_file_is_refused_before_training(tmp_path, capsys)
 
 def test_an_unwritable_out_folder_is_refused_before_training(tmp_path, monkeypatch, capsys):
     # As root (as CI runs) every folder is writable, so the permission is what is taken away.
-    monkeypatch.setattr("models.run_folder.os.access", lambda path, mode: False)
+    monkeypatch.setattr("models.training.run_folder.os.access", lambda path, mode: False)
     assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_BAD_INPUT
     assert "permission denied" in error_line(capsys)
 
 
 def test_a_full_disk_is_refused_before_training(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("models.run_folder.shutil.disk_usage", lambda path: SimpleNamespace(free=1000))
+    monkeypatch.setattr("models.training.run_folder.shutil.disk_usage", lambda path: SimpleNamespace(free=1000))
     assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_BAD_INPUT
     assert "MB free" in error_line(capsys)
     assert not (tmp_path / "run").exists()  # refused before training: the folder it made is gone again
@@ -112,9 +112,9 @@ def test_a_failed_save_keeps_the_model_and_writes_it_elsewhere(tmp_path, monkeyp
     def disk_full(model, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("models.run_folder.save_model", disk_full)
+    monkeypatch.setattr("models.training.run_folder.save_model", disk_full)
     rescued = []
-    monkeypatch.setattr("models.run_folder.rescue_model",
+    monkeypatch.setattr("models.training.run_folder.rescue_model",
                         lambda model, folders, preprocessing=None: rescued.append(model) or tmp_path / "rescued.keras")
     assert train("--dataset", "spiral", *QUICK, "--out", str(tmp_path / "run")) == EXIT_NOT_SAVED
     line = error_line(capsys)
@@ -129,7 +129,7 @@ def test_a_failed_save_keeps_the_model_and_writes_it_elsewhere(tmp_path, monkeyp
 def test_rescue_model_saves_a_loadable_file_in_the_first_folder_that_works(tmp_path):
     import keras
 
-    from models.run_folder import rescue_model
+    from models.training.run_folder import rescue_model
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     (tmp_path / "blocked").write_text("a file, not a folder")
@@ -142,8 +142,8 @@ def test_a_rescued_model_keeps_its_preprocessing_beside_it(tmp_path):
     import keras
 
     from datasets.inputs import InputFeature
-    from models.preprocessing import Preprocessing, load_preprocessing
-    from models.run_folder import rescue_model
+    from models.saving.preprocessing import Preprocessing, load_preprocessing
+    from models.training.run_folder import rescue_model
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     description = Preprocessing("regression", "y", [], "value", [InputFeature("a", "number", "a"),
@@ -347,7 +347,7 @@ def test_ctrl_c_after_training_says_it_stops_the_export(capsys):
 def test_a_failed_model_save_leaves_no_temporary_folder_anywhere(tmp_path, monkeypatch):
     import tempfile
 
-    from models.run_folder import save_model
+    from models.training.run_folder import save_model
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "system-temp"))
     (tmp_path / "system-temp").mkdir()
@@ -474,7 +474,7 @@ RACE = """
 import sys, time
 sys.path.insert(0, {root!r})
 from models.errors import UserError
-from models.run_folder import RunFolder
+from models.training.run_folder import RunFolder
 time.sleep(max(0.0, {at} - time.time()))
 try:
     RunFolder.claim({folder!r}, overwrite=True)
@@ -586,7 +586,7 @@ def _old_run_is_whole(folder: Path) -> None:
 
 
 def test_a_start_that_fails_after_an_overwrite_gives_the_old_run_back(tmp_path, monkeypatch):
-    from models import run_folder
+    from models.training import run_folder
 
     _finished_run(tmp_path / "r")
     folder = RunFolder.claim(tmp_path / "r", overwrite=True)
@@ -616,7 +616,7 @@ def test_a_training_that_fails_after_an_overwrite_gives_the_old_run_back(tmp_pat
         raise MemoryError
 
     _finished_run(tmp_path / "r")
-    monkeypatch.setattr("models.runner.ShuffledBatches.__init__", no_memory)
+    monkeypatch.setattr("models.training.runner.ShuffledBatches.__init__", no_memory)
     assert train("--dataset", "moons", *QUICK, "--out", str(tmp_path / "r"), "--overwrite") == 2
     assert "out of memory" in error_line(capsys)
     _old_run_is_whole(tmp_path / "r")

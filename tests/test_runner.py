@@ -12,7 +12,8 @@ import pytest
 
 from datasets.base import Dataset
 from models.errors import UserError
-from models.runner import (
+from models.network.spec import DenseLayer, Project
+from models.training.runner import (
     EARLY_STOPPING,
     NAN_LOSS,
     STOPPED,
@@ -20,7 +21,6 @@ from models.runner import (
     TrainingListener,
     run_training,
 )
-from models.spec import DenseLayer, Project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,7 @@ def test_progress_is_throttled_to_a_human_rate():
 
 
 def test_stop_request_ends_within_a_batch_and_keeps_the_weights():
-    from models.runner import StopRequest
+    from models.training.runner import StopRequest
 
     stop = StopRequest()
     recorder = Recorder(stop_after_batches=3, stop=stop)
@@ -149,7 +149,7 @@ def test_stop_request_ends_within_a_batch_and_keeps_the_weights():
 
 
 def test_with_several_batches_per_call_a_stop_ends_that_call():
-    from models.runner import StopRequest
+    from models.training.runner import StopRequest
 
     stop = StopRequest()
     recorder = Recorder(stop_after_batches=1, stop=stop)
@@ -161,7 +161,7 @@ def test_with_several_batches_per_call_a_stop_ends_that_call():
 
 
 def test_automatic_batches_per_call_stay_within_an_epoch_and_a_limit():
-    from models.performance import MAX_STEPS_PER_EXECUTION, choose_steps_per_execution
+    from models.training.performance import MAX_STEPS_PER_EXECUTION, choose_steps_per_execution
 
     assert choose_steps_per_execution(1e3, steps_per_epoch=80, flops_per_second=1e11) == 10  # 8 calls an epoch
     assert choose_steps_per_execution(1e3, steps_per_epoch=5, flops_per_second=1e11) == 1
@@ -233,7 +233,7 @@ def test_all_devices_path_mirrors_across_logical_cpus(tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from test_runner import blobs, small_project
-        from models.runner import run_training
+        from models.training.runner import run_training
         result = run_training(small_project(device="all_gpus"), dataset=blobs())
         # Odd test and validation sets: each replica's share of the first batch differs.
         odd = run_training(small_project(device="all_gpus", validation_fraction=0.2), dataset=blobs(n=205))
@@ -257,7 +257,7 @@ def test_all_devices_path_mirrors_across_logical_cpus(tmp_path):
 
 
 def test_evaluation_batches_split_evenly_across_replicas():
-    from models.runner import _evaluation_batch_size
+    from models.training.runner import _evaluation_batch_size
 
     assert _evaluation_batch_size(16, 41, replicas=1) == 256
     assert _evaluation_batch_size(16, 41, replicas=2) == 40  # 40 + 1: the first batch splits 20/20
@@ -267,7 +267,7 @@ def test_evaluation_batches_split_evenly_across_replicas():
 
 
 def test_shuffled_batches_cover_every_row_once_and_reshuffle_by_epoch():
-    from models.runner import ShuffledBatches
+    from models.training.runner import ShuffledBatches
 
     x = np.arange(50, dtype=np.float32).reshape(25, 2)
     y = np.arange(25, dtype=np.int32)
@@ -321,7 +321,7 @@ def test_every_call_reaches_the_listener_as_a_point_though_reports_are_throttled
 
 def test_gathering_in_the_step_trains_exactly_as_the_batch_pipeline(monkeypatch):
     """On the CPU the batch is gathered inside the training step; on a GPU, by tf.data."""
-    import models.runner as runner
+    import models.training.runner as runner
 
     gathered = []
     gather_in_step = runner.ShuffledBatches.gather_in_step

@@ -17,10 +17,9 @@ import pytest  # noqa: E402
 from tiny_data import tiny_dataset  # noqa: E402
 
 from datasets.base import CLASSIFICATION, REGRESSION, Dataset  # noqa: E402
-from models.build import build_model, encode_targets, resolve_output  # noqa: E402
 from models.errors import UserError  # noqa: E402
-from models.script import DATA_FILE_NAME, training_script_source, write_training_script  # noqa: E402
-from models.spec import (  # noqa: E402
+from models.network.build import build_model, encode_targets, resolve_output  # noqa: E402
+from models.network.spec import (  # noqa: E402
     BatchNormLayer,
     DenseLayer,
     DropoutLayer,
@@ -31,6 +30,7 @@ from models.spec import (  # noqa: E402
     ScheduleSpec,
     TrainingSpec,
 )
+from models.saving.script import DATA_FILE_NAME, training_script_source, write_training_script  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from gui.settings import MAX_RECENT, SETTINGS_VERSION, AppSettings
-from models.spec import project_to_dict
+from models.network.spec import project_to_dict
 
 DAMAGED_FILES = {
     "garbage bytes": bytes(range(256)) * 4,

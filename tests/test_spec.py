@@ -6,7 +6,7 @@ import os
 import pytest
 
 from models.errors import UserError
-from models.spec import (
+from models.network.spec import (
     BatchNormLayer,
     DenseLayer,
     DropoutLayer,

@@ -5,8 +5,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QStyle, QStyleOptionButton
 
 from gui.training_panel import TrainingPanel
-from models.devices import DeviceOption
-from models.spec import Project, project_to_dict
+from models.network.spec import Project, project_to_dict
+from models.training.devices import DeviceOption
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Try it and File ▸ Predict a file, driven through the window: what they show is what `models.predict` gives."""
+"""Try it and File ▸ Predict a file, driven through the window: what they show is what `models.saving.predict` gives."""
 
 import csv
 
@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from gui.try_it import number_text, pixel_values, row_values
-from models.predict import load_model
+from models.saving.predict import load_model
 
 TRAINING_TIMEOUT_MS = 60_000
 

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QAbstractSpinBox
 
 from gui.settings import AppSettings
-from models.spec import MAX_LAYERS, DenseLayer, project_to_dict
+from models.network.spec import MAX_LAYERS, DenseLayer, project_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,7 +117,7 @@ def test_a_failed_save_keeps_the_model_for_export(qtbot, make_window, tiny_proje
     def disk_full(model, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("models.run_folder.save_model", disk_full)
+    monkeypatch.setattr("models.training.run_folder.save_model", disk_full)
     window = make_window(tiny_project())
     with qtbot.waitSignal(window.training_done, timeout=60000) as done:
         window.start_training()
@@ -143,7 +143,7 @@ def test_without_any_screen_the_window_says_so_instead_of_aborting(tmp_path):
 def test_start_up_flags_go_through_the_same_checks(tmp_path):
     from gui.app import _initial_project, _parse
     from models.errors import UserError
-    from models.spec import Project
+    from models.network.spec import Project
 
     project = Project()
     project.dataset.name, project.dataset.data_file, project.dataset.target = "csv", "x.csv", "y"

@@ -18,15 +18,15 @@ import numpy as np
 from datasets.base import Dataset
 from datasets.registry import load_dataset
 from datasets.split import split_indices
-from models.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.errors import UserError
-from models.fused_updates import fuse_optimizer_updates
-from models.preprocessing import describe_preprocessing
-from models.run_folder import COMPLETED as FOLDER_COMPLETED
-from models.run_folder import FAILED as FOLDER_FAILED
-from models.run_folder import STOPPED as FOLDER_STOPPED
-from models.run_folder import RunFolder, describe_os_error
-from models.spec import Project
+from models.network.build import OutputPlan, build_model, encode_targets, resolve_output
+from models.network.spec import Project
+from models.saving.preprocessing import describe_preprocessing
+from models.training.fused_updates import fuse_optimizer_updates
+from models.training.run_folder import COMPLETED as FOLDER_COMPLETED
+from models.training.run_folder import FAILED as FOLDER_FAILED
+from models.training.run_folder import STOPPED as FOLDER_STOPPED
+from models.training.run_folder import RunFolder, describe_os_error
 
 COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
 REASON_TEXT = {
@@ -102,7 +102,7 @@ class RunResult:
     save_error: str = ""
     probe: np.ndarray | None = field(default=None, repr=False)
     model: object = field(default=None, repr=False)
-    # What the model's inputs and outputs are (a `models.preprocessing.Preprocessing`).
+    # What the model's inputs and outputs are (a `models.saving.preprocessing.Preprocessing`).
     preprocessing: object = field(default=None, repr=False)
     # Where the model is right and wrong on the test rows (a `models.evaluation.Evaluation`), and
     # which of the data set's training rows it was fitted on and which validated it.
@@ -208,7 +208,7 @@ class ShuffledBatches:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
-        from models.devices import import_tensorflow
+        from models.training.devices import import_tensorflow
 
         tf = import_tensorflow()
         self.tf, self.shuffle, self.seed, self.batch_size = tf, shuffle, seed, batch_size
@@ -501,7 +501,7 @@ def run_training(
         steps_per_execution: batches TensorFlow runs per call from Python;
             `"auto"` sizes a call to about 100 ms of work, so progress and a
             stop request are still handled many times a second (see
-            `models.performance`). A stop takes effect at the end of the
+            `models.training.performance`). A stop takes effect at the end of the
             current call. Defaults to `"auto"`.
         jit_compile: XLA compilation, as `Model.compile` takes it. Defaults to `"auto"`.
         probe_x: points (in the model's input space) whose outputs are sent
@@ -570,7 +570,7 @@ def check_fits_in_memory(project: Project, n_features: int, output_units: int) -
     """Refuses, with a sentence, a network too large to train in this machine's free memory."""
     import psutil
 
-    from models.params import count_parameters, total_parameters
+    from models.network.params import count_parameters, total_parameters
 
     parameters = total_parameters(count_parameters(project, n_features, output_units))
     needed = parameters * TRAINING_BYTES_PER_PARAMETER
@@ -590,7 +590,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
     arrays = prepare_arrays(project, dataset)
     check_fits_in_memory(project, dataset.n_features, arrays.plan.units)
 
-    from models.devices import import_tensorflow, strategy_for
+    from models.training.devices import import_tensorflow, strategy_for
 
     import_tensorflow()
     import keras
@@ -625,7 +625,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
             folder.check_room(4 * numbers + 100_000)  # float32, and the archive's own few files
         if strategy.num_replicas_in_sync == 1 and not model.jit_compile:
             # One pass over the weights per update instead of a chain of small
-            # operations (see models.fused_updates). XLA fuses on its own, and
+            # operations (see models.training.fused_updates). XLA fuses on its own, and
             # mirrored weights need Keras's cross-device update.
             fuse_optimizer_updates(model.optimizer)
     has_validation = arrays.x_val is not None and len(arrays.x_val) > 0
@@ -725,7 +725,7 @@ def _evaluation_batch_size(batch_size: int, rows: int, replicas: int, at_least: 
 
 
 def _has_gpu() -> bool:
-    from models.devices import import_tensorflow
+    from models.training.devices import import_tensorflow
 
     return bool(import_tensorflow().config.list_logical_devices("GPU"))
 
@@ -759,7 +759,7 @@ def _forget_custom_gradients_since(before: set[str]) -> None:
 
 
 def _automatic_steps_per_execution(project, dataset, plan, batch_size: int, steps_per_epoch: int) -> int:
-    from models.performance import (
+    from models.training.performance import (
         choose_steps_per_execution,
         dense_training_flops_per_sample,
         machine_matmul_flops,

@@ -4,7 +4,7 @@ Every format is written to a temporary name and renamed into place (see
 `models.files.atomic_path`), so a converter that fails never damages a file
 already at the destination. Beside every export goes ``preprocessing.json``,
 which says what the model's raw inputs and its outputs are (the model itself
-standardises the inputs, see `models.build.standardizing_layer`). `load_exported` reads each format back with that
+standardises the inputs, see `models.network.build.standardizing_layer`). `load_exported` reads each format back with that
 format's own runtime, which is how an export is verified.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from datasets.base import Dataset
 from models.errors import UserError
 from models.files import atomic_path
-from models.spec import Project
+from models.network.spec import Project
 
 # Format key -> (default file name, one-line description), in the order a menu lists them.
 EXPORT_FORMATS: dict[str, tuple[str, str]] = {
@@ -119,8 +119,8 @@ def export_model(
 
 def _write_description(path: Path, project, dataset) -> Path:
     """Writes ``preprocessing.json`` beside an export (a SavedModel folder's too)."""
-    from models.build import resolve_output
-    from models.preprocessing import FILE_NAME, describe_preprocessing, save_preprocessing
+    from models.network.build import resolve_output
+    from models.saving.preprocessing import FILE_NAME, describe_preprocessing, save_preprocessing
 
     description = describe_preprocessing(dataset, resolve_output(project, dataset.task, dataset.n_classes))
     return save_preprocessing(description, path.parent / FILE_NAME)
@@ -292,9 +292,9 @@ _WRITERS = {
 
 
 def _export_script(path: Path, project, dataset) -> list[Path]:
-    from models import standalone_predict
     from models.files import write_text_atomic
-    from models.script import write_training_script
+    from models.saving import standalone_predict
+    from models.saving.script import write_training_script
 
     _require_project(project, dataset)
     try:
@@ -406,7 +406,7 @@ _LOADERS = {
 
 def _network_for(project, dataset):
     """A freshly built network for the project, ready for `load_weights`."""
-    from models.build import build_model
+    from models.network.build import build_model
 
     if project is None or dataset is None:
         raise UserError("loading a weights file needs the project and data set it was trained with.")
@@ -431,7 +431,7 @@ def _weights_predictor(path: Path, network) -> Predictor:
 
 
 def _check_script(path: Path) -> None:
-    from models.script import DATA_FILE_NAME
+    from models.saving.script import DATA_FILE_NAME
 
     try:
         compile(path.read_text(encoding="utf-8"), str(path), "exec")

@@ -29,7 +29,7 @@ def dense_training_flops_per_sample(weights_per_layer: list[int]) -> float:
 
 def project_kernel_sizes(project, n_features: int, output_units: int) -> list[int]:
     """The number of weights in each Dense kernel a project describes, output layer included."""
-    from models.spec import DenseLayer
+    from models.network.spec import DenseLayer
 
     sizes, width = [], n_features
     for layer in project.layers:
@@ -49,7 +49,7 @@ def model_training_flops_per_sample(model) -> float:
 
 def measure_matmul_flops(size: int = 1024, repeats: int = 10) -> float:
     """FLOP/s of a float32 square matrix multiply on TensorFlow's default device, best of a few."""
-    from models.devices import import_tensorflow
+    from models.training.devices import import_tensorflow
 
     tf = import_tensorflow()
     a = tf.random.stateless_normal((size, size), seed=(1, 2))

@@ -16,8 +16,14 @@ from typing import ClassVar
 from datasets.choice import DatasetChoice
 from models.errors import UserError
 from models.files import write_text_atomic
-from models.plain import Range, check_ranges, dataclass_from_dict, is_writable_text, shown_value
-from models.plain import shown_value as _shown
+from models.network.plain import (
+    Range,
+    check_ranges,
+    dataclass_from_dict,
+    is_writable_text,
+    shown_value,
+)
+from models.network.plain import shown_value as _shown
 
 PROJECT_FORMAT = "keras-trainer-project"
 PROJECT_VERSION = 1

@@ -410,7 +410,7 @@ class RunFolder:
         if result.model is not None:
             save_model(result.model, self.path / "model.keras")
         if getattr(result, "preprocessing", None) is not None:
-            from models.preprocessing import FILE_NAME, save_preprocessing
+            from models.saving.preprocessing import FILE_NAME, save_preprocessing
 
             save_preprocessing(result.preprocessing, self.path / FILE_NAME)
         write_text_atomic(self.path / "history.csv", history_csv(result.history))
@@ -538,7 +538,7 @@ def rescue_model(model, preferred: list[Path], preprocessing=None) -> Path | Non
                 path = folder / f"{name}.keras"
                 save_model(model, path)
                 return path
-            from models.preprocessing import FILE_NAME, save_preprocessing
+            from models.saving.preprocessing import FILE_NAME, save_preprocessing
 
             (folder / name).mkdir(exist_ok=True)
             path = folder / name / "model.keras"

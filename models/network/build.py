@@ -13,7 +13,7 @@ import numpy as np
 
 from datasets.base import CLASSIFICATION
 from models.errors import UserError
-from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
+from models.network.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Writing a project as a standalone Keras script that trains the same network.
 
 The script imports only numpy and Keras, spells out every layer and setting
-that `models.build.build_model` would use, and reads its data from a file
+that `models.network.build.build_model` would use, and reads its data from a file
 saved beside it, so it runs on a machine that has never seen this program.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from datasets.base import Dataset
-from models.build import OutputPlan, resolve_output
 from models.files import atomic_path, write_text_atomic
-from models.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
+from models.network.build import OutputPlan, resolve_output
+from models.network.spec import BatchNormLayer, DenseLayer, DropoutLayer, Project
 
 DATA_FILE_NAME = "train_data.npz"
 MODEL_FILE_NAME = "model.keras"

@@ -20,7 +20,7 @@ optimizer's class and configuration are unchanged.
 
 from __future__ import annotations
 
-from models.devices import import_tensorflow
+from models.training.devices import import_tensorflow
 
 
 def _handle(variable):

@@ -25,8 +25,15 @@ from datasets.base import Dataset
 from datasets.inputs import restate_statistics
 from datasets.registry import load_dataset, training_target_scale
 from models.errors import UserError
-from models.runner import NAN_LOSS, STOPPED, RunResult, StopRequest, TrainingListener, run_training
-from models.spec import Project
+from models.network.spec import Project
+from models.training.runner import (
+    NAN_LOSS,
+    STOPPED,
+    RunResult,
+    StopRequest,
+    TrainingListener,
+    run_training,
+)
 
 MAX_FOLDS = 20
 

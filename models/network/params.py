@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.spec import BatchNormLayer, DenseLayer, Project
+from models.network.spec import BatchNormLayer, DenseLayer, Project
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """`preprocessing.json`: what a trained model's inputs and outputs are, beside every saved model.
 
 A model saved by Keras Trainer takes raw values (it standardises them in its
-first layer, see `models.build.standardizing_layer`). This description says,
+first layer, see `models.network.build.standardizing_layer`). This description says,
 for each input in order, which column of a table it comes from and how
 (a number, one category of a text column, or a pixel), what training filled
 in for a missing value, and what the outputs mean (the class names in output
 order, or the regression's target). With it, anyone with numpy can turn a raw
-row into the model's input, as `models.standalone_predict` does.
+row into the model's input, as `models.saving.standalone_predict` does.
 
 The file is versioned like projects; `load_preprocessing` reads a file from
 anywhere (it is untrusted) and turns any damage into one `UserError` sentence.
@@ -72,7 +72,7 @@ class Preprocessing:
         return [f.category for f in self.inputs if f.column == column and f.kind == ONE_HOT]
 
     def to_dict(self) -> dict:
-        """The JSON form, with the keys the issue and `models.standalone_predict` read."""
+        """The JSON form, with the keys the issue and `models.saving.standalone_predict` read."""
         data = {
             "format": FORMAT, "version": self.version, "task": self.task, "target": self.target,
             "dataset": self.dataset,

@@ -4,7 +4,7 @@ A model is found from a run folder, a ``.keras`` file, or an exported
 ``.onnx`` / ``.tflite`` file or SavedModel folder with its
 ``preprocessing.json`` beside it. Rows are read as the CSV import reads them
 (encoding, separator), turned into the model's inputs by the same functions
-the exported ``predict.py`` uses (`models.standalone_predict`), and the
+the exported ``predict.py`` uses (`models.saving.standalone_predict`), and the
 predictions are written as CSV, atomically.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from models import standalone_predict as rows_io
 from models.errors import UserError
 from models.files import csv_text, write_text_atomic
-from models.preprocessing import FILE_NAME, Preprocessing, load_preprocessing
+from models.saving import standalone_predict as rows_io
+from models.saving.preprocessing import FILE_NAME, Preprocessing, load_preprocessing
 
 # Where a run folder or an export folder keeps each format, in the order they are preferred.
 MODEL_FILES = (("keras", "model.keras"), ("onnx", "model.onnx"), ("tflite", "model.tflite"),
@@ -118,7 +118,7 @@ def load_model(path: str | Path) -> LoadedModel:
             runtime cannot read, or a model whose input width differs from
             the description's.
     """
-    from models.export import load_exported
+    from models.saving.export import load_exported
 
     fmt, model_path, description_path = find_model(path)
     if not description_path.exists():
