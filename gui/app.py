@@ -28,26 +28,23 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation")
 
 
+# --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
+_TABBED_VIEWS = {
+    "data": ("settings_tabs", "data_panel", "settings_tabs"),
+    "training": ("settings_tabs", "training_panel", "settings_tabs"),
+    "results": ("bottom_tabs", "results", "bottom_tabs"),
+    "try": ("bottom_tabs", "try_it", "bottom_tabs"),
+    "charts": ("chart_tabs", "charts", "charts"),
+    "evaluation": ("chart_tabs", "evaluation", "chart_tabs"),
+}
+
+
 def _view_widget(window, name: str):
     """The widget --view NAME draws, brought to the front of its tabs."""
-    if name == "data":
-        window.settings_tabs.setCurrentWidget(window.data_panel)
-        return window.settings_tabs
-    if name == "training":
-        window.settings_tabs.setCurrentWidget(window.training_panel)
-        return window.settings_tabs
-    if name == "results":
-        window.bottom_tabs.setCurrentWidget(window.results)
-        return window.bottom_tabs
-    if name == "charts":
-        window.chart_tabs.setCurrentWidget(window.charts)
-        return window.charts
-    if name == "evaluation":
-        window.chart_tabs.setCurrentWidget(window.evaluation)
-        return window.chart_tabs
-    if name == "try":
-        window.bottom_tabs.setCurrentWidget(window.try_it)
-        return window.bottom_tabs
+    if name in _TABBED_VIEWS:
+        tabs, tab, drawn = _TABBED_VIEWS[name]
+        getattr(window, tabs).setCurrentWidget(getattr(window, tab))
+        return getattr(window, drawn)
     return {"network": window.network_editor}.get(name, window)
 
 

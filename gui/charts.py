@@ -830,19 +830,9 @@ class TrainingCharts(QWidget):
         return True
 
     def _render(self, panel: _Panel, suffix: str) -> bytes:
-        from pyqtgraph import exporters
 
-        item = panel.plot.getPlotItem()
         with self._without_hover(panel):
-            if suffix == ".svg":
-                with _svg_close_path_fix():
-                    return exporters.SVGExporter(item).export(toBytes=True)
-            image = exporters.ImageExporter(item).export(toBytes=True)
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not image.save(buffer, "PNG"):
-            raise OSError("the image could not be encoded as PNG")
-        return bytes(QByteArray(buffer.data()))
+            return figure_bytes(panel.plot.getPlotItem(), suffix)
 
     @contextlib.contextmanager
     def _without_hover(self, panel: _Panel) -> Iterator[None]:
@@ -876,3 +866,18 @@ class TrainingCharts(QWidget):
         path = self._ask_save_path(which)
         if path:
             self.save_chart(which, path)
+
+
+def figure_bytes(plot_item, suffix: str) -> bytes:
+    """A pyqtgraph plot as PNG or SVG bytes (``suffix`` is ``.png`` or ``.svg``)."""
+    from pyqtgraph import exporters
+
+    if suffix == ".svg":
+        with _svg_close_path_fix():
+            return exporters.SVGExporter(plot_item).export(toBytes=True)
+    image = exporters.ImageExporter(plot_item).export(toBytes=True)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError("the image could not be encoded as PNG")
+    return bytes(QByteArray(buffer.data()))

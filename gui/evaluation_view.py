@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.charts import SAVE_FORMATS, _svg_close_path_fix
+from gui.charts import SAVE_FORMATS, figure_bytes
 from gui.confusion_matrix import ConfusionMatrixPlot
 from gui.data_panel import LEGEND_TEXT_COLOUR
 from gui.i18n import tr
@@ -79,21 +79,6 @@ def read_csv_rows(path: str) -> tuple[list[str], list[list[str]]]:
 
     header, rows, _delimiter = read_rows(path)
     return header, rows
-
-
-def figure_bytes(plot_item, suffix: str) -> bytes:
-    """A pyqtgraph plot as PNG or SVG bytes (``suffix`` is ``.png`` or ``.svg``)."""
-    from pyqtgraph import exporters
-
-    if suffix == ".svg":
-        with _svg_close_path_fix():
-            return exporters.SVGExporter(plot_item).export(toBytes=True)
-    image = exporters.ImageExporter(plot_item).export(toBytes=True)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise OSError("the image could not be encoded as PNG")
-    return bytes(QByteArray(buffer.data()))
 
 
 def short_number(value: float) -> str:
