@@ -51,6 +51,10 @@ def _view_widget(window, name: str):
 def import_tensorflow_and_list_devices():
     """Imports TensorFlow (slow, so off the window's thread) and lists the devices."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # scikit-learn's metrics take about a second to import: here, while the window waits for
+    # TensorFlow anyway, rather than in the first run's last moment, where the import holds the
+    # interpreter and the window stalls.
+    import models.evaluation  # noqa: F401
     from models.training.devices import available_devices
 
     return available_devices()

@@ -287,6 +287,18 @@ class DataPanel(ProjectPanel):
         self.changed.emit(project.copy(), f"{label} → {shown}")
 
 
+# Columns measured to fit their text; past these they keep the default width. Measuring is
+# per cell, and 784 pixel columns took over a second on the window's thread.
+FITTED_COLUMNS = 40
+
+
+def fit_first_columns(table, count: int = FITTED_COLUMNS) -> None:
+    """Sizes the first ``count`` columns of a table view to their contents."""
+    model = table.model()
+    for column in range(min(count, model.columnCount() if model is not None else 0)):
+        table.resizeColumnToContents(column)
+
+
 class _FrameModel(QAbstractTableModel):
     """A read-only table over a header and rows of text."""
 
@@ -480,5 +492,5 @@ class DataPreview(QStackedWidget):
             shown_target = dataset.class_names[int(target)] if dataset.is_classification else f"{target:.4g}"
             rows.append([f"{value:.3g}" for value in features] + [shown_target])
         self.table.setModel(_FrameModel(header, rows))
-        self.table.resizeColumnsToContents()
+        fit_first_columns(self.table)
         self.setCurrentWidget(self.table)

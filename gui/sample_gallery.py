@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.data_panel import _FrameModel
+from gui.data_panel import _FrameModel, fit_first_columns
 from gui.i18n import tr
 
 MAX_SHOWN = 300  # images or rows drawn at once; a cell of MNIST's diagonal holds about a thousand
@@ -270,7 +270,7 @@ class SamplesPanel(QWidget):
         else:
             header, rows = source.table(shown)
             self.table.setModel(_FrameModel(header, rows))
-            self.table.resizeColumnsToContents()
+            fit_first_columns(self.table)
             self.stack.setCurrentWidget(self.table)
 
     def refresh(self) -> None:
