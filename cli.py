@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--out may hold an earlier run: remove that run's files first (otherwise it is refused)")
     output.add_argument("--export", help="comma-separated: keras,weights,savedmodel,tflite,onnx,python")
     output.add_argument("--quiet", action="store_true", help="no progress bar")
+    output.add_argument("--instruments", action="store_true",
+                        help="read every Dense layer's weights, gradients and outputs while training: "
+                             "instruments.json in the run folder, and a per-layer summary at the end")
     predict = commands.add_parser(
         "predict", help="predict from a CSV of raw rows with a trained model",
         description="Predicts every row of a CSV with a trained model and writes the predictions as CSV: "
@@ -454,12 +457,14 @@ def command_train(args) -> int:
         folder.abandon()  # nothing was trained: the corrected command may use the same folder
         raise
     listener = ProgressBar(quiet=args.quiet)
-    result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder)
+    result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder,
+                          instruments=args.instruments)
     _quit_at_once_on_interrupt("during the export")
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
     _print_evaluation(result.evaluation)
+    _print_instruments(result)
     if result.save_error:
         return _rescue(result)
     if result.reason == NAN_LOSS:
@@ -477,6 +482,16 @@ def command_train(args) -> int:
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
     print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
     return _stopped_status(stop) if result.reason == "stopped" else 0
+
+
+def _print_instruments(result) -> None:
+    """The last reading of every Dense layer, one line each, when the instruments were on."""
+    from models.instruments.readings import layer_table
+
+    if result.instruments_error:
+        print(f"note: {result.instruments_error}", file=sys.stderr)
+    if result.instruments:
+        print("\n".join(layer_table(result.instruments[-1])))
 
 
 # Past this many classes the confusion matrix is too wide for a terminal; metrics.json has it.

@@ -44,7 +44,7 @@ RUNNING, COMPLETED, STOPPED, FAILED, KILLED = "running", "completed", "stopped",
 RUN_FILES = (
     STATUS_FILE, "project.json", "history.csv", "metrics.json", "crossval.json", "model.keras",
     "model.weights.h5", "saved_model", "model.tflite", "model.onnx", "train.py", "train_data.npz",
-    "preprocessing.json", "predict.py", "evaluation.csv",
+    "preprocessing.json", "predict.py", "evaluation.csv", "instruments.json",
 )
 # Room a run needs besides its model file: the project, history, metrics and status.
 SMALL_FILES_BYTES = 256_000
@@ -417,6 +417,11 @@ class RunFolder:
         evaluation = getattr(result, "evaluation", None)
         if evaluation is not None:
             write_text_atomic(self.path / "evaluation.csv", csv_text(evaluation.evaluation_rows(getattr(result, "test_row_numbers", None))))
+        readings = getattr(result, "instruments", None)
+        if readings:
+            from models.instruments.readings import instruments_json
+
+            write_json_atomic(self.path / "instruments.json", instruments_json(readings))
         write_json_atomic(self.path / "metrics.json", {
             **result.test_metrics,
             **({} if evaluation is None else evaluation.metrics_json()),

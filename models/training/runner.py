@@ -1,17 +1,19 @@
 """The one training runner, shared by the window and the command line.
 
-It trains a project with Keras ``fit`` and reports through a `TrainingListener`.
-Reports are plain data (numbers and dicts), sent at a human rate, so a window
-can relay them as signals and a terminal can draw a progress bar.
+It trains a project with Keras ``fit`` and reports through a `TrainingListener`
+(`models.training.reports`): progress at a human rate
+(`models.training.progress`) and, when asked, the instruments' readings of
+every layer (`models.instruments.recorder`). The rows are fed by
+`models.training.batches`; the run folder is written by
+`models.training.run_folder`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -19,136 +21,30 @@ from datasets.base import Dataset
 from datasets.registry import load_dataset
 from datasets.split import split_indices
 from models.errors import UserError
+from models.instruments.recorder import unit_outputs
 from models.network.build import OutputPlan, build_model, encode_targets, resolve_output
-from models.network.spec import Project
+from models.network.spec import DenseLayer, Project
 from models.saving.preprocessing import describe_preprocessing
+from models.training.batches import ShuffledBatches  # noqa: F401 (callers import it from here)
 from models.training.fused_updates import fuse_optimizer_updates
+from models.training.progress import as_float, make_progress_callback, probe_outputs
+from models.training.reports import (  # noqa: F401 (callers import the reports from here)
+    COMPLETED,
+    EARLY_STOPPING,
+    NAN_LOSS,
+    REASON_TEXT,
+    STOPPED,
+    BatchProgress,
+    EpochResult,
+    RunResult,
+    RunStarted,
+    StopRequest,
+    TrainingListener,
+)
 from models.training.run_folder import COMPLETED as FOLDER_COMPLETED
 from models.training.run_folder import FAILED as FOLDER_FAILED
 from models.training.run_folder import STOPPED as FOLDER_STOPPED
 from models.training.run_folder import RunFolder, describe_os_error
-
-COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
-REASON_TEXT = {
-    COMPLETED: "finished all epochs",
-    STOPPED: "stopped by request",
-    EARLY_STOPPING: "early stopping: the monitored figure stopped improving",
-    NAN_LOSS: "the loss became NaN (not a number): lower the learning rate or clip gradients",
-}
-
-
-@dataclass
-class RunStarted:
-    """Sent once, before the first batch."""
-
-    epochs: int
-    steps_per_epoch: int
-    batch_size: int
-    train_samples: int
-    validation_samples: int
-    test_samples: int
-    parameters: int
-    device: str
-    metric: str
-
-
-@dataclass
-class BatchProgress:
-    """Sent at most every ``progress_interval`` seconds while an epoch runs."""
-
-    epoch: int  # 1-based
-    epochs: int
-    step: int  # batches done in this epoch
-    steps_per_epoch: int
-    global_step: int
-    loss: float
-    metric: float | None
-    samples_per_second: float
-    elapsed_s: float
-    eta_s: float
-    # Every call into TensorFlow since the last report, as (epochs done as a
-    # fraction, loss, metric), so a chart can draw each one though reports are
-    # throttled. Each is the mean over that call's batches alone (not the
-    # epoch's running mean, which `loss` and `metric` above are).
-    points: list[tuple[float, float, float | None]] = field(default_factory=list)
-
-
-@dataclass
-class EpochResult:
-    """Sent after each epoch, validation included."""
-
-    epoch: int  # 1-based
-    epochs: int
-    logs: dict[str, float]
-    elapsed_s: float
-    eta_s: float
-    probe: np.ndarray | None = None  # the model's outputs on the probe points, when asked for
-
-
-@dataclass
-class RunResult:
-    """What a finished run produced."""
-
-    reason: str
-    epochs_run: int
-    history: dict[str, list[float]]
-    test_metrics: dict[str, float]
-    train_samples_per_second: float
-    elapsed_s: float
-    device: str
-    metric: str
-    run_dir: str = ""
-    # A sentence when the run folder could not be written; the model is then only in `model`.
-    save_error: str = ""
-    probe: np.ndarray | None = field(default=None, repr=False)
-    model: object = field(default=None, repr=False)
-    # What the model's inputs and outputs are (a `models.saving.preprocessing.Preprocessing`).
-    preprocessing: object = field(default=None, repr=False)
-    # Where the model is right and wrong on the test rows (a `models.evaluation.Evaluation`), and
-    # which of the data set's training rows it was fitted on and which validated it.
-    evaluation: object = field(default=None, repr=False)
-    fit_rows: np.ndarray | None = field(default=None, repr=False)
-    validation_rows: np.ndarray | None = field(default=None, repr=False)
-    test_row_numbers: np.ndarray | None = field(default=None, repr=False)  # evaluation.csv's `row` column
-
-    @property
-    def reason_text(self) -> str:
-        return REASON_TEXT[self.reason]
-
-
-class TrainingListener:
-    """Receives a run's reports. Override what you need; every method is optional."""
-
-    def on_run_started(self, info: RunStarted) -> None:
-        """Called once the model is built, before the first batch."""
-
-    def on_batch_progress(self, progress: BatchProgress) -> None:
-        """Called during an epoch, at most about 20 times a second."""
-
-    def on_epoch_ended(self, result: EpochResult) -> None:
-        """Called after each epoch, with training and validation figures."""
-
-    def on_saving(self) -> None:
-        """Called after training, before the run folder is written."""
-
-    def on_finished(self, result: RunResult) -> None:
-        """Called once when training ends for any reason but an error."""
-
-    def on_failed(self, message: str) -> None:
-        """Called once when training cannot go on, with a sentence saying why."""
-
-
-class StopRequest:
-    """A flag the window or a signal handler sets; the runner checks it after each batch."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
 
 
 @dataclass
@@ -187,233 +83,6 @@ def prepare_arrays(project: Project, dataset: Dataset) -> TrainingArrays:
         x_test=dataset.x_test, y_test=encode_targets(dataset.y_test, plan),
         fit_rows=fit_rows, validation_rows=validation_rows,
     )
-
-
-class ShuffledBatches:
-    """The training rows, fed to Keras one shuffled batch per step, reshuffled every epoch.
-
-    Keras's own path for numpy arrays spent about a third of each step on
-    the CPU feeding the data (measured on the notes' 784-512-10 network,
-    batch 128: 42,000 samples/s, against 60,000-65,000 this way). Here the
-    rows live in one tensor and each batch is gathered through a permutation
-    that a callback redraws at the start of every epoch, from the seed and
-    the epoch number, so the same seed gives the same order.
-
-    Two ways to gather. `dataset` is a `tf.data` pipeline of batches, for
-    any device. `step_numbers` is a pipeline of step numbers only, for
-    training on the CPU with `gather_in_step` installed on the model: the
-    batch is then gathered inside the compiled training step, by the same
-    threads that train, instead of being handed over from tf.data's own
-    threads at every step.
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
-        from models.training.devices import import_tensorflow
-
-        tf = import_tensorflow()
-        self.tf, self.shuffle, self.seed, self.batch_size = tf, shuffle, seed, batch_size
-        self.rows = len(x)
-        with tf.device("/cpu:0"):
-            self.x, self.y = tf.constant(x), tf.constant(y)
-            self.order = tf.Variable(tf.range(self.rows, dtype=tf.int64), trainable=False)
-        steps = math.ceil(self.rows / batch_size)
-        self.step_numbers = tf.data.Dataset.range(steps).prefetch(2)
-        self.dataset = tf.data.Dataset.range(steps).map(self.batch).prefetch(2)
-
-    def batch(self, step):
-        """The rows and targets of batch ``step`` (a scalar tensor) in this epoch's order."""
-        tf = self.tf
-        rows = self.order[step * self.batch_size: tf.minimum((step + 1) * self.batch_size, self.rows)]
-        return tf.gather(self.x, rows), tf.gather(self.y, rows)
-
-    def gather_in_step(self, model) -> None:
-        """Makes ``model`` train on step numbers from `step_numbers`, gathering each batch itself.
-
-        Only the model instance changes (its ``train_step`` attribute); a saved
-        model knows nothing of it.
-        """
-        keras_train_step = model.train_step
-        model.train_step = lambda step: keras_train_step(self.batch(step))
-
-    def stop_gathering(self, model) -> None:
-        """Gives ``model`` back Keras's own ``train_step``, so it no longer holds the rows."""
-        if "train_step" in vars(model):
-            del model.train_step
-            model.train_function = None
-
-    def reshuffle(self, epoch: int) -> None:
-        """Draws the row order for ``epoch``; the same seed and epoch give the same order."""
-        if self.shuffle:
-            tf = self.tf
-            keys = tf.random.stateless_uniform([self.rows], seed=(self.seed, epoch))
-            self.order.assign(tf.cast(tf.argsort(keys), tf.int64))
-
-    def callback(self, keras):
-        batches = self
-
-        class Reshuffle(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                batches.reshuffle(epoch)
-
-        return Reshuffle()
-
-
-def _as_float(value) -> float:
-    return float(np.asarray(value))
-
-
-def _make_progress_callback(keras):
-    """Defines the Keras callback lazily, so importing this module does not import Keras."""
-
-    class ProgressCallback(keras.callbacks.Callback):
-        """Relays progress at a human rate and turns a stop request into ``stop_training``.
-
-        Like Keras's ``EarlyStopping``, it has one job and ends training by
-        setting ``self.model.stop_training``. It reads the loss (which waits
-        for the device) only when a report is due, so the hot path stays cheap.
-        """
-
-        def __init__(self, listener, stop, epochs, steps_per_epoch, batch_size, train_samples, metric, interval,
-                     probe_x=None, probe_interval=0.25, exact_call_means=True):
-            super().__init__()
-            # Under several replicas Keras's logs average each replica's own running
-            # mean, and a batch split unevenly breaks the differencing: report those as they come.
-            self.exact_call_means = exact_call_means
-            self.probe_x, self.probe_interval, self._last_probe = probe_x, probe_interval, -math.inf
-            self.listener, self.stop = listener, stop
-            self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
-            self.batch_size, self.train_samples = batch_size, train_samples
-            self.metric, self.interval = metric, interval
-            self.reason = COMPLETED
-            self.epochs_done = 0
-            self.train_seconds = 0.0
-            self.samples_seen = 0
-            self._epoch_start = self._last_report = self._run_start = 0.0
-            self._steps_before_epoch = 0
-            self._pending = []
-            self._last_step = 0
-            # (epoch, samples, running loss, running metric) of the last point turned into a call mean.
-            self._previous = (-1, 0, 0.0, None)
-
-        def on_train_begin(self, logs=None):
-            self._run_start = time.perf_counter()
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._epoch = epoch
-            self._epoch_start = self._last_report = time.perf_counter()
-
-        def _eta(self, now: float, epoch_fraction: float) -> float:
-            done = self._epoch + epoch_fraction
-            elapsed = now - self._run_start
-            return elapsed / done * (self.epochs - done) if done > 0 else math.nan
-
-        def _check_stop(self):
-            if self.stop.is_set():
-                self.reason = STOPPED
-                self.model.stop_training = True
-
-        def on_train_batch_end(self, batch, logs=None):
-            # Keras numbers a short last call as if it were full: never past the epoch's end.
-            step = self._last_step = min(batch + 1, self.steps_per_epoch)
-            # Keep the call's figures as tensors (no waiting for the device) until a report is due.
-            if logs and "loss" in logs:
-                self._pending.append((self._epoch + step / self.steps_per_epoch, self._epoch,
-                                      min(step * self.batch_size, self.train_samples), logs["loss"], logs.get(self.metric)))
-            now = time.perf_counter()
-            if now - self._last_report < self.interval:
-                self._check_stop()
-                return
-            self._report(step, self._steps_before_epoch + step, now)
-            self._check_stop()  # the listener may have asked for the stop just now
-
-        def on_train_end(self, logs=None):
-            if self._pending:  # the last calls since the last report, after the last epoch ended
-                self._report(self._last_step, self._steps_before_epoch, time.perf_counter())
-
-        def _report(self, step, global_step, now):
-            self._last_report = now
-            running = [(x, epoch, samples, _as_float(loss), None if metric is None else _as_float(metric))
-                       for x, epoch, samples, loss, metric in self._pending]
-            self._pending = []
-            loss, metric = (running[-1][3], running[-1][4]) if running else (math.nan, None)
-            points = [self._call_mean(*point) for point in running]
-            if not math.isfinite(loss):
-                self.reason = NAN_LOSS
-                self.model.stop_training = True
-            seconds = now - self._epoch_start if self._epoch_start else 0.0
-            samples = min(step * self.batch_size, self.train_samples)
-            self.listener.on_batch_progress(BatchProgress(
-                epoch=self._epoch + 1, epochs=self.epochs, step=step, steps_per_epoch=self.steps_per_epoch,
-                global_step=global_step, loss=loss, metric=metric,
-                samples_per_second=samples / seconds if seconds > 0 else 0.0,
-                elapsed_s=now - self._run_start, eta_s=self._eta(now, step / self.steps_per_epoch),
-                points=points,
-            ))
-
-        def _call_mean(self, x, epoch, samples, loss, metric):
-            """One call's own mean loss and metric, from the epoch's running means before and after it.
-
-            Keras reports running means that restart each epoch, weighted by
-            samples; the mean over the batches of one call is the difference of
-            the running totals: (n·m − n′·m′) / (n − n′). A chart of these shows
-            the noise of mini-batch training, not an average that settles
-            within every epoch.
-            """
-            if not self.exact_call_means:
-                return x, loss, metric
-            previous_epoch, previous_samples, previous_loss, previous_metric = self._previous
-            if previous_epoch != epoch:
-                previous_samples, previous_loss, previous_metric = 0, 0.0, 0.0
-            self._previous = (epoch, samples, loss, metric)
-            span = samples - previous_samples
-            if span <= 0:
-                return x, loss, metric
-
-            def own(mean, previous):
-                return (samples * mean - previous_samples * previous) / span
-
-            call_metric = None if metric is None or previous_metric is None else own(metric, previous_metric)
-            return x, own(loss, previous_loss), call_metric
-
-        def on_test_begin(self, logs=None):
-            # Validation time is not training throughput.
-            self._count_training_time()
-
-        def _count_training_time(self):
-            if self._epoch_start:
-                self.train_seconds += time.perf_counter() - self._epoch_start
-                self._epoch_start = 0.0
-
-        def on_epoch_end(self, epoch, logs=None):
-            self._count_training_time()
-            now = time.perf_counter()
-            logs = {key: _as_float(value) for key, value in (logs or {}).items()}
-            logs["learning_rate"] = _as_float(self.model.optimizer.learning_rate)
-            self.epochs_done = epoch + 1
-            self.samples_seen += self.train_samples
-            self._steps_before_epoch += self.steps_per_epoch
-            if not math.isfinite(logs.get("loss", 0.0)):
-                self.reason = NAN_LOSS
-                self.model.stop_training = True
-            self._check_stop()
-            self.listener.on_epoch_ended(EpochResult(
-                epoch=epoch + 1, epochs=self.epochs, logs=logs,
-                elapsed_s=now - self._run_start, eta_s=self._eta(now, 1.0), probe=self._probe_if_due(now),
-            ))
-
-        def _probe_if_due(self, now):
-            """The model's outputs on the probe points, a few times a second at most."""
-            if self.probe_x is None or now - self._last_probe < self.probe_interval:
-                return None
-            self._last_probe = now
-            return probe_outputs(self.model, self.probe_x)
-
-    return ProgressCallback
-
-
-def probe_outputs(model, x: np.ndarray) -> np.ndarray:
-    """The model's outputs for ``x`` in inference mode, as a numpy array."""
-    return np.asarray(model(x, training=False))
 
 
 def _schedule_callbacks(keras, project: Project, has_validation: bool) -> list:
@@ -485,6 +154,7 @@ def run_training(
     steps_per_execution: int | str = "auto",
     jit_compile: bool | str = "auto",
     probe_x: np.ndarray | None = None,
+    instruments: bool = False,
 ) -> RunResult:
     """Trains ``project`` and returns what came of it.
 
@@ -507,6 +177,12 @@ def run_training(
         probe_x: points (in the model's input space) whose outputs are sent
             with some epoch reports and with the result, so a window can draw
             the decision boundary as it forms. Defaults to none.
+        instruments: read every Dense layer's weights, gradients and outputs
+            on a probe batch while training (`models.instruments.recorder`);
+            the listener's ``on_instruments`` gets each reading, the result
+            keeps them, the run folder gets ``instruments.json``, and with
+            ``probe_x`` every unit's outputs on the probe points come with
+            the probe. Defaults to `False`.
 
     Raises:
         TrainingFailed: after calling ``listener.on_failed`` with the reason.
@@ -520,7 +196,8 @@ def run_training(
             folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.claim(run_dir)
             if not folder.started:  # the window and the command line start theirs before loading data
                 folder.start(project)
-        result = _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x)
+        options = _RunOptions(progress_interval, steps_per_execution, jit_compile, probe_x, instruments)
+        result = _train(project, listener, stop, dataset, folder, options)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
         if folder is not None:
@@ -581,7 +258,23 @@ def check_fits_in_memory(project: Project, n_features: int, output_units: int) -
             f"but {available / 1e9:,.1f} GB of memory is free: use fewer or narrower layers.")
 
 
-def _train(project, listener, stop, dataset, folder, progress_interval, steps_per_execution, jit_compile, probe_x):
+@dataclass
+class _RunOptions:
+    """How `run_training` was asked to train, beside the project itself."""
+
+    progress_interval: float
+    steps_per_execution: int | str
+    jit_compile: bool | str
+    probe_x: np.ndarray | None
+    instruments: bool
+
+
+def _has_hidden_dense_layer(project: Project) -> bool:
+    return any(isinstance(layer, DenseLayer) for layer in project.layers)
+
+
+def _train(project, listener, stop, dataset, folder, options: _RunOptions):
+    steps_per_execution, probe_x = options.steps_per_execution, options.probe_x
     if dataset is None:
         dataset = load_dataset(project.dataset)
     problems = data_problems(project, dataset)
@@ -601,6 +294,9 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
     batch_size = min(training.batch_size, len(arrays.x_train))
     steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
     strategy, device_label = strategy_for(training.device)
+    if options.instruments and not _has_hidden_dense_layer(project):
+        # The loss surface draws every step's weights; a network this small trains as fast either way.
+        steps_per_execution = 1
     if steps_per_execution == "auto":
         # Several batches per call failed under MirroredStrategy across logical
         # devices (InvalidArgumentError inside multi_step_on_iterator); mirrored
@@ -613,7 +309,7 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
         model = build_model(
             project, dataset.n_features, dataset.task, dataset.n_classes,
             steps_per_epoch=steps_per_epoch, steps_per_execution=min(steps_per_execution, steps_per_epoch),
-            jit_compile=jit_compile, target_scale=dataset.target_scale, input_scale=dataset.input_scale,
+            jit_compile=options.jit_compile, target_scale=dataset.target_scale, input_scale=dataset.input_scale,
         )
         # Create the optimizer's slots (momenta, RMS averages) now, eagerly. Left to
         # the first traced step, their zero initial values were baked into small
@@ -629,12 +325,15 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
             # mirrored weights need Keras's cross-device update.
             fuse_optimizer_updates(model.optimizer)
     has_validation = arrays.x_val is not None and len(arrays.x_val) > 0
-    progress = _make_progress_callback(keras)(
+    progress = make_progress_callback(keras)(
         listener, stop, training.epochs, steps_per_epoch, batch_size, len(arrays.x_train),
-        arrays.plan.metric, progress_interval, probe_x=probe_x,
-        exact_call_means=strategy.num_replicas_in_sync == 1,
+        arrays.plan.metric, options.progress_interval, probe_x=probe_x,
+        exact_call_means=strategy.num_replicas_in_sync == 1, probe_units=options.instruments,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
+    recorder = _instruments_callback(keras, project, arrays, steps_per_epoch, listener) if options.instruments else None
+    if recorder is not None:
+        callbacks.append(recorder)
     early = _early_stopping_callback(keras, project, has_validation)
     if early is not None:
         callbacks.append(early)
@@ -678,22 +377,36 @@ def _train(project, listener, stop, dataset, folder, progress_interval, steps_pe
     if len(arrays.x_test) and reason != NAN_LOSS:
         evaluated = model.evaluate(arrays.x_test, arrays.y_test, verbose=0, return_dict=True,
                                    batch_size=_evaluation_batch_size(batch_size, len(arrays.x_test), strategy.num_replicas_in_sync))
-        test_metrics = {key: _as_float(value) for key, value in evaluated.items()}
+        test_metrics = {key: as_float(value) for key, value in evaluated.items()}
     _forget_custom_gradients_since(gradients_before)
     result = RunResult(
         reason=reason, epochs_run=progress.epochs_done,
-        history={key: [_as_float(v) for v in values] for key, values in history.history.items()},
+        history={key: [as_float(v) for v in values] for key, values in history.history.items()},
         test_metrics=test_metrics,
         train_samples_per_second=progress.samples_seen / progress.train_seconds if progress.train_seconds else 0.0,
         elapsed_s=time.perf_counter() - started, device=device_label, metric=arrays.plan.metric,
         run_dir=str(folder.path) if folder is not None else "", model=model,
         probe=None if probe_x is None else probe_outputs(model, probe_x),
+        unit_outputs=unit_outputs(model, probe_x) if probe_x is not None and options.instruments else None,
+        instruments=recorder.readings if recorder is not None else [],
+        instruments_error=recorder.failure if recorder is not None else "",
         preprocessing=describe_preprocessing(dataset, arrays.plan),
         fit_rows=arrays.fit_rows, validation_rows=arrays.validation_rows,
     )
     if test_metrics:
         _evaluate_test_rows(model, dataset, result, batch_size, strategy.num_replicas_in_sync)
     return result
+
+
+def _instruments_callback(keras, project: Project, arrays: TrainingArrays, steps_per_epoch: int, listener):
+    """The instruments' callback, reading a probe batch of training rows drawn once from the run's seed."""
+    from models.instruments.recorder import draw_probe_rows, make_instruments_callback
+
+    rows = draw_probe_rows(len(arrays.x_train), project.training.seed)
+    on_reading = getattr(listener, "on_instruments", None) or (lambda reading: None)
+    return make_instruments_callback(keras)(
+        arrays.x_train[rows], arrays.y_train[rows], steps_per_epoch, on_reading,
+        record_path=not _has_hidden_dense_layer(project))
 
 
 def _evaluate_test_rows(model, dataset, result: RunResult, batch_size: int, replicas: int) -> None:

@@ -1,0 +1,309 @@
+"""The instruments: per-layer readings of a Keras model while it trains, taken by one callback.
+
+On a fixed probe batch (a few hundred training rows drawn once per run) the
+`LayerProbe` measures every Dense layer: its kernel, the loss gradient with
+respect to that kernel, its outputs (dead ReLU units, saturated sigmoid and
+tanh units), and after a BatchNormalization the normalised outputs. The
+`InstrumentsCallback` takes a reading before training, after each epoch and,
+inside long epochs, every `interval` seconds, but never so often that
+reading costs more than `budget` of the time spent training.
+
+Readings are plain numpy data (`models.instruments.readings`); the listener
+gets each one as it is taken.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from models.instruments.readings import (
+    DEAD_ACTIVATIONS,
+    NEAR_ZERO,
+    SATURATING_ACTIVATIONS,
+    SATURATION_THRESHOLD,
+    Histogram,
+    InstrumentReading,
+    LayerReading,
+    fixed_edges,
+)
+
+PROBE_ROWS = 256
+# Reading takes at most this share of the time between readings (measured cost of the last one).
+READING_BUDGET = 0.04
+# Inside a long epoch, a reading at most this often (seconds): a human rate.
+READING_INTERVAL = 0.25
+
+
+def draw_probe_rows(rows: int, seed: int, size: int = PROBE_ROWS) -> np.ndarray:
+    """Which training rows make the probe batch: ``size`` of them (all when fewer), the same for a seed."""
+    if rows <= size:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+
+
+class _DenseStep:
+    """What one Dense layer computed on a batch: pre-activation, output, and a following BatchNormalization's output."""
+
+    def __init__(self, layer, activation: str, pre_activation):
+        self.layer, self.activation, self.pre_activation = layer, activation, pre_activation
+        self.output = None
+        self.batch_norm_output = None
+
+
+def _activation_name(layer) -> str:
+    name = getattr(layer.activation, "__name__", "linear")
+    return {"silu": "swish"}.get(name, name)
+
+
+def walk_layers(model, x, batch_statistics: bool):
+    """Runs ``x`` through ``model`` layer by layer, keeping each Dense layer's pre-activation and output.
+
+    Dropout is skipped (the probe sees the network as it predicts). A
+    BatchNormalization layer normalises with the batch's own mean and
+    variance when ``batch_statistics`` is true, as it does while training,
+    without updating its moving averages; else with its moving averages.
+
+    Returns:
+        ``(final output, [_DenseStep, ...])``.
+    """
+    import keras
+    import tensorflow as tf
+
+    h = tf.convert_to_tensor(x)
+    steps: list[_DenseStep] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            z = tf.matmul(h, layer.kernel)
+            if layer.use_bias:
+                z = z + layer.bias
+            step = _DenseStep(layer, _activation_name(layer), z)
+            h = step.output = layer.activation(z)
+            steps.append(step)
+        elif isinstance(layer, keras.layers.LeakyReLU):
+            h = layer(h)
+            if steps:
+                steps[-1].output, steps[-1].activation = h, "leaky_relu"
+        elif isinstance(layer, keras.layers.Dropout):
+            continue
+        elif isinstance(layer, keras.layers.BatchNormalization) and batch_statistics:
+            mean, variance = tf.nn.moments(h, axes=[0])
+            h = (h - mean) * tf.math.rsqrt(variance + layer.epsilon)
+            if layer.scale:
+                h = h * layer.gamma
+            if layer.center:
+                h = h + layer.beta
+            if steps:
+                steps[-1].batch_norm_output = h
+        else:
+            h = layer(h, training=False)
+    return h, steps
+
+
+def unit_outputs(model, x: np.ndarray) -> list[np.ndarray]:
+    """Every Dense layer's output (after its activation) for the points ``x``, in one batched pass.
+
+    What the Neurons view draws over the input plane: one array per Dense
+    layer, input side first, each ``(len(x), units)``.
+    """
+    _, steps = walk_layers(model, np.asarray(x, dtype=np.float32), batch_statistics=False)
+    return [np.asarray(step.output) for step in steps]
+
+
+class LayerProbe:
+    """Measures a model's Dense layers on one fixed batch.
+
+    Args:
+        model: a compiled Keras model (see `models.network.build`).
+        x: the probe rows, as the model takes them.
+        y: their targets, encoded for the model's loss.
+    """
+
+    def __init__(self, model, x: np.ndarray, y: np.ndarray):
+        import tensorflow as tf
+
+        self.model = model
+        self.x = tf.constant(np.asarray(x, dtype=np.float32))
+        self.y = tf.constant(y)
+        self._edges: dict[tuple[int, str], np.ndarray] = {}
+        self._previous: dict[int, tuple[np.ndarray, int]] = {}
+        self._measure = None
+
+    def dense_layers(self) -> list:
+        import keras
+
+        return [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)]
+
+    def read(self, epoch: float, step: int) -> InstrumentReading:
+        """Every Dense layer's reading now, at ``epoch`` epochs and ``step`` steps done."""
+        if self._measure is None:
+            self._measure = self._compile_measure()
+        measured = {key: [None if value is None else np.asarray(value) for value in values] if isinstance(values, list)
+                    else np.asarray(values) for key, values in self._measure().items()}
+        layers = [self._layer_reading(index, measured, epoch, step) for index in range(len(measured["kernels"]))]
+        return InstrumentReading(epoch=epoch, step=step, layers=layers, loss=float(measured["loss"]))
+
+    def _compile_measure(self):
+        """One traced TensorFlow function that measures everything at once.
+
+        Run eagerly, the same work took 15 ms on a 3×64 network (most of it
+        Python dispatching some 120 small operations), too slow to read after
+        every short epoch; traced, it is one call.
+        """
+        import tensorflow as tf
+
+        model, x, y = self.model, self.x, self.y
+
+        @tf.function(autograph=False)
+        def measure():
+            with tf.GradientTape() as tape:
+                output, steps = walk_layers(model, x, batch_statistics=True)
+                loss = model.compute_loss(x=x, y=y, y_pred=output, training=False)
+            kernels = [step.layer.kernel for step in steps]
+            return {
+                "loss": loss,
+                "gradients": tape.gradient(loss, kernels),
+                "kernels": [tf.identity(kernel) for kernel in kernels],
+                "biases": [tf.identity(step.layer.bias) if step.layer.use_bias else None for step in steps],
+                "pre_activations": [step.pre_activation for step in steps],
+                "outputs": [step.output for step in steps],
+                "batch_norm_outputs": [step.batch_norm_output for step in steps],
+            }
+
+        self.activations = [step.activation for step in walk_layers(model, x[:1], batch_statistics=False)[1]]
+        self.names = [layer.name for layer in self.dense_layers()]
+        return measure
+
+    def _edges_for(self, index: int, kind: str, values: np.ndarray, activation: str | None = None) -> np.ndarray:
+        key = (index, kind)
+        if key not in self._edges:
+            self._edges[key] = fixed_edges(values, activation)
+        return self._edges[key]
+
+    def _layer_reading(self, index: int, measured: dict, epoch: float, step: int) -> LayerReading:
+        kernel, bias = measured["kernels"][index], measured["biases"][index]
+        gradient = measured["gradients"][index]
+        grad = np.zeros_like(kernel) if gradient is None else gradient
+        outputs, pre_activation = measured["outputs"][index], measured["pre_activations"][index]
+        batch_norm = measured["batch_norm_outputs"][index]
+        weight_norm = float(np.linalg.norm(kernel))
+        update_ratio, per_step = self._update_ratio(index, kernel, weight_norm, step)
+        activation = self.activations[index]
+        return LayerReading(
+            epoch=epoch, step=step, layer=index, name=self.names[index], activation=activation,
+            weight_norm=weight_norm, weight_mean=float(kernel.mean()), weight_std=float(kernel.std()),
+            near_zero_fraction=float(np.mean(np.abs(kernel) < NEAR_ZERO)),
+            gradient_norm=float(np.linalg.norm(grad)),
+            update_ratio=update_ratio, update_ratio_per_step=per_step,
+            dead_fraction=float(np.mean(outputs.max(axis=0) <= 0)) if activation in DEAD_ACTIVATIONS else None,
+            saturated_fraction=(
+                float(np.mean(np.mean(np.abs(pre_activation) > SATURATION_THRESHOLD, axis=0) > 0.5))
+                if activation in SATURATING_ACTIVATIONS else None),
+            output_mean=float(outputs.mean()), output_std=float(outputs.std()),
+            batch_norm_mean=None if batch_norm is None else float(batch_norm.mean()),
+            batch_norm_std=None if batch_norm is None else float(batch_norm.std()),
+            weights=Histogram.of(kernel, self._edges_for(index, "weights", kernel)),
+            gradients=Histogram.of(grad, self._edges_for(index, "gradients", grad)),
+            outputs=Histogram.of(outputs, self._edges_for(index, "outputs", outputs, activation)),
+            kernel=kernel, bias=bias,
+        )
+
+    def _update_ratio(self, index: int, kernel: np.ndarray, norm: float, step: int):
+        """‖W − W_before‖ / ‖W‖ since this layer's previous reading, and that per step between them."""
+        previous = self._previous.get(index)
+        self._previous[index] = (kernel, step)
+        if previous is None or norm == 0 or not math.isfinite(norm):
+            return None, None
+        before, before_step = previous
+        ratio = float(np.linalg.norm(kernel - before)) / norm
+        steps = step - before_step
+        return ratio, (ratio / steps if steps > 0 else None)
+
+
+def make_instruments_callback(keras):
+    """Defines the Keras callback lazily, so importing this module does not import Keras."""
+
+    class InstrumentsCallback(keras.callbacks.Callback):
+        """Takes the instruments' readings at a human rate and hands each to ``on_reading``.
+
+        Args:
+            x, y: the probe batch (rows as the model takes them, encoded targets).
+            steps_per_epoch: training steps in an epoch.
+            on_reading: called with each `InstrumentReading` as it is taken.
+            interval: the least time between two readings inside an epoch, in seconds.
+            budget: the largest share of time readings may take.
+            record_path: keep every step's weights (for a network with no hidden layer).
+        """
+
+        def __init__(self, x, y, steps_per_epoch: int, on_reading, interval: float = READING_INTERVAL,
+                     budget: float = READING_BUDGET, record_path: bool = False):
+            super().__init__()
+            self.x, self.y, self.steps_per_epoch = x, y, steps_per_epoch
+            self.on_reading, self.interval, self.budget, self.record_path = on_reading, interval, budget, record_path
+            self.readings: list[InstrumentReading] = []
+            self.failure = ""
+            self.seconds = 0.0  # spent reading
+            self._probe = None
+            self._epoch = 0
+            self._steps_done = 0
+            self._last_end = -math.inf
+            self._last_cost = 0.0
+            self._path: list[np.ndarray] = []
+
+        def on_train_begin(self, logs=None):
+            self._probe = LayerProbe(self.model, self.x, self.y)
+            if self.record_path:
+                self._path.append(self._weights_row())
+            self._read(0.0)
+            self._last_cost = 0.0  # that first reading traced the function: a cost paid once, not each time
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            step = min(batch + 1, self.steps_per_epoch)
+            self._steps_done = self._epoch * self.steps_per_epoch + step
+            if self.record_path:
+                self._path.append(self._weights_row())
+            if step < self.steps_per_epoch and self._due(time.perf_counter(), self.interval):
+                self._read(self._epoch + step / self.steps_per_epoch)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._steps_done = (epoch + 1) * self.steps_per_epoch
+            if self._due(time.perf_counter(), 0.0):
+                self._read(float(epoch + 1))
+
+        def on_train_end(self, logs=None):
+            last = self.readings[-1].epoch if self.readings else -1
+            done = self._steps_done / self.steps_per_epoch
+            if done > last or self._path:
+                self._read(done)
+
+        def _due(self, now: float, interval: float) -> bool:
+            return not self.failure and now - self._last_end >= max(interval, self._last_cost / self.budget)
+
+        def _weights_row(self) -> np.ndarray:
+            layer = self._probe.dense_layers()[0]
+            parts = [np.asarray(layer.kernel).ravel()] + ([np.asarray(layer.bias)] if layer.use_bias else [])
+            return np.concatenate(parts).astype(np.float64)
+
+        def _read(self, epoch: float) -> None:
+            if self.failure:
+                return
+            started = time.perf_counter()
+            try:
+                reading = self._probe.read(round(epoch, 6), self._steps_done)
+            except Exception as error:  # the instruments never stop a run; the result says why they ended
+                self.failure = f"the instruments stopped reading ({type(error).__name__}: {error})"
+                return
+            if self.record_path:
+                reading.path, self._path = np.array(self._path), []
+            self.readings.append(reading)
+            self.on_reading(reading)
+            self._last_end = time.perf_counter()
+            self._last_cost = self._last_end - started
+            self.seconds += self._last_cost
+
+    return InstrumentsCallback

@@ -1,0 +1,145 @@
+"""The reports a run sends its listener, and the listener that receives them.
+
+Reports are plain data (numbers, dicts and numpy arrays), so a window can
+relay them as signals and a terminal can draw a progress bar.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+COMPLETED, STOPPED, EARLY_STOPPING, NAN_LOSS = "completed", "stopped", "early_stopping", "nan_loss"
+REASON_TEXT = {
+    COMPLETED: "finished all epochs",
+    STOPPED: "stopped by request",
+    EARLY_STOPPING: "early stopping: the monitored figure stopped improving",
+    NAN_LOSS: "the loss became NaN (not a number): lower the learning rate or clip gradients",
+}
+
+
+@dataclass
+class RunStarted:
+    """Sent once, before the first batch."""
+
+    epochs: int
+    steps_per_epoch: int
+    batch_size: int
+    train_samples: int
+    validation_samples: int
+    test_samples: int
+    parameters: int
+    device: str
+    metric: str
+
+
+@dataclass
+class BatchProgress:
+    """Sent at most every ``progress_interval`` seconds while an epoch runs."""
+
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # batches done in this epoch
+    steps_per_epoch: int
+    global_step: int
+    loss: float
+    metric: float | None
+    samples_per_second: float
+    elapsed_s: float
+    eta_s: float
+    # Every call into TensorFlow since the last report, as (epochs done as a
+    # fraction, loss, metric), so a chart can draw each one though reports are
+    # throttled. Each is the mean over that call's batches alone (not the
+    # epoch's running mean, which `loss` and `metric` above are).
+    points: list[tuple[float, float, float | None]] = field(default_factory=list)
+
+
+@dataclass
+class EpochResult:
+    """Sent after each epoch, validation included."""
+
+    epoch: int  # 1-based
+    epochs: int
+    logs: dict[str, float]
+    elapsed_s: float
+    eta_s: float
+    probe: np.ndarray | None = None  # the model's outputs on the probe points, when asked for
+    # With the probe and the instruments on: every Dense layer's outputs on the probe points
+    # (one (points, units) array per layer, input side first), for the Neurons view.
+    unit_outputs: list[np.ndarray] | None = None
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    reason: str
+    epochs_run: int
+    history: dict[str, list[float]]
+    test_metrics: dict[str, float]
+    train_samples_per_second: float
+    elapsed_s: float
+    device: str
+    metric: str
+    run_dir: str = ""
+    # A sentence when the run folder could not be written; the model is then only in `model`.
+    save_error: str = ""
+    probe: np.ndarray | None = field(default=None, repr=False)
+    model: object = field(default=None, repr=False)
+    # What the model's inputs and outputs are (a `models.saving.preprocessing.Preprocessing`).
+    preprocessing: object = field(default=None, repr=False)
+    # Where the model is right and wrong on the test rows (a `models.evaluation.Evaluation`), and
+    # which of the data set's training rows it was fitted on and which validated it.
+    evaluation: object = field(default=None, repr=False)
+    fit_rows: np.ndarray | None = field(default=None, repr=False)
+    validation_rows: np.ndarray | None = field(default=None, repr=False)
+    test_row_numbers: np.ndarray | None = field(default=None, repr=False)  # evaluation.csv's `row` column
+    # The instruments' readings (`models.instruments.readings.InstrumentReading`), when they were on.
+    instruments: list = field(default_factory=list, repr=False)
+    instruments_error: str = ""  # a sentence when the instruments stopped reading before the run ended
+    unit_outputs: list[np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def reason_text(self) -> str:
+        return REASON_TEXT[self.reason]
+
+
+class TrainingListener:
+    """Receives a run's reports. Override what you need; every method is optional."""
+
+    def on_run_started(self, info: RunStarted) -> None:
+        """Called once the model is built, before the first batch."""
+
+    def on_batch_progress(self, progress: BatchProgress) -> None:
+        """Called during an epoch, at most about 20 times a second."""
+
+    def on_epoch_ended(self, result: EpochResult) -> None:
+        """Called after each epoch, with training and validation figures."""
+
+    def on_instruments(self, reading) -> None:
+        """Called with each `models.instruments.readings.InstrumentReading`, when the instruments are on."""
+
+    def on_saving(self) -> None:
+        """Called after training, before the run folder is written."""
+
+    def on_finished(self, result: RunResult) -> None:
+        """Called once when training ends for any reason but an error."""
+
+    def on_failed(self, message: str) -> None:
+        """Called once when training cannot go on, with a sentence saying why."""
+
+
+class StopRequest:
+    """A flag the window or a signal handler sets; the runner checks it after each batch."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
