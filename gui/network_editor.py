@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.activation_explorer import ActivationExplorer
 from gui.help_text import ACTIVATION_HELP, INITIALIZER_HELP, SETTING_HELP
 from gui.i18n import tr
 from models.network.params import LayerCount, count_parameters, total_parameters
@@ -472,6 +473,12 @@ class DenseCard(LayerCard):
         self.title_label.setToolTip(tr(SETTING_HELP["dense_layer"]))
         self.units = _spin_box(*spec_range(DenseLayer, "units"), "units")
         self.activation = _combo_box(ACTIVATIONS, ACTIVATION_HELP, "activation")
+        self.activation_curves_button = QToolButton()
+        self.activation_curves_button.setText("ƒ(x)")
+        self.activation_curves_button.setToolTip(tr("Show the activation functions and their derivatives"))
+        self.activation_curves_button.setObjectName("activationCurvesButton")
+        self.activation_curves_button.setAutoRaise(True)
+        self.activation_curves_button.setFixedSize(26, 22)  # narrow: the card must fit a side panel
         self.negative_slope = _double_spin_box(*spec_range(DenseLayer, "negative_slope"), 3, 0.05, "negative_slope")
         self.negative_slope_label = _field_label("Slope α", "negative_slope")
         self.kernel_initializer = _combo_box(INITIALIZERS, INITIALIZER_HELP, "kernel_initializer")
@@ -485,7 +492,11 @@ class DenseCard(LayerCard):
         form.addWidget(_field_label("Units", "units"), 0, 0)
         form.addWidget(self.units, 0, 1)
         form.addWidget(_field_label("Activation", "activation"), 0, 2)
-        form.addWidget(self.activation, 0, 3)
+        activation_row = QHBoxLayout()
+        activation_row.setSpacing(0)
+        activation_row.addWidget(self.activation, 1)
+        activation_row.addWidget(self.activation_curves_button)
+        form.addLayout(activation_row, 0, 3)
         form.addWidget(_field_label("Initializer", "kernel_initializer"), 1, 0)
         form.addWidget(self.kernel_initializer, 1, 1)
         form.addWidget(self.negative_slope_label, 1, 2)
@@ -498,6 +509,7 @@ class DenseCard(LayerCard):
 
         self.units.valueChanged.connect(partial(self._report, "units"))
         self.activation.currentTextChanged.connect(self._activation_chosen)
+        self.activation_curves_button.clicked.connect(self.show_activation_explorer)
         self.negative_slope.valueChanged.connect(partial(self._report, "negative_slope"))
         self.kernel_initializer.currentTextChanged.connect(self._initializer_chosen)
         self.l1.valueChanged.connect(partial(self._report, "l1"))
@@ -511,6 +523,25 @@ class DenseCard(LayerCard):
     def _activation_chosen(self, name: str) -> None:
         self._show_activation_help(name)
         self.edited.emit("activation", name)
+
+    def show_activation_explorer(self) -> ActivationExplorer:
+        """Opens the activation explorer (one per editor, not modal) at this layer's activation and slope."""
+        owner = self._explorer_owner()
+        explorer = owner.findChild(ActivationExplorer, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        if explorer is None:
+            explorer = ActivationExplorer(owner)
+        explorer.select(self.activation.currentText(), self.negative_slope.value())
+        explorer.show()
+        explorer.raise_()
+        explorer.activateWindow()
+        return explorer
+
+    def _explorer_owner(self) -> QWidget:
+        """The editor this card is in (the window when it is in none), which keeps the explorer between cards."""
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, NetworkEditor):
+            widget = widget.parentWidget()
+        return widget or self.window()
 
     def _initializer_chosen(self, name: str) -> None:
         self.kernel_initializer.setToolTip(tr(INITIALIZER_HELP.get(name, SETTING_HELP["kernel_initializer"])))

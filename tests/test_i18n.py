@@ -50,6 +50,9 @@ def translatable_texts() -> set[str]:
     texts |= {"Loss", "loss"}  # the loss chart's title and axis
     texts |= {"loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae"}  # Keras's names of the figures
     texts |= {info.title for info in DATASETS.values()} | {info.description for info in DATASETS.values()}
+    from models.instruments import activations
+
+    texts |= {curve.gradient_note for curve in activations.ACTIVATION_CURVES.values()}  # the explorer shows them
     # Names kept as they are in every language: Keras's own words and symbols.
     return {text for text in texts if text and re.search("[A-Za-z]", text) and text not in KEPT_AS_IS}
 
