@@ -249,6 +249,24 @@ def _svg_close_path_fix() -> Iterator[None]:
         module.correctCoordinates = original
 
 
+def style_axes(item: pg.PlotItem) -> None:
+    """Grey axes and an opaque light grid at the major ticks, as every chart of the window has them.
+
+    Only the major ticks: pyqtgraph's default translucent grid costs ~15 ms a
+    repaint in Qt's raster engine.
+    """
+    item.showGrid(x=True, y=True, alpha=1.0)
+    for side in ("left", "bottom"):
+        axis = item.getAxis(side)
+        axis.setPen(pg.mkPen(AXIS_COLOR))
+        axis.setTextPen(pg.mkPen(TEXT_COLOR))
+        axis.setTickPen(pg.mkPen(GRID_COLOR))
+        axis.setStyle(tickAlpha=255, maxTickLevel=0)
+        # Behind the view box (z -100), so the grid lies under curves and legend.
+        axis.setZValue(-200)
+        axis.enableAutoSIPrefix(False)
+
+
 class _PlotWidget(pg.PlotWidget):
     """A PlotWidget that says when the mouse leaves it, so the hover marks can go."""
 
@@ -268,18 +286,7 @@ class _Panel:
         self.plot.setMinimumSize(240, 180)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(True)
-        # An opaque light grid at the major ticks only: pyqtgraph's default
-        # translucent grid costs ~15 ms a repaint in Qt's raster engine.
-        item.showGrid(x=True, y=True, alpha=1.0)
-        for side in ("left", "bottom"):
-            axis = item.getAxis(side)
-            axis.setPen(pg.mkPen(AXIS_COLOR))
-            axis.setTextPen(pg.mkPen(TEXT_COLOR))
-            axis.setTickPen(pg.mkPen(GRID_COLOR))
-            axis.setStyle(tickAlpha=255, maxTickLevel=0)
-            # Behind the view box (z -100), so the grid lies under curves and legend.
-            axis.setZValue(-200)
-            axis.enableAutoSIPrefix(False)
+        style_axes(item)
         item.setLabel("bottom", tr("epoch"), color=TEXT_COLOR)
         self.set_titles(title, y_label)
         self.legend = item.addLegend(
