@@ -21,11 +21,20 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--train-epochs", type=int, default=0, metavar="N", help="with --screenshot: train N epochs first")
     parser.add_argument("--view", default="window", choices=SCREENSHOT_VIEWS,
                         help="with --screenshot: draw only this view (default: the whole window)")
+    from cli import add_network_and_training_arguments
+
+    # The same network and training flags as `train`, applied to the project the window opens with.
+    add_network_and_training_arguments(parser)
     return parser.parse_args(argv)
 
 
+_PROJECT_FLAGS = ("hidden", "activation", "initializer", "dropout", "l1", "l2", "batch_norm", "optimizer", "lr",
+                  "momentum", "epochs", "batch_size", "validation", "early_stopping", "seed", "device")
+
+
 # What --view names, and how to find that view in the window (None: the whole window).
-SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation")
+SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
+                    "neurons", "weights", "surface", "activations")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
@@ -36,16 +45,35 @@ _TABBED_VIEWS = {
     "try": ("bottom_tabs", "try_it", "bottom_tabs"),
     "charts": ("chart_tabs", "charts", "charts"),
     "evaluation": ("chart_tabs", "evaluation", "chart_tabs"),
+    "layers": ("chart_tabs", "inside.layers", "chart_tabs"),
+    "neurons": ("chart_tabs", "inside.neurons", "chart_tabs"),
+    "weights": ("chart_tabs", "inside.weights", "chart_tabs"),
+    "surface": ("chart_tabs", "inside.surface", "chart_tabs"),
 }
 
 
 def _view_widget(window, name: str):
     """The widget --view NAME draws, brought to the front of its tabs."""
+    from operator import attrgetter
+
     if name in _TABBED_VIEWS:
         tabs, tab, drawn = _TABBED_VIEWS[name]
-        getattr(window, tabs).setCurrentWidget(getattr(window, tab))
+        getattr(window, tabs).setCurrentWidget(attrgetter(tab)(window))
         return getattr(window, drawn)
+    if name == "activations":
+        return _activation_explorer(window)
     return {"network": window.network_editor}.get(name, window)
+
+
+def _activation_explorer(window):
+    """The activation explorer, open on the first hidden Dense layer's activation, as its button opens it."""
+    from gui.activation_explorer import ActivationExplorer
+    from models.network.spec import DenseLayer
+
+    dense = next((layer for layer in window.project.layers if isinstance(layer, DenseLayer)), DenseLayer())
+    explorer = ActivationExplorer(window, activation=dense.activation, negative_slope=dense.negative_slope)
+    explorer.show()
+    return explorer
 
 
 def import_tensorflow_and_list_devices():
@@ -77,6 +105,12 @@ def _initial_project(args):
         # Only a CSV's task can be chosen; another data set has its own.
         project.dataset = replace(project.dataset, name=args.dataset, task="auto")
         project.name = args.dataset
+        project.check_values()
+    if any(getattr(args, flag) is not None for flag in _PROJECT_FLAGS):
+        from cli import apply_network_and_training_flags
+        from gui.main_window import default_project
+
+        project = apply_network_and_training_flags(project or default_project(), args)
         project.check_values()
     if args.train_epochs and not args.screenshot:
         raise UserError("--train-epochs works only with --screenshot.")
@@ -329,6 +363,8 @@ def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -
     app.processEvents()
     window.charts.redraw_now()
     widget = _view_widget(window, view)
+    app.processEvents()
+    window.inside.redraw_now()
     app.processEvents()
     from models.files import atomic_path
 

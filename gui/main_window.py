@@ -30,6 +30,7 @@ from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
 from gui.evaluation_view import EvaluationView
 from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
+from gui.inside_views import InsideViews
 from gui.network_editor import NetworkEditor
 from gui.predict_dialog import ModelFileActions
 from gui.sample_gallery import PreviewHighlight
@@ -203,6 +204,7 @@ class MainWindow(QMainWindow):
         self.chart_tabs = QTabWidget()
         self.chart_tabs.addTab(self.charts, tr("Training"))
         self.chart_tabs.addTab(self.evaluation, tr("Evaluation"))
+        self.inside = InsideViews(self.chart_tabs)
 
         self.right_splitter = QSplitter(Qt.Vertical)
         self.right_splitter.addWidget(self.chart_tabs)
@@ -362,6 +364,7 @@ class MainWindow(QMainWindow):
             self.load_dataset()
         else:
             self._update_shapes()
+            self.inside.follow_project(self.project, self.dataset)
 
     def _update_title(self) -> None:
         name = Path(self.project_path).name if self.project_path else self.project.name
@@ -485,6 +488,7 @@ class MainWindow(QMainWindow):
         self.point_trial.clear()
         self.evaluation_marks.clear()
         self.preview.show_dataset(dataset)
+        self.inside.show_dataset(dataset, self.project)
         self._update_shapes()
         self._update_run_controls(self.job is not None)
         self.dataset_ready.emit(dataset)
@@ -558,8 +562,9 @@ class MainWindow(QMainWindow):
         self._clear_for_a_job()
         # The boundary grid belongs to the previewed data; any other data has other inputs.
         probe_x = self.preview.probe_points() if self.preview.dataset is self.dataset else None
-        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x)
+        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x, instruments=True)
         self.job.run_finished.connect(self._run_finished)
+        self.inside.start_run(self.job, self.project, self.dataset)
         self._start_training_job()
         return True
 

@@ -22,6 +22,7 @@ class TrainingJob(QThread):
     epoch_ended = Signal(object)  # EpochResult
     run_finished = Signal(object)  # RunResult
     run_failed = Signal(str)
+    instruments_read = Signal(object)  # InstrumentReading
 
     def __init__(self, project, dataset=None, run_dir=None, parent=None, **runner_options):
         super().__init__(parent)
@@ -46,6 +47,9 @@ class TrainingJob(QThread):
 
     def on_epoch_ended(self, result):
         self.epoch_ended.emit(result)
+
+    def on_instruments(self, reading):
+        self.instruments_read.emit(reading)
 
     def on_finished(self, result):
         self.run_finished.emit(result)
