@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -222,6 +223,11 @@ class LayerProbe:
         return ratio, (ratio / steps if steps > 0 else None)
 
 
+def without_weights(reading: InstrumentReading) -> InstrumentReading:
+    """A copy of ``reading`` whose layers hold no kernel or bias (the listener's own copy keeps them)."""
+    return replace(reading, layers=[replace(layer, kernel=None, bias=None) for layer in reading.layers])
+
+
 def make_instruments_callback(keras):
     """Defines the Keras callback lazily, so importing this module does not import Keras."""
 
@@ -300,6 +306,10 @@ def make_instruments_callback(keras):
                 return
             if self.record_path:
                 reading.path, self._path = np.array(self._path), []
+            # The listener gets the kernels of every reading; the run keeps them for its newest
+            # only (the notes' network has 1.6 MB of them a reading, a long run thousands of readings).
+            if self.readings:
+                self.readings[-1] = without_weights(self.readings[-1])
             self.readings.append(reading)
             self.on_reading(reading)
             self._last_end = time.perf_counter()
