@@ -27,6 +27,31 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
+def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The network and training flags, shared by ``train`` and the window's screenshot command."""
+    network = parser.add_argument_group(
+        "network", "With --project, each flag changes only what it names in the project's layers; the rest stays.")
+    network.add_argument("--hidden", help="hidden Dense widths, e.g. 512,256; 'none' for no hidden layer")
+    network.add_argument("--activation", help="activation of every hidden Dense layer, e.g. relu, tanh, gelu")
+    network.add_argument("--initializer", help="kernel initializer of every hidden Dense layer, e.g. he_normal")
+    network.add_argument("--dropout", type=float,
+                         help="rate of every Dropout layer; with none, adds one after each hidden layer (0 removes them)")
+    network.add_argument("--l1", type=float, help="L1 penalty on each hidden layer's weights")
+    network.add_argument("--l2", type=float, help="L2 penalty (weight decay) on each hidden layer's weights")
+    network.add_argument("--batch-norm", action="store_true", default=None,
+                         help="batch normalisation after each hidden layer that has none")
+    fitting = parser.add_argument_group("training")
+    fitting.add_argument("--optimizer", help="sgd, rmsprop, adam, adamw, adagrad, adadelta or nadam")
+    fitting.add_argument("--lr", type=float, help="learning rate")
+    fitting.add_argument("--momentum", type=float, help="momentum for sgd and rmsprop")
+    fitting.add_argument("--epochs", type=int, help="passes over the training data")
+    fitting.add_argument("--batch-size", type=int, help="samples per gradient step")
+    fitting.add_argument("--validation", type=float, help="share of training rows used for validation")
+    fitting.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without val_loss improving")
+    fitting.add_argument("--seed", type=int, help="random seed")
+    fitting.add_argument("--device", help="auto, cpu, gpu:N or all_gpus (see list-devices)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keras-trainer", description="Train a Keras network from the command line.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -42,28 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--task", choices=["auto", "classification", "regression"],
                         help="for a CSV: predict classes or a number; auto (the default) decides from the target "
                              "column and says why")
-    network = train.add_argument_group(
-        "network", "With --project, each flag changes only what it names in the project's layers; the rest stays.")
-    network.add_argument("--hidden", help="hidden Dense widths, e.g. 512,256; 'none' for no hidden layer")
-    network.add_argument("--activation", help="activation of every hidden Dense layer, e.g. relu, tanh, gelu")
-    network.add_argument("--initializer", help="kernel initializer of every hidden Dense layer, e.g. he_normal")
-    network.add_argument("--dropout", type=float,
-                         help="rate of every Dropout layer; with none, adds one after each hidden layer (0 removes them)")
-    network.add_argument("--l1", type=float, help="L1 penalty on each hidden layer's weights")
-    network.add_argument("--l2", type=float, help="L2 penalty (weight decay) on each hidden layer's weights")
-    network.add_argument("--batch-norm", action="store_true", default=None,
-                         help="batch normalisation after each hidden layer that has none")
-    fitting = train.add_argument_group("training")
-    fitting.add_argument("--optimizer", help="sgd, rmsprop, adam, adamw, adagrad, adadelta or nadam")
-    fitting.add_argument("--lr", type=float, help="learning rate")
-    fitting.add_argument("--momentum", type=float, help="momentum for sgd and rmsprop")
-    fitting.add_argument("--epochs", type=int, help="passes over the training data")
-    fitting.add_argument("--batch-size", type=int, help="samples per gradient step")
-    fitting.add_argument("--validation", type=float, help="share of training rows used for validation")
-    fitting.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without val_loss improving")
-    fitting.add_argument("--seed", type=int, help="random seed")
-    fitting.add_argument("--device", help="auto, cpu, gpu:N or all_gpus (see list-devices)")
-    fitting.add_argument("--folds", type=int, metavar="K",
+    add_network_and_training_arguments(train)
+    train.add_argument_group("cross-validation").add_argument("--folds", type=int, metavar="K",
                          help="K-fold cross-validation: train K models, each scored on the training rows it did not see")
     output = train.add_argument_group("output")
     output.add_argument("--out", help="run folder to write (default: a new runs/DATE-DATASET)")
@@ -209,6 +214,11 @@ def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     if args.data_file:
         project.dataset.data_file = str(Path(args.data_file).expanduser())
 
+    return apply_network_and_training_flags(project, args).validate()
+
+
+def apply_network_and_training_flags(project, args):
+    """``project`` with what the flags of `add_network_and_training_arguments` change (the others stay)."""
     project.layers = edit_layers(project.layers, args)
     optimizer_changes = {key: value for key, value in (("name", args.optimizer), ("learning_rate", args.lr), ("momentum", args.momentum)) if value is not None}
     project.optimizer = replace(project.optimizer, **optimizer_changes)
@@ -218,7 +228,7 @@ def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     project.training = replace(project.training, **training_changes)
     if args.early_stopping is not None:
         project.training.early_stopping = replace(project.training.early_stopping, enabled=True, patience=args.early_stopping)
-    return project.validate()
+    return project
 
 
 def _format_seconds(seconds: float) -> str:
