@@ -1,4 +1,4 @@
-"""Measures what issue 4 asks: throughput, responsiveness, cold start, chart cost and memory.
+"""Measures what issues 4 and 11 ask: throughput, responsiveness, cold start, chart cost, memory, the instruments' cost.
 
     python benchmarks/run.py [--json PATH] [--quick]
 
@@ -39,6 +39,7 @@ TARGETS = {
     "window_shown_s": ("<=", 1.0),
     "redraw_500k_ms": ("<=", 16),
     "rss_growth_20_runs_mb": ("<=", 50),
+    "instruments_cost_fraction": ("<=", 0.05),
 }
 README_START, README_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
@@ -79,18 +80,20 @@ def plain_fit_samples_per_second(dataset, epochs: int) -> float:
     return len(dataset.x_train) * epochs / (time.perf_counter() - started)
 
 
-def window_path_samples_per_second(app, dataset, epochs: int) -> float:
+def window_path_samples_per_second(app, dataset, epochs: int, instruments: bool = True) -> float:
     """The program's own path: the window's training job (a QThread relaying the runner's
     reports as signals to this thread), timed from 'run started' (the model built, before
     the first batch, so tracing counts as it does for the plain script) to the last
     'epoch ended'. The test-set evaluation that follows is not training, and the plain
-    script does none, so it is left out."""
+    script does none, so it is left out. The window always reads the instruments; without
+    them is measured only to give their cost."""
     from PySide6.QtCore import QEventLoop
 
     from gui.worker import TrainingJob
 
     marks = {}
-    job = TrainingJob(notes_project(epochs), dataset)
+    job = TrainingJob(notes_project(epochs), dataset, instruments=instruments)
+    job.instruments_read.connect(lambda _reading: None)
     job.run_started.connect(lambda _info: marks.setdefault("start", time.perf_counter()))
     job.batch_progress.connect(lambda _progress: None)
     job.epoch_ended.connect(lambda _result: marks.__setitem__("end", time.perf_counter()))
@@ -140,7 +143,7 @@ def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
     from models.training.performance import measure_matmul_flops, model_training_flops_per_sample
 
     dataset = mnist_shaped(samples)
-    plain, ours, matmul = [], [], []
+    plain, ours, uninstrumented, matmul = [], [], [], []
     size = 2048 if samples > 10_000 else 256
     for _ in range(repeats):
         # The ceiling is the best matmul speed seen in the run: measured once, a
@@ -148,6 +151,7 @@ def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
         matmul.append(measure_matmul_flops(size=size, repeats=3))
         plain.append(plain_fit_samples_per_second(dataset, epochs))
         ours.append(window_path_samples_per_second(app, dataset, epochs))
+        uninstrumented.append(window_path_samples_per_second(app, dataset, epochs, instruments=False))
     import keras
 
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512), keras.layers.Dense(10)])
@@ -167,6 +171,9 @@ def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
         "training_flops_per_sample": flops_per_sample,
         "ceiling_samples_per_second": ceiling_samples,
         "fraction_of_ceiling": statistics.median(ours) / ceiling_samples,
+        # The instruments' share of training time: 1 − (samples/s with them) / (samples/s without).
+        "program_without_instruments_samples_per_second": uninstrumented,
+        "instruments_cost_fraction": 1 - statistics.median(ours) / statistics.median(uninstrumented),
     }
 
 
@@ -266,6 +273,9 @@ def markdown_table(results: dict) -> str:
         ("window_shown_s", f"{results['window_shown_s']:.2f}", f"TensorFlow ready at {results['tensorflow_ready_s']:.2f} s"),
         ("redraw_500k_ms", f"{results['redraw_500k_ms']:.1f}", f"{results['redraw_points']:,} points per curve"),
         ("rss_growth_20_runs_mb", f"{results['rss_growth_20_runs_mb']:.1f}", f"{results['memory_runs']} runs"),
+        ("instruments_cost_fraction", f"{results['instruments_cost_fraction']:.3f}",
+         f"the window's path with the instruments against without, alternated: medians "
+         f"{results['program_median']:,.0f} vs {statistics.median(results['program_without_instruments_samples_per_second']):,.0f} samples/s"),
     ]
     lines = [f"Measured {results['measured_on']} on {results['machine']}.", "",
              "| figure | value | target | detail |", "| --- | --- | --- | --- |"]
