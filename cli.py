@@ -455,6 +455,10 @@ def command_train(args) -> int:
     if args.folds is not None:
         from models.training.crossval import check_fold_count
 
+        if args.instruments:
+            raise UserError("--instruments reads one run; cross-validation trains one per fold: drop --folds or "
+                            "--instruments.")
+
         check_fold_count(args.folds)
         return command_cross_validate(args, project)
     started = time.perf_counter()

@@ -6,12 +6,17 @@ only goes into growable numpy buffers; a 100 ms single-shot timer hands the
 changed curves to pyqtgraph, and only the chosen layer's strips are rebuilt, so
 hundreds of readings never stall the window.
 
-- top left: ‖∂loss/∂W‖ per layer on a log axis, with a caption that says
-  whether gradients vanish or explode on the way back;
-- top right: the update ratio ‖ΔW‖ / ‖W‖ per step, beside the healthy 1e-3;
+- top: ‖∂loss/∂W‖ per layer on a log axis, and the update ratio ‖ΔW‖ / ‖W‖ per
+  step beside the healthy 1e-3; under them one row of numbered layer swatches
+  and a sentence each, the first saying whether gradients vanish or explode on
+  the way back;
 - bottom: the chosen layer's weights and activations over time (a strip per
   reading, as TensorBoard's distributions: darker = more of the layer's values),
-  and the dead and saturated shares of every layer at the latest reading.
+  and a table of every layer's dead and saturated shares (a bar and a number
+  each) and its mean and std after batch normalisation, at the latest reading.
+
+Titles are short and the detail is in tooltips, so that the view reads at the
+window's default size (about 620 × 470 pixels for the view).
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -46,6 +52,14 @@ MAX_STRIP_COLUMNS = 800
 STRIP_COLOURS = [(255, 255, 255), (198, 219, 239), (66, 146, 198), (8, 48, 107)]  # white to dark blue
 MEDIAN_COLOUR = "#D55E00"
 DEAD_COLOUR, SATURATED_COLOUR = "#D55E00", "#7B3294"
+TRACK_COLOUR = "#E8E8E8"  # the empty part of a share's bar
+TITLE_SIZE = "9pt"
+TITLE_HEIGHT = 20  # pixels
+PLOTS_STRETCH, BOTTOM_STRETCH = 7, 9
+# Symbols and an abbreviation, written alike in every language, so not passed through `tr`.
+UPDATE_RATIO_SYMBOL = "‖ΔW‖ / ‖W‖"
+BATCH_NORM_HEADER = "BN μ / σ"
+MIN_WIDTH = 600  # pixels; the window's default size gives the view about 620 × 470
 CAPTION_STYLE = f"color: {TEXT_COLOR}; font-size: 9pt;"
 WARNING_STYLE = "color: #B2182B; font-size: 9pt; font-weight: bold;"
 
@@ -115,7 +129,13 @@ def short_fraction(ratio: float) -> str:
 
 def gradient_caption(first: float, last: float) -> str:
     """A sentence reading the first layer's gradient norm against the last layer's, or "" when they cannot be compared."""
-    if not (first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last)):
+    if not (first >= 0 and last >= 0 and math.isfinite(first) and math.isfinite(last)):
+        return ""
+    if first == 0:
+        if last == 0:
+            return tr("No layer's weights get any gradient: they no longer learn.")
+        return tr("The first layer gets no gradient at all: nothing reaches it on the way back.")
+    if last == 0:
         return ""
     ratio = first / last
     if ratio < VANISHING_RATIO:
@@ -129,6 +149,15 @@ def gradient_caption(first: float, last: float) -> str:
                   fraction=short_fraction(ratio))
     return tr("The first layer's gradient is {times}× the last's: gradients reach every layer.",
               times=f"{ratio:.2g}")
+
+
+def gradients_in_trouble(first: float, last: float) -> bool:
+    """Whether the first layer's gradient norm against the last's says gradients vanish, explode or are gone."""
+    if not (first >= 0 and last >= 0 and math.isfinite(first) and math.isfinite(last)):
+        return False
+    if first == 0:
+        return True
+    return last > 0 and not VANISHING_RATIO <= first / last <= EXPLODING_RATIO
 
 
 def update_caption(ratios: np.ndarray) -> str:
@@ -187,27 +216,49 @@ class _LogAxis(pg.AxisItem):
         return [power_of_ten_text(10.0**v * scale) for v in values]
 
 
-def _plot(title: str, y_label: str, x_label: str, log_y: bool = False) -> pg.PlotWidget:
-    """A plot in the training charts' style: white, grey axes, an opaque grid at the major ticks."""
+class _PlotWidget(pg.PlotWidget):
+    """A plot that asks for little room, so that the view's stretch factors, not pyqtgraph's
+    generous size hint, share the height out between the two rows of plots."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(160, 110)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(140, 100)
+
+
+def _plot(title: str, tooltip: str, y_label: str = "", x_label: str = "", log_y: bool = False) -> pg.PlotWidget:
+    """A plot in the training charts' style (white, grey axes, an opaque grid at the major ticks), with a short
+    title and the detail in its tooltip, so that it reads at the window's default size."""
     axes = {"left": _LogAxis("left")} if log_y else None
-    plot = pg.PlotWidget(background="w", axisItems=axes)
-    plot.setMinimumSize(200, 150)
+    plot = _PlotWidget(background="w", axisItems=axes)
+    plot.setToolTip(tooltip)
     item = plot.getPlotItem()
     style_axes(item)
-    item.setTitle(title, color=TEXT_COLOR, size="10pt", bold=True)
-    item.setLabel("left", y_label, color=TEXT_COLOR)
-    item.setLabel("bottom", x_label, color=TEXT_COLOR)
+    if title:
+        item.setTitle(title, color=TEXT_COLOR, size=TITLE_SIZE, bold=True)
+        # pyqtgraph keeps 30 pixels for a title; a 9 pt one needs two thirds of that.
+        item.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+        item.titleLabel.setMaximumHeight(TITLE_HEIGHT)
+    if y_label:
+        item.setLabel("left", y_label, color=TEXT_COLOR)
+    if x_label:
+        item.setLabel("bottom", x_label, color=TEXT_COLOR)
     if log_y:
         item.setLogMode(x=False, y=True)
     return plot
 
 
-def _legend_html(entries) -> str:
-    """A one-paragraph legend: a coloured square before each text, entries kept whole when it wraps."""
-    return "&nbsp;&nbsp; ".join(
-        f'<span style="color:{colour}; font-size:11pt;">&#9632;</span>&nbsp;'
-        + html.escape(text).replace(" ", "&nbsp;")
-        for colour, text in entries)
+def _swatch_html(colour: str, text: str) -> str:
+    """A coloured square before ``text``, kept on one line."""
+    return (f'<span style="color:{colour}; font-size:11pt;">&#9632;</span>&nbsp;'
+            + html.escape(text).replace(" ", "&nbsp;"))
+
+
+def _swatch_icon(colour: QColor) -> QIcon:
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
 
 
 def _caption() -> QLabel:
@@ -217,11 +268,142 @@ def _caption() -> QLabel:
     return label
 
 
-class _Strip:
-    """One layer quantity (weights or activations) over time: a heat image with the median drawn on it."""
+def _say(label: QLabel, text: str) -> None:
+    """Writes a caption; an empty one is hidden, so that it keeps no blank line."""
+    label.setText(text)
+    label.setVisible(bool(text))
 
-    def __init__(self, title: str, y_label: str):
-        self.plot = _plot(title, y_label, tr("epoch"))
+
+def _title_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setStyleSheet(f"color: {TEXT_COLOR}; font-size: {TITLE_SIZE}; font-weight: bold;")
+    return label
+
+
+def _two_decimals(value: float) -> str:
+    """``0.02``; ``0.00`` rather than ``-0.00`` for a small negative value."""
+    text = f"{value:.2f}"
+    return text[1:] if text == "-0.00" else text
+
+
+def share_text(share: float) -> str:
+    """``40%`` for 0.4; a dash where the share does not apply (NaN)."""
+    return "–" if math.isnan(share) else f"{share * 100:.0f}%"
+
+
+class _UnitsTable(QWidget):
+    """Each layer's dead or saturated share as a bar with its number, a row per layer, and the layer's
+    mean and standard deviation after batch normalisation where a layer has one.
+
+    Drawn by hand rather than as a chart: a row of text takes a sixth of the height
+    a bar chart with axes and a legend needs. A layer is dead-prone (ReLU) or
+    saturation-prone (sigmoid, tanh), so one bar a row, coloured by which, is enough.
+    """
+
+    GAP = 6  # pixels between columns
+
+    def __init__(self):
+        super().__init__()
+        self._rows: list[tuple[str, QColor, float, float, str]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def set_rows(self, rows: list[tuple[str, QColor, float, float, str]]) -> None:
+        """Rows of (layer label, layer colour, dead share, saturated share, batch-norm text or "")."""
+        self._rows = list(rows)
+        self.updateGeometry()
+        self.update()
+
+    def header(self) -> list[str]:
+        """The header row's texts: "BN μ / σ" over its column where a layer has batch normalisation, else none
+        (the panel's title, in the bars' colours, says what the bars are)."""
+        return [BATCH_NORM_HEADER] if self._has_batch_norm() else []
+
+    def texts(self) -> list[tuple[str, ...]]:
+        """What each row reads: (layer, share or shares[, BN μ / σ where a layer has it])."""
+        with_norm = self._has_batch_norm()
+        return [(label, self._share_text(dead, saturated)) + ((norm or "–",) if with_norm else ())
+                for label, _, dead, saturated, norm in self._rows]
+
+    def bar_lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dead and the saturated bars' lengths as shares (0–1) of a full bar; 0 where a layer has no bar."""
+        dead = np.array([row[2] for row in self._rows], dtype=np.float64)
+        saturated = np.array([row[3] for row in self._rows], dtype=np.float64)
+        return np.nan_to_num(np.clip(dead, 0.0, 1.0)), np.nan_to_num(np.clip(saturated, 0.0, 1.0))
+
+    @staticmethod
+    def _share_text(dead: float, saturated: float) -> str:
+        shares = [share for share in (dead, saturated) if not math.isnan(share)]
+        return " / ".join(share_text(share) for share in shares) if shares else "–"
+
+    def _has_batch_norm(self) -> bool:
+        return any(row[4] for row in self._rows)
+
+    def _row_height(self) -> int:
+        return self.fontMetrics().height() + 3
+
+    def _row_count(self) -> int:
+        return len(self._rows) + len(self.header()) if self._rows else 0
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(180, self._row_count() * self._row_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        # Many layers squeeze their rows rather than push the plots off the view.
+        return QSize(140, self._row_count() * min(self._row_height(), 12))
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        if not self._rows:
+            return
+        painter = QPainter(self)
+        metrics = self.fontMetrics()
+        height = min(self._row_height(), self.height() / self._row_count())
+        header_rows = len(self.header())
+        texts = self.texts()
+        label_width = 14 + max(metrics.horizontalAdvance(row[0]) for row in texts)
+        number_width = max(metrics.horizontalAdvance(text) for text in ["100%"] + [row[1] for row in texts])
+        norm_width = 0
+        if header_rows:
+            norm_width = self.GAP + max(metrics.horizontalAdvance(text)
+                                        for text in self.header() + [row[2] for row in texts])
+        bar_left = label_width + self.GAP
+        bar_width = max(12.0, self.width() - bar_left - number_width - norm_width - 4)
+        number_left = bar_left + bar_width + 4
+        norm_left = self.width() - norm_width + self.GAP
+        text_colour = QColor(TEXT_COLOR)
+        middle = Qt.AlignmentFlag.AlignVCenter
+
+        painter.setPen(text_colour)
+        for text in self.header():
+            painter.drawText(QRectF(norm_left, 0, norm_width, height), middle, text)
+        for index, (label, layer_colour, dead, saturated, _) in enumerate(self._rows):
+            top = (index + header_rows) * height
+            painter.fillRect(QRectF(0, top + height / 2 - 5, 10, 10), layer_colour)
+            painter.setPen(text_colour)
+            painter.drawText(QRectF(14, top, label_width - 14, height), middle, label)
+            bars = [(share, QColor(colour)) for share, colour in ((dead, DEAD_COLOUR), (saturated, SATURATED_COLOUR))
+                    if not math.isnan(share)]
+            band = height * 0.6 / max(len(bars), 1)
+            for number, (share, colour) in enumerate(bars):
+                track = QRectF(bar_left, top + height * 0.2 + number * band, bar_width, band)
+                painter.fillRect(track, QColor(TRACK_COLOUR))
+                painter.fillRect(QRectF(track.left(), track.top(), bar_width * min(max(share, 0.0), 1.0), band),
+                                 colour)
+            painter.drawText(QRectF(number_left, top, number_width, height),
+                             middle | Qt.AlignmentFlag.AlignRight, texts[index][1])
+            if norm_width:
+                painter.drawText(QRectF(norm_left, top, norm_width, height), middle, texts[index][2])
+        painter.end()
+
+
+class _Strip:
+    """One layer quantity (weights or activations) over time: a heat image with the median drawn on it.
+
+    Untitled: the layer chooser above says whose values they are, and the y label which.
+    """
+
+    def __init__(self, y_label: str, tooltip: str):
+        self.plot = _plot("", tooltip, y_label=y_label, x_label=tr("epoch"))
         self.image = pg.ImageItem(axisOrder="row-major")
         ramp = pg.ColorMap(np.linspace(0.0, 1.0, len(STRIP_COLOURS)), STRIP_COLOURS)
         self.image.setLookupTable(ramp.getLookupTable(nPts=256))
@@ -316,68 +498,69 @@ class LayersView(QWidget):
         layout.addWidget(self._pages)
 
     def _build_content(self) -> QWidget:
-        self._gradient_plot = _plot(tr("Gradient norm per layer (log scale)"), tr("‖∂loss/∂W‖"), tr("epoch"),
-                                    log_y=True)
-        self._gradient_caption = _caption()
-        # One legend for both plots above it, outside them, so it never hides a line.
-        self._legend_label = QLabel("")
-        self._legend_label.setWordWrap(True)
-        self._legend_label.setTextFormat(Qt.TextFormat.RichText)
-        self._legend_label.setStyleSheet(CAPTION_STYLE)
-
-        self._update_plot = _plot(tr("Update ratio per step (log scale)"), tr("‖ΔW‖ / ‖W‖"), tr("epoch"),
-                                  log_y=True)
+        self._gradient_plot = _plot(
+            tr("Gradient norm per layer"),
+            tr("‖∂loss/∂W‖ of each layer's weights at each reading, on a log scale. When the first layers' "
+               "lines lie far below the output layer's, the gradient vanishes on its way back."),
+            y_label=tr("‖∂loss/∂W‖"), log_y=True)
+        self._update_plot = _plot(
+            tr("Update ratio per step"),
+            tr("‖ΔW‖ / ‖W‖: how much one step changes each layer's weights, on a log scale. "
+               "About 1e-3 is healthy; far above, the learning rate is too high; far below, too low."),
+            y_label=UPDATE_RATIO_SYMBOL, log_y=True)
         update_item = self._update_plot.getPlotItem()
         self._healthy_line = pg.InfiniteLine(
             pos=math.log10(HEALTHY_UPDATE_RATIO), angle=0, movable=False,
             pen=pg.mkPen("#707070", width=1.5, style=Qt.PenStyle.DashLine),
             label=tr("≈1e-3 healthy"),
-            labelOpts={"position": 0.02, "color": "#505050", "anchors": [(0, 0), (0, 0)]})
+            labelOpts={"position": 0.02, "color": "#505050", "anchors": [(0, 0), (0, 0)],
+                       "fill": pg.mkBrush(255, 255, 255, 210)})
+        self._healthy_line.setZValue(5)  # its label over the curves, which cross it everywhere
         update_item.addItem(self._healthy_line, ignoreBounds=True)
         # Invisible, so that the automatic range always reaches the healthy line.
         self._healthy_anchor = pg.PlotDataItem([0.0], [HEALTHY_UPDATE_RATIO], pen=None, symbol=None)
         update_item.addItem(self._healthy_anchor)
+        # One legend for both plots above it, outside them, so it never hides a line: a numbered
+        # swatch per layer on one row; the full names are in its tooltip and in the layer chooser.
+        self._legend_label = QLabel("")
+        self._legend_label.setWordWrap(True)
+        self._legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self._legend_label.setStyleSheet(CAPTION_STYLE)
+        # The view's three findings, full width, so that each takes one line at the window's default size.
+        self._gradient_caption = _caption()
         self._update_caption = _caption()
+        self._bars_caption = _caption()
 
         self._layer_box = QComboBox()
         self._layer_box.setToolTip(tr("The layer whose weights and activations are drawn below."))
         self._layer_box.currentIndexChanged.connect(self._layer_chosen)
         layer_label = QLabel(tr("Layer"))
         layer_label.setBuddy(self._layer_box)
-        self._weights = _Strip(tr("Weights distribution"), tr("weight value"))
-        self._outputs = _Strip(tr("Activations distribution"), tr("activation value"))
-        strip_caption = QLabel(tr("One column per reading: the darker, the more of the layer's values lie there; "
-                                  "the orange line is the median."))
-        strip_caption.setWordWrap(True)
-        strip_caption.setStyleSheet(CAPTION_STYLE)
+        strip_tip = tr("One column per reading: the darker, the more of the layer's values lie there; "
+                       "the orange line is the median.")
+        self._weights = _Strip(tr("weights"), strip_tip)
+        self._outputs = _Strip(tr("activations"), strip_tip)
+        strip_caption = _caption()
+        strip_caption.setText(tr("Darker: more values there; orange line: the median."))
+        strip_caption.setToolTip(strip_tip)
 
-        self._bars_plot = _plot(tr("Dead and saturated units"), tr("% of the layer's units"), tr("layer"))
-        bars_item = self._bars_plot.getPlotItem()
-        bars_item.setMouseEnabled(False, False)
-        bars_item.hideButtons()
-        bars_item.setYRange(0, 110, padding=0)
-        bars_item.getAxis("left").setTicks([[(v, f"{v}") for v in (0, 25, 50, 75, 100)]])
-        self._dead_bars = pg.BarGraphItem(x=[], height=[], width=0.38, brush=DEAD_COLOUR, pen=None)
-        self._saturated_bars = pg.BarGraphItem(x=[], height=[], width=0.38, brush=SATURATED_COLOUR, pen=None)
-        bars_item.addItem(self._dead_bars)
-        bars_item.addItem(self._saturated_bars)
-        self._bars_legend = QLabel(_legend_html([(DEAD_COLOUR, tr("dead (ReLU)")),
-                                                 (SATURATED_COLOUR, tr("saturated (sigmoid, tanh)"))]))
-        self._bars_legend.setWordWrap(True)
-        self._bars_legend.setStyleSheet(CAPTION_STYLE)
-        self._bar_texts: list[pg.TextItem] = []
-        self._bars_caption = _caption()
+        # The title is the bars' legend: each word in its bars' colour.
+        units_title = _title_label(tr("{dead} and {saturated} units",
+                                      dead=f'<span style="color:{DEAD_COLOUR}">{html.escape(tr("Dead"))}</span>',
+                                      saturated=f'<span style="color:{SATURATED_COLOUR}">'
+                                                f'{html.escape(tr("saturated"))}</span>'))
+        units_tip = tr("At the latest reading, the share of each layer's units that are dead (ReLU: 0 for every "
+                       "probe row) or saturated (sigmoid, tanh: slope nearly 0). A dash: the activation has "
+                       "neither.")
+        units_title.setToolTip(units_tip)
+        self._units_table = _UnitsTable()
+        self._units_table.setToolTip(units_tip)
         self._batch_norm_label = _caption()
 
-        top = QHBoxLayout()
-        top.setSpacing(8)
-        for plot, caption in ((self._gradient_plot, self._gradient_caption),
-                              (self._update_plot, self._update_caption)):
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(plot, 1)
-            column.addWidget(caption)
-            top.addLayout(column, 1)
+        plots = QHBoxLayout()
+        plots.setSpacing(8)
+        plots.addWidget(self._gradient_plot, 1)
+        plots.addWidget(self._update_plot, 1)
 
         chooser = QHBoxLayout()
         chooser.addWidget(layer_label)
@@ -393,23 +576,31 @@ class LayersView(QWidget):
         chosen.addLayout(strips, 1)
         chosen.addWidget(strip_caption)
         units = QVBoxLayout()
-        units.setSpacing(2)
-        units.addWidget(self._bars_plot, 1)
-        units.addWidget(self._bars_legend)
-        units.addWidget(self._bars_caption)
+        units.setSpacing(4)
+        units.addWidget(units_title)
+        units.addWidget(self._units_table)
         units.addWidget(self._batch_norm_label)
+        units.addStretch(1)
         bottom = QHBoxLayout()
         bottom.setSpacing(8)
         bottom.addLayout(chosen, 2)
         bottom.addLayout(units, 1)
 
         content = QWidget()
+        # Narrower, the two log plots lose their decades and each sentence its single line.
+        content.setMinimumWidth(MIN_WIDTH)
         layout = QVBoxLayout(content)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addLayout(top, 1)
+        layout.setSpacing(2)
+        # The bottom row also holds the layer chooser and a caption: this leaves its strips about as
+        # tall as the plots above.
+        layout.addLayout(plots, PLOTS_STRETCH)
         layout.addWidget(self._legend_label)
-        layout.addLayout(bottom, 1)
+        layout.addWidget(self._gradient_caption)
+        layout.addWidget(self._update_caption)
+        layout.addWidget(self._bars_caption)
+        layout.addSpacing(4)
+        layout.addLayout(bottom, BOTTOM_STRETCH)
         return content
 
     # ------------------------------------------------------------------- data
@@ -437,10 +628,14 @@ class LayersView(QWidget):
             gradient_item.removeItem(curve)
         for curve in getattr(self, "_update_curves", []):
             update_item.removeItem(curve)
-        colours = self._layer_colours(len(layers))
-        self._legend_label.setText(_legend_html(zip((colour.name() for colour in colours), self._titles)))
+        self._colours = self._layer_colours(len(layers))
+        self._legend_label.setText(
+            html.escape(tr("layer")) + "&nbsp;&nbsp;" + "&nbsp;&nbsp; ".join(
+                _swatch_html(colour.name(), self._short_label(index, len(layers)))
+                for index, colour in enumerate(self._colours)) if layers else "")
+        self._legend_label.setToolTip("\n".join(self._titles))
         self._gradient_curves, self._update_curves = [], []
-        for colour in colours:
+        for colour in self._colours:
             pen = pg.mkPen(colour, width=2)
             # Not antialiased, as the median: a noisy curve of hundreds of readings would cost
             # tens of milliseconds a repaint.
@@ -452,19 +647,14 @@ class LayersView(QWidget):
             self._update_curves.append(update)
         with QSignalBlocker(self._layer_box):
             self._layer_box.clear()
-            self._layer_box.addItems(self._titles)
+            for colour, title in zip(self._colours, self._titles):
+                self._layer_box.addItem(_swatch_icon(colour), title)
             self._layer_box.setCurrentIndex(0 if layers else -1)
-        bars_item = self._bars_plot.getPlotItem()
-        for text in self._bar_texts:
-            bars_item.removeItem(text)
-        self._bar_texts = []
-        for _ in range(2 * len(layers)):
-            text = pg.TextItem(anchor=(0.5, 1.0), color=TEXT_COLOR)
-            bars_item.addItem(text, ignoreBounds=True)
-            self._bar_texts.append(text)
-        ticks = [(i, str(i + 1)) for i in range(len(layers) - 1)] + ([(len(layers) - 1, tr("out"))] if layers else [])
-        bars_item.getAxis("bottom").setTicks([ticks])
-        bars_item.setXRange(-0.6, max(len(layers), 1) - 0.4, padding=0)
+
+    @staticmethod
+    def _short_label(index: int, count: int) -> str:
+        """"1", "2", … and "out" for the last: a layer as the legend and the units table name it."""
+        return tr("out") if index == count - 1 else str(index + 1)
 
     @staticmethod
     def _layer_colours(count: int) -> list[QColor]:
@@ -578,53 +768,61 @@ class LayersView(QWidget):
 
     def _draw_bars(self) -> None:
         dead, saturated = self.bar_values()
-        positions = np.arange(len(dead), dtype=np.float64)
-        self._dead_bars.setOpts(x=positions - 0.2, height=np.nan_to_num(dead * 100))
-        self._saturated_bars.setOpts(x=positions + 0.2, height=np.nan_to_num(saturated * 100))
-        for layer, pair in enumerate(zip(dead, saturated)):
-            for kind, (share, offset) in enumerate(zip(pair, (-0.2, 0.2))):
-                text = self._bar_texts[2 * layer + kind]
-                text.setText("–" if math.isnan(share) else f"{share * 100:.0f}")
-                text.setPos(layer + offset, 0.0 if math.isnan(share) else share * 100)
+        count = len(self._latest)
+        self._units_table.set_rows([
+            (self._short_label(index, count), self._colours[index], dead[index], saturated[index],
+             self._batch_norm_text(layer))
+            for index, layer in enumerate(self._latest)])
+
+    @staticmethod
+    def _batch_norm_text(layer: LayerReading) -> str:
+        if layer.batch_norm_mean is None or layer.batch_norm_std is None:
+            return ""
+        return f"{_two_decimals(layer.batch_norm_mean)} / {_two_decimals(layer.batch_norm_std)}"
 
     def _write_captions(self) -> None:
         if self._epochs.size == 0 or not self._latest:
             for label in (self._gradient_caption, self._update_caption, self._bars_caption, self._batch_norm_label):
-                label.setText("")
+                _say(label, "")
             return
         latest_gradients = self._gradient_norms.values[-1]
         first, last = float(latest_gradients[0]), float(latest_gradients[-1])
         if len(latest_gradients) > 1:
-            self._gradient_caption.setText(gradient_caption(first, last))
+            _say(self._gradient_caption, gradient_caption(first, last))
         else:
-            self._gradient_caption.setText(tr("One layer only: no layer lies further back to compare."))
-        troubled = len(latest_gradients) > 1 and first > 0 and last > 0 and not (
-            VANISHING_RATIO <= first / last <= EXPLODING_RATIO)
+            _say(self._gradient_caption, tr("One layer only: no layer lies further back to compare."))
+        troubled = len(latest_gradients) > 1 and gradients_in_trouble(first, last)
         self._gradient_caption.setStyleSheet(WARNING_STYLE if troubled else CAPTION_STYLE)
-        self._update_caption.setText(update_caption(self._update_ratios.values[-1]))
-        self._bars_caption.setText(self._units_sentence())
-        batch_norm = [
-            tr("{layer}: mean {mean}, std {std}", layer=self._short_name(layer.layer),
-               mean=f"{layer.batch_norm_mean:.2f}", std=f"{layer.batch_norm_std:.2f}")
-            for layer in self._latest
-            if layer.batch_norm_mean is not None and layer.batch_norm_std is not None
-        ]
-        self._batch_norm_label.setVisible(bool(batch_norm))
-        self._batch_norm_label.setText(
-            tr("After batch normalisation (ideal: mean 0, std 1): {layers}", layers="; ".join(batch_norm))
-            if batch_norm else "")
+        _say(self._update_caption, update_caption(self._latest_update_ratios()))
+        _say(self._bars_caption, self._units_sentence())
+        self._bars_caption.setStyleSheet(WARNING_STYLE if self._units_in_trouble() else CAPTION_STYLE)
+        with_batch_norm = any(self._batch_norm_text(layer) for layer in self._latest)
+        _say(self._batch_norm_label,
+             tr("BN μ / σ: mean / std of the outputs after batch normalisation; ideally 0 / 1.")
+             if with_batch_norm else "")
+
+    def _latest_update_ratios(self) -> np.ndarray:
+        """The update ratios of the latest reading that has any: the last reading of a run comes at
+        the step of the one before it, so it has none."""
+        ratios = self._update_ratios.values
+        usable = np.flatnonzero(np.any(np.isfinite(ratios) & (ratios > 0), axis=1))
+        return ratios[usable[-1]] if usable.size else np.full(ratios.shape[1], math.nan)
 
     def _short_name(self, index: int) -> str:
         if index == len(self._latest) - 1:
             return tr("output")
         return tr("layer {number}", number=index + 1)
 
+    def _units_in_trouble(self) -> bool:
+        dead, saturated = self.bar_values()
+        return bool(np.any(np.nan_to_num(dead) >= LARGE_SHARE) or np.any(np.nan_to_num(saturated) >= LARGE_SHARE))
+
     def _units_sentence(self) -> str:
         dead, saturated = self.bar_values()
         worst_dead = int(np.nanargmax(dead)) if np.isfinite(dead).any() else -1
         worst_saturated = int(np.nanargmax(saturated)) if np.isfinite(saturated).any() else -1
         if worst_dead >= 0 and dead[worst_dead] >= LARGE_SHARE:
-            return tr("{share} of {layer}'s units are dead: they output 0 for every probe row and no longer learn.",
+            return tr("{share} of {layer}'s units are dead: they always output 0 and no longer learn.",
                       share=f"{dead[worst_dead]:.0%}", layer=self._short_name(worst_dead))
         if worst_saturated >= 0 and saturated[worst_saturated] >= LARGE_SHARE:
             return tr("{share} of {layer}'s units are saturated: their slope is nearly 0, so little gradient passes.",
@@ -647,8 +845,30 @@ class LayersView(QWidget):
         return self._layer_box.currentIndex()
 
     def layer_titles(self) -> list[str]:
-        """The layers' names as the legend and the chooser show them."""
+        """The layers' full names, as the chooser and the legend's tooltip show them."""
         return list(self._titles)
+
+    def chooser_items(self) -> list[str]:
+        """The texts of the layer chooser's items."""
+        return [self._layer_box.itemText(index) for index in range(self._layer_box.count())]
+
+    def chooser_icons(self) -> list[QIcon]:
+        """The colour swatches before the chooser's items, one per layer as its curves are drawn."""
+        return [self._layer_box.itemIcon(index) for index in range(self._layer_box.count())]
+
+    def cut_titles(self) -> list[str]:
+        """The plot titles that do not fit inside their plot at its present size (none, if the layout works)."""
+        cut = []
+        for plot in (self._gradient_plot, self._update_plot):
+            label = plot.getPlotItem().titleLabel
+            text = label.item.mapRectToScene(label.item.boundingRect())
+            if not plot.sceneRect().adjusted(-0.5, -0.5, 0.5, 0.5).contains(text):
+                cut.append(label.item.toPlainText())
+        return cut
+
+    def units_table_is_whole(self) -> bool:
+        """Whether the dead and saturated table has the room for every row at its natural height."""
+        return self._units_table.height() >= self._units_table.sizeHint().height()
 
     def reading_count(self) -> int:
         return self._epochs.size
@@ -679,7 +899,7 @@ class LayersView(QWidget):
         return len(self._gradient_curves)
 
     def captions(self) -> dict[str, str]:
-        """The sentences under the plots: "gradient", "update", "units" and "batch_norm"."""
+        """The sentences under the plots: "gradient", "update", "units" and "batch_norm" (what BN μ / σ means)."""
         return {"gradient": self._gradient_caption.text(), "update": self._update_caption.text(),
                 "units": self._bars_caption.text(), "batch_norm": self._batch_norm_label.text()}
 
@@ -689,14 +909,17 @@ class LayersView(QWidget):
         saturated = np.array([_number(layer.saturated_fraction) for layer in self._latest], dtype=np.float64)
         return dead, saturated
 
-    def bar_heights(self) -> tuple[np.ndarray, np.ndarray]:
-        """The heights (per cent) the dead and the saturated bars are drawn at."""
-        return (np.array(self._dead_bars.opts["height"], dtype=np.float64),
-                np.array(self._saturated_bars.opts["height"], dtype=np.float64))
+    def bar_lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dead and the saturated bars' lengths in the table, as shares (0–1) of a full bar."""
+        return self._units_table.bar_lengths()
 
-    def bar_labels(self) -> list[str]:
-        """The numbers written on the bars: dead then saturated, layer by layer."""
-        return [text.textItem.toPlainText() for text in self._bar_texts]
+    def units_header(self) -> list[str]:
+        """The dead and saturated table's header row: "BN μ / σ" where a layer has batch normalisation, else none."""
+        return self._units_table.header()
+
+    def units_rows(self) -> list[tuple[str, ...]]:
+        """What the dead and saturated table reads, a row per layer: (layer, share[, BN μ / σ])."""
+        return self._units_table.texts()
 
     def strip_image(self, which: str) -> np.ndarray:
         """The shares (bins × columns) of the strip last drawn: "weights" or "activations"."""

@@ -612,6 +612,7 @@ class MainWindow(QMainWindow):
         if not self._ready_to_train():
             return False
         self._clear_for_a_job(comparable=False)
+        self.inside.show_dataset(self.dataset, self.project)  # the folds are not read: the last run's readings go
         self._fold = (0, folds)
         self._fold_results = []
         self.job = CrossValidationJob(self.project, self.dataset, folds, parent=self)

@@ -165,6 +165,39 @@ def test_dead_and_saturated_units_are_counted(spiral):
     layers = probe.read(0.0, 0).layers
     assert layers[0].dead_fraction == pytest.approx(0.4)
     assert layers[1].saturated_fraction == pytest.approx(0.3)
+    assert layers[2].saturated_fraction is None  # a confident sigmoid output is no fault
+
+
+def test_the_last_reading_is_of_the_weights_early_stopping_restores(spiral):
+    from models.network.spec import EarlyStoppingSpec
+
+    project = deep_project("relu", "he_normal", depth=2, width=16, epochs=30, learning_rate=0.05)
+    project.training.early_stopping = EarlyStoppingSpec(enabled=True, patience=1, min_delta=0.05)
+    result = run_training(project, dataset=spiral, instruments=True)
+    assert result.reason == "early_stopping"
+    np.testing.assert_array_equal(result.instruments[-1].layers[0].kernel, result.model.get_layer("dense_1").kernel)
+
+
+def test_a_stop_inside_an_epoch_is_read_at_the_step_it_came(spiral):
+    from models.training.runner import StopRequest
+
+    class StopAfterTwoReports(TrainingListener):
+        def __init__(self, stop):
+            self.stop, self.reports = stop, 0
+
+        def on_batch_progress(self, progress):
+            self.reports += 1
+            if self.reports == 2:
+                self.stop.set()
+
+    stop = StopRequest()
+    project = deep_project("relu", "he_normal", depth=1, width=8, epochs=2)
+    project.training.batch_size = 1  # 384 steps an epoch
+    result = run_training(project, listener=StopAfterTwoReports(stop), stop=stop, dataset=spiral, instruments=True,
+                          progress_interval=0.0, steps_per_execution=1)
+    last = result.instruments[-1]
+    assert result.reason == "stopped"
+    assert 0 < last.step < 384 and last.epoch == pytest.approx(last.step / 384, abs=1e-4)
 
 
 def test_update_ratio_measures_the_change_since_the_last_reading(spiral):

@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from gui.layers_view import LayersView, gradient_caption, power_of_ten_text, short_fraction
+from gui.layers_view import (
+    LayersView,
+    gradient_caption,
+    gradients_in_trouble,
+    power_of_ten_text,
+    short_fraction,
+)
 from models.instruments.readings import (
     Histogram,
     InstrumentReading,
@@ -112,8 +118,18 @@ def test_vanishing_caption_gives_the_fraction():
     assert gradient_caption(1e-5, 0.12) == (
         "The first layer's gradient is 1/12,000 of the last's: gradients vanish on the way back.")
     assert "explode" in gradient_caption(50.0, 0.01)
-    assert gradient_caption(0.0, 1.0) == ""
+    assert gradient_caption(0.0, 1.0) == "The first layer gets no gradient at all: nothing reaches it on the way back."
+    assert gradient_caption(0.0, 0.0) == "No layer's weights get any gradient: they no longer learn."
+    assert gradient_caption(1.0, 0.0) == ""
+    assert gradient_caption(math.nan, 1.0) == ""
     assert short_fraction(0.5) == "1/2"
+
+
+@pytest.mark.parametrize(("first", "last", "trouble"), [
+    (1e-5, 1.0, True), (1e-2, 1.0, False), (2e3, 1.0, True), (0.0, 1.0, True), (0.0, 0.0, True),
+    (1.0, 0.0, False), (math.nan, 1.0, False)])
+def test_gradients_in_trouble_when_they_vanish_explode_or_are_gone(first, last, trouble):
+    assert gradients_in_trouble(first, last) == trouble
 
 
 def test_log_axis_labels_powers_of_ten():
@@ -123,7 +139,7 @@ def test_log_axis_labels_powers_of_ten():
     assert power_of_ten_text(10.0) == "10"
 
 
-def test_bars_show_the_latest_dead_and_saturated_shares(view):
+def test_units_table_shows_the_latest_dead_and_saturated_shares(view):
     activations = ["relu", "sigmoid", "softmax"]
     view.add_reading(reading(0.0, [1, 1, 1], activation=activations, dead=[0.0, None, None],
                              saturated=[None, 0.1, None]))
@@ -131,20 +147,56 @@ def test_bars_show_the_latest_dead_and_saturated_shares(view):
                              saturated=[None, 0.25, None]))
     view.redraw_now()
 
-    dead, saturated = view.bar_heights()
-    np.testing.assert_allclose(dead, [40.0, 0.0, 0.0])
-    np.testing.assert_allclose(saturated, [0.0, 25.0, 0.0])
-    assert view.bar_labels() == ["40", "–", "–", "25", "–", "–"]
+    dead, saturated = view.bar_lengths()
+    np.testing.assert_allclose(dead, [0.4, 0.0, 0.0])
+    np.testing.assert_allclose(saturated, [0.0, 0.25, 0.0])
+    assert view.units_rows() == [("1", "40%"), ("2", "25%"), ("out", "–")]
+    assert view.units_header() == []  # the panel's title, in the bars' colours, is their legend
     assert view.captions()["units"].startswith("40% of layer 1's units are dead")
 
 
-def test_batch_norm_statistics_are_written_where_present(view):
-    view.add_reading(reading(1.0, [1.0, 1.0], batch_norm=[(0.02, 0.97), None]))
+def test_batch_norm_statistics_are_a_column_where_present(view):
+    view.add_reading(reading(1.0, [1.0, 1.0, 1.0], batch_norm=[(0.02, 0.97), (-0.001, 1.2), None]))
     view.redraw_now()
 
-    text = view.captions()["batch_norm"]
-    assert "layer 1: mean 0.02, std 0.97" in text
-    assert "output" not in text
+    assert view.units_header() == ["BN μ / σ"]
+    assert view.units_rows() == [("1", "–", "0.02 / 0.97"), ("2", "–", "0.00 / 1.20"), ("out", "–", "–")]
+    assert "ideally 0 / 1" in view.captions()["batch_norm"]
+
+
+def test_without_batch_norm_the_table_has_no_such_column(view):
+    view.add_reading(reading(1.0, [1.0, 1.0]))
+    view.redraw_now()
+
+    assert view.units_header() == []
+    assert all(len(row) == 2 for row in view.units_rows())
+    assert view.captions()["batch_norm"] == ""
+
+
+def test_layers_are_numbered_in_the_legend_and_named_in_full_in_the_chooser(view):
+    view.add_reading(reading(0.0, [0.1, 0.5, 1.0]))
+    view.redraw_now()
+
+    assert [row[0] for row in view.units_rows()] == ["1", "2", "out"]
+    assert view.chooser_items() == view.layer_titles()
+    assert len(view.chooser_icons()) == 3 and not any(icon.isNull() for icon in view.chooser_icons())
+
+
+def test_a_first_layer_without_any_gradient_is_read_as_vanishing(view):
+    view.add_reading(reading(1.0, [0.0, 0.2, 1.0]))
+    view.redraw_now()
+
+    assert "no gradient" in view.captions()["gradient"]
+
+
+def test_update_caption_reads_the_latest_reading_that_has_update_ratios(view):
+    # The reading at the end of a run comes at the step of the one before, so it has no update ratio.
+    view.add_reading(reading(0.0, [1.0, 1.0], update_ratio=[None, None]))
+    view.add_reading(reading(1.0, [1.0, 1.0], update_ratio=[2e-5, 4e-5]))
+    view.add_reading(reading(1.0, [1.0, 1.0], update_ratio=[None, None]))
+    view.redraw_now()
+
+    assert view.captions()["update"].startswith("Updates are small")
 
 
 def test_layer_chooser_switches_the_strips(view, qtbot):
@@ -183,6 +235,19 @@ def test_each_strip_column_is_a_share_of_the_layers_values(view):
     assert np.count_nonzero(first) > np.count_nonzero(last)  # the spread narrowed
 
 
+@pytest.mark.parametrize("size", [(624, 470), (1400, 900)])
+def test_every_title_and_row_reads_whole_at_the_default_size_and_larger(view, qtbot, size):
+    count = 7
+    view.resize(*size)
+    view.add_reading(reading(1.0, [10.0 ** -k for k in range(count - 1, -1, -1)], activation=["sigmoid"] * count,
+                             saturated=[0.5] * count, batch_norm=[(0.01, 0.99)] * count))
+    view.redraw_now()
+    qtbot.wait(10)
+
+    assert view.cut_titles() == []
+    assert view.units_table_is_whole()
+
+
 def test_clear_empties_everything(view):
     view.add_reading(reading(0.0, [1e-5, 1.0], dead=[0.5, None]))
     view.redraw_now()
@@ -194,7 +259,8 @@ def test_clear_empties_everything(view):
     assert view.layer_titles() == []
     assert view.chosen_layer() == -1
     assert view.strip_image("weights").size == 0
-    assert all(len(heights) == 0 for heights in view.bar_heights())
+    assert all(len(lengths) == 0 for lengths in view.bar_lengths())
+    assert view.units_rows() == []
     assert set(view.captions().values()) == {""}
 
 

@@ -70,14 +70,15 @@ class Histogram:
 
 
 def fixed_edges(values: np.ndarray, activation: str | None = None, bins: int = HISTOGRAM_BINS,
-                spread: float = 2.0) -> np.ndarray:
+                spread: float = 2.0, symmetric: bool = False) -> np.ndarray:
     """Bin edges for a layer, chosen once per run from its first values.
 
     A bounded activation gets its own range (sigmoid 0–1, tanh −1–1);
     otherwise the edges are symmetric about 0 (or start at 0 for ReLU) and
     reach ``spread`` times the largest first value, so a layer whose values
     grow while training still fits. Later values past the edges land in
-    the end bins.
+    the end bins. ``symmetric`` (weights, gradients) always reaches both
+    ways: a kernel that starts at zero or positive may not stay so.
     """
     if activation == "sigmoid":
         return np.linspace(0.0, 1.0, bins + 1)
@@ -88,7 +89,7 @@ def fixed_edges(values: np.ndarray, activation: str | None = None, bins: int = H
     reach = float(np.abs(flat).max()) * spread if flat.size else 1.0
     if not reach > 0:
         reach = 1.0
-    if activation == "relu" or (flat.size and flat.min() >= 0):
+    if not symmetric and (activation == "relu" or (flat.size and flat.min() >= 0)):
         return np.linspace(0.0, reach, bins + 1)
     return np.linspace(-reach, reach, bins + 1)
 

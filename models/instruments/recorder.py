@@ -180,7 +180,7 @@ class LayerProbe:
     def _edges_for(self, index: int, kind: str, values: np.ndarray, activation: str | None = None) -> np.ndarray:
         key = (index, kind)
         if key not in self._edges:
-            self._edges[key] = fixed_edges(values, activation)
+            self._edges[key] = fixed_edges(values, activation, symmetric=kind != "outputs")
         return self._edges[key]
 
     def _layer_reading(self, index: int, measured: dict, epoch: float, step: int) -> LayerReading:
@@ -192,6 +192,7 @@ class LayerProbe:
         weight_norm = float(np.linalg.norm(kernel))
         update_ratio, per_step = self._update_ratio(index, kernel, weight_norm, step)
         activation = self.activations[index]
+        is_output = index == len(measured["kernels"]) - 1
         return LayerReading(
             epoch=epoch, step=step, layer=index, name=self.names[index], activation=activation,
             weight_norm=weight_norm, weight_mean=float(kernel.mean()), weight_std=float(kernel.std()),
@@ -201,7 +202,9 @@ class LayerProbe:
             dead_fraction=float(np.mean(outputs.max(axis=0) <= 0)) if activation in DEAD_ACTIVATIONS else None,
             saturated_fraction=(
                 float(np.mean(np.mean(np.abs(pre_activation) > SATURATION_THRESHOLD, axis=0) > 0.5))
-                if activation in SATURATING_ACTIVATIONS else None),
+                # Not the output: a confident sigmoid output is right, and with cross-entropy its
+                # gradient p − y does not fade as it saturates.
+                if activation in SATURATING_ACTIVATIONS and not is_output else None),
             output_mean=float(outputs.mean()), output_std=float(outputs.std()),
             batch_norm_mean=None if batch_norm is None else float(batch_norm.mean()),
             batch_norm_std=None if batch_norm is None else float(batch_norm.std()),
@@ -271,21 +274,28 @@ def make_instruments_callback(keras):
         def on_train_batch_end(self, batch, logs=None):
             step = min(batch + 1, self.steps_per_epoch)
             self._steps_done = self._epoch * self.steps_per_epoch + step
-            if self.record_path:
+            if self.record_path and not self.failure:
                 self._path.append(self._weights_row())
             if step < self.steps_per_epoch and self._due(time.perf_counter(), self.interval):
                 self._read(self._epoch + step / self.steps_per_epoch)
 
         def on_epoch_end(self, epoch, logs=None):
-            self._steps_done = (epoch + 1) * self.steps_per_epoch
+            # The steps counted batch by batch: a stop or a NaN loss ends an epoch early, and Keras
+            # still calls this.
             if self._due(time.perf_counter(), 0.0):
-                self._read(float(epoch + 1))
+                self._read(self._steps_done / self.steps_per_epoch)
 
         def on_train_end(self, logs=None):
-            last = self.readings[-1].epoch if self.readings else -1
+            """The last reading: of the weights the run ends with (early stopping may have restored others)."""
+            last = self.readings[-1] if self.readings else None
             done = self._steps_done / self.steps_per_epoch
-            if done > last or self._path:
+            if last is None or done > last.epoch or self._path or self._weights_changed_since(last):
                 self._read(done)
+
+        def _weights_changed_since(self, reading: InstrumentReading) -> bool:
+            layers = self._probe.dense_layers() if self._probe is not None else []
+            return any(layer.kernel is None or not np.array_equal(np.asarray(dense.kernel), layer.kernel)
+                       for dense, layer in zip(layers, reading.layers, strict=False))
 
         def _due(self, now: float, interval: float) -> bool:
             return not self.failure and now - self._last_end >= max(interval, self._last_cost / self.budget)

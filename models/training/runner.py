@@ -23,7 +23,7 @@ from datasets.split import split_indices
 from models.errors import UserError
 from models.instruments.recorder import unit_outputs
 from models.network.build import OutputPlan, build_model, encode_targets, resolve_output
-from models.network.spec import DenseLayer, Project
+from models.network.spec import Project
 from models.saving.preprocessing import describe_preprocessing
 from models.training.batches import ShuffledBatches  # noqa: F401 (callers import it from here)
 from models.training.fused_updates import fuse_optimizer_updates
@@ -269,8 +269,10 @@ class _RunOptions:
     instruments: bool
 
 
-def _has_hidden_dense_layer(project: Project) -> bool:
-    return any(isinstance(layer, DenseLayer) for layer in project.layers)
+def _draws_a_loss_surface(project: Project, dataset: Dataset) -> bool:
+    from models.instruments.surface import surface_applies
+
+    return surface_applies(project, dataset)
 
 
 def _train(project, listener, stop, dataset, folder, options: _RunOptions):
@@ -294,8 +296,9 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
     batch_size = min(training.batch_size, len(arrays.x_train))
     steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
     strategy, device_label = strategy_for(training.device)
-    if options.instruments and not _has_hidden_dense_layer(project):
-        # The loss surface draws every step's weights; a network this small trains as fast either way.
+    if options.instruments and _draws_a_loss_surface(project, dataset):
+        # The loss surface draws every step's weights (three numbers); a network of two inputs and no
+        # hidden layer trains as fast either way.
         steps_per_execution = 1
     if steps_per_execution == "auto":
         # Several batches per call failed under MirroredStrategy across logical
@@ -331,12 +334,13 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         exact_call_means=strategy.num_replicas_in_sync == 1, probe_units=options.instruments,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
-    recorder = _instruments_callback(keras, project, arrays, steps_per_epoch, listener) if options.instruments else None
-    if recorder is not None:
-        callbacks.append(recorder)
     early = _early_stopping_callback(keras, project, has_validation)
     if early is not None:
         callbacks.append(early)
+    recorder = (_instruments_callback(keras, project, dataset, arrays, steps_per_epoch, listener)
+                if options.instruments else None)
+    if recorder is not None:  # after early stopping, so its last reading sees the weights it restores
+        callbacks.append(recorder)
     listener.on_run_started(RunStarted(
         epochs=training.epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
         train_samples=len(arrays.x_train), validation_samples=len(arrays.x_val) if has_validation else 0,
@@ -398,7 +402,8 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
     return result
 
 
-def _instruments_callback(keras, project: Project, arrays: TrainingArrays, steps_per_epoch: int, listener):
+def _instruments_callback(keras, project: Project, dataset: Dataset, arrays: TrainingArrays, steps_per_epoch: int,
+                          listener):
     """The instruments' callback, reading a probe batch of training rows drawn once from the run's seed."""
     from models.instruments.recorder import draw_probe_rows, make_instruments_callback
 
@@ -406,7 +411,7 @@ def _instruments_callback(keras, project: Project, arrays: TrainingArrays, steps
     on_reading = getattr(listener, "on_instruments", None) or (lambda reading: None)
     return make_instruments_callback(keras)(
         arrays.x_train[rows], arrays.y_train[rows], steps_per_epoch, on_reading,
-        record_path=not _has_hidden_dense_layer(project))
+        record_path=_draws_a_loss_surface(project, dataset))
 
 
 def _evaluate_test_rows(model, dataset, result: RunResult, batch_size: int, replicas: int) -> None:
