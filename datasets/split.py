@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from models.errors import UserError
+from models.scikit_learn import model_selection
 
 
 class SplitIndices(NamedTuple):
@@ -58,14 +58,14 @@ def split_indices(
     rows = np.arange(n_rows)
     if stratify:
         try:
-            train, test = train_test_split(
+            train, test = model_selection.train_test_split(
                 rows, test_size=test_fraction, random_state=seed, shuffle=True, stratify=y
             )
             return SplitIndices(train, test, True)
         except ValueError:
             pass  # a class with a single row, or more classes than test rows
     try:
-        train, test = train_test_split(
+        train, test = model_selection.train_test_split(
             rows, test_size=test_fraction, random_state=seed, shuffle=True
         )
     except ValueError as error:

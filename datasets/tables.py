@@ -11,11 +11,11 @@ undoes its scale, see `Dataset.target_scale`).
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as sklearn_datasets
 
 from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
 from datasets.unsplit import ArrayFeatures, UnsplitData
+from models.scikit_learn import datasets as sklearn_datasets
 
 _CLASSIFICATION_LOADERS = {
     "iris": sklearn_datasets.load_iris,

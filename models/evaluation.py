@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
-from sklearn import metrics as skm
 
 from datasets.base import CLASSIFICATION, REGRESSION
 from models.errors import UserError
 from models.saving.preprocessing import OUTPUT_KINDS, SCORES, SIGMOID, SOFTMAX, VALUE
 from models.saving.standalone_predict import format_number
+from models.scikit_learn import metrics as skm
 
 EPSILON = 1e-7  # Keras's `keras.config.epsilon()`: cross-entropy clips probabilities to [ε, 1 − ε]
 SPLITS = ("test", "validation", "train")

@@ -125,15 +125,15 @@ def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[t
     Raises:
         UserError: for fewer than 2 folds, more than `MAX_FOLDS`, or more folds than rows.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from models.scikit_learn import model_selection
 
     check_fold_count(folds)
     if folds > len(y):
         raise UserError(f"{len(y)} training rows cannot be cut into {folds} folds: use fewer folds.")
     rows = np.arange(len(y))
     if stratify and np.bincount(y.astype(np.int64)).min(initial=len(y)) >= folds:
-        return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(rows, y))
-    return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(rows))
+        return list(model_selection.StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(rows, y))
+    return list(model_selection.KFold(n_splits=folds, shuffle=True, random_state=seed).split(rows))
 
 
 def fold_dataset(dataset: Dataset, train: np.ndarray, held_out: np.ndarray) -> Dataset:
