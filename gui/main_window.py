@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from pathlib import Path
@@ -783,6 +784,8 @@ class MainWindow(QMainWindow):
             f"<table cellspacing=4>{rows}</table>"
             + (f"<p>{tr('Run folder:')} <code>{result.run_dir}</code></p>" if result.run_dir and not result.save_error
                else "")
+            # The views of the inside stopped where the instruments did: say why (the engine's English).
+            + (f"<p>{html.escape(result.instruments_error)}</p>" if result.instruments_error else "")
         )
 
     def _run_failed(self, message: str) -> None:

@@ -192,6 +192,7 @@ class NeuronsView(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.info)
         self._show_hint()
+        self.set_dataset(None)  # until data are loaded, only the sentence
 
     # --- what the window calls -------------------------------------------------------------
 

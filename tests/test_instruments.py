@@ -219,3 +219,35 @@ def test_histograms_keep_every_value_and_read_off_quantiles():
     middle = Histogram.of(np.linspace(-1, 1, 1001), np.linspace(-1, 1, 41)).quantiles([0.5])[0]
     assert middle == pytest.approx(0.0, abs=0.01)
     assert list(fixed_edges(np.zeros(3), "sigmoid")[[0, -1]]) == [0.0, 1.0]
+
+
+def test_the_per_step_update_is_measured_on_the_first_step_after_a_reading(spiral):
+    model, probe = probe_of(Project(dataset=SPIRAL, layers=[DenseLayer(10, "relu")]), spiral)
+    kernel = model.get_layer("dense_1").kernel
+    probe.read(0.0, 0)
+    kernel.assign(kernel * 1.001)  # the step right after the reading
+    probe.measure_step(1)
+    for _ in range(9):  # nine steps more, each undoing part of the last: noisy steps partly cancel
+        kernel.assign(kernel * 0.99989)
+    layer = probe.read(1.0, 10).layers[0]
+    assert layer.update_ratio_per_step == pytest.approx(0.001 / 1.001, rel=1e-3)
+    assert layer.update_ratio < 0.001  # the change over all ten steps is smaller than the first step's
+
+
+def test_instruments_that_fail_never_stop_the_run_and_the_result_says_why(spiral, monkeypatch):
+    from models.instruments.recorder import LayerProbe
+
+    original = LayerProbe.read
+    calls = []
+
+    def read_once_then_fail(self, epoch, step):
+        calls.append(epoch)
+        if len(calls) > 1:
+            raise FloatingPointError("a broken reading")
+        return original(self, epoch, step)
+
+    monkeypatch.setattr(LayerProbe, "read", read_once_then_fail)
+    result = run_training(deep_project("relu", "he_normal", depth=1, epochs=3), dataset=spiral, instruments=True)
+    assert result.reason == "completed" and result.epochs_run == 3
+    assert len(result.instruments) == 1 and len(calls) == 2  # no reading is tried after the failure
+    assert "FloatingPointError: a broken reading" in result.instruments_error

@@ -112,8 +112,9 @@ class LayerReading:
         near_zero_fraction: the share of kernel entries with |w| < `NEAR_ZERO`.
         gradient_norm: ‖∂loss/∂W‖ on the probe batch, regularisation included.
         update_ratio: ‖W − W_before‖ / ‖W‖ since the previous reading; `None` for the first.
-        update_ratio_per_step: `update_ratio` divided by the steps between the
-            two readings, comparable with the rule of thumb of about 1e-3 per step.
+        update_ratio_per_step: ‖ΔW‖ / ‖W‖ per step, measured over the first call
+            into TensorFlow after the previous reading (one step when a call
+            runs one), comparable with the rule of thumb of about 1e-3 per step.
         dead_fraction: for ReLU, the share of units whose output is 0 on every
             probe row; `None` for other activations.
         saturated_fraction: for sigmoid and tanh, the share of units whose

@@ -130,6 +130,7 @@ class LayerProbe:
         self.y = tf.constant(y)
         self._edges: dict[tuple[int, str], np.ndarray] = {}
         self._previous: dict[int, tuple[np.ndarray, int]] = {}
+        self._per_step: dict[int, float] = {}
         self._measure = None
 
     def dense_layers(self) -> list:
@@ -215,16 +216,34 @@ class LayerProbe:
         )
 
     def _update_ratio(self, index: int, kernel: np.ndarray, norm: float, step: int):
-        """‖W − W_before‖ / ‖W‖ since this layer's previous reading, and that per step between them."""
+        """‖W − W_before‖ / ‖W‖ since this layer's previous reading, and the same per step.
+
+        The per-step figure is the one `measure_step` took just after the
+        previous reading, over as few steps as one call into TensorFlow
+        holds; without it, the change since the previous reading divided by
+        the steps between (which understates it: noisy steps partly cancel).
+        """
         previous = self._previous.get(index)
         self._previous[index] = (kernel, step)
+        measured = self._per_step.pop(index, None)
         if previous is None or norm == 0 or not math.isfinite(norm):
             return None, None
         before, before_step = previous
         ratio = float(np.linalg.norm(kernel - before)) / norm
         steps = step - before_step
-        return ratio, (ratio / steps if steps > 0 else None)
+        return ratio, measured if measured is not None else (ratio / steps if steps > 0 else None)
 
+    def measure_step(self, step: int) -> None:
+        """Measures ‖ΔW‖ / ‖W‖ per step over the steps since the last reading: call it at the end of the
+        first call into TensorFlow after a reading, so that the next reading reports a near one-step figure."""
+        for index, layer in enumerate(self.dense_layers()):
+            previous = self._previous.get(index)
+            if previous is None or step <= previous[1]:
+                continue
+            kernel = np.asarray(layer.kernel)
+            norm = float(np.linalg.norm(kernel))
+            if norm > 0 and math.isfinite(norm):
+                self._per_step[index] = float(np.linalg.norm(kernel - previous[0])) / norm / (step - previous[1])
 
 def without_weights(reading: InstrumentReading) -> InstrumentReading:
     """A copy of ``reading`` whose layers hold no kernel or bias (the listener's own copy keeps them)."""
@@ -260,6 +279,7 @@ def make_instruments_callback(keras):
             self._last_end = -math.inf
             self._last_cost = 0.0
             self._path: list[np.ndarray] = []
+            self._step_pending = False  # measure the update of the first call after a reading
 
         def on_train_begin(self, logs=None):
             self._probe = LayerProbe(self.model, self.x, self.y)
@@ -276,6 +296,9 @@ def make_instruments_callback(keras):
             self._steps_done = self._epoch * self.steps_per_epoch + step
             if self.record_path and not self.failure:
                 self._path.append(self._weights_row())
+            if self._step_pending and not self.failure:
+                self._step_pending = False
+                self._probe.measure_step(self._steps_done)
             if step < self.steps_per_epoch and self._due(time.perf_counter(), self.interval):
                 self._read(self._epoch + step / self.steps_per_epoch)
 
@@ -321,6 +344,7 @@ def make_instruments_callback(keras):
             if self.readings:
                 self.readings[-1] = without_weights(self.readings[-1])
             self.readings.append(reading)
+            self._step_pending = True
             self.on_reading(reading)
             self._last_end = time.perf_counter()
             self._last_cost = self._last_end - started
