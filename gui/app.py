@@ -45,10 +45,10 @@ _TABBED_VIEWS = {
     "try": ("bottom_tabs", "try_it", "bottom_tabs"),
     "charts": ("chart_tabs", "charts", "charts"),
     "evaluation": ("chart_tabs", "evaluation", "chart_tabs"),
-    "layers": ("chart_tabs", "inside.layers", "chart_tabs"),
-    "neurons": ("chart_tabs", "inside.neurons", "chart_tabs"),
-    "weights": ("chart_tabs", "inside.weights", "chart_tabs"),
-    "surface": ("chart_tabs", "inside.surface", "chart_tabs"),
+    "layers": ("chart_tabs", "inside.layers_page", "chart_tabs"),
+    "neurons": ("chart_tabs", "inside.neurons_page", "chart_tabs"),
+    "weights": ("chart_tabs", "inside.weights_page", "chart_tabs"),
+    "surface": ("chart_tabs", "inside.surface_page", "chart_tabs"),
 }
 
 

@@ -53,6 +53,9 @@ def translatable_texts() -> set[str]:
     from models.instruments import activations
 
     texts |= {curve.gradient_note for curve in activations.ACTIVATION_CURVES.values()}  # the explorer shows them
+    from gui import inside_views
+
+    texts |= {text for _name, _view, title, tip in inside_views._TABS for text in (title, tip)}  # the tabs
     # Names kept as they are in every language: Keras's own words and symbols.
     return {text for text in texts if text and re.search("[A-Za-z]", text) and text not in KEPT_AS_IS}
 
