@@ -80,3 +80,20 @@ def test_the_views_follow_a_change_of_data_set(qtbot, make_window, tiny_project)
     assert inside.surface.showing_surface
     result = _train(qtbot, window)
     assert len(inside.surface.path_points()) == result.instruments[-1].step + 1  # the start and every step
+
+
+def test_a_new_run_starts_the_loss_surface_path_afresh(qtbot, make_window, tiny_project):
+    window = make_window(tiny_project())
+    project = window.project.copy()
+    project.layers = []
+    window.record_edit(project, "no hidden layer")
+    _change_data(qtbot, window, name="linear")
+    surface = window.inside.surface
+    assert surface.showing_surface
+    _train(qtbot, window)
+    assert len(surface.path_points()) > 1
+    assert window.start_training()
+    assert len(surface.path_points()) == 0  # emptied as the run starts
+    with qtbot.waitSignal(window.training_done, timeout=TRAINING_TIMEOUT_MS):
+        pass
+    assert len(surface.path_points()) == window.result.instruments[-1].step + 1
