@@ -251,3 +251,22 @@ def test_instruments_that_fail_never_stop_the_run_and_the_result_says_why(spiral
     assert result.reason == "completed" and result.epochs_run == 3
     assert len(result.instruments) == 1 and len(calls) == 2  # no reading is tried after the failure
     assert "FloatingPointError: a broken reading" in result.instruments_error
+
+
+@pytest.mark.parametrize("name, loss", [("spiral", "auto"), ("iris", "categorical_crossentropy"), ("plane", "huber")])
+def test_the_probe_loss_is_keras_own_loss_regularisation_included(name, loss):
+    """The probe computes the compiled loss itself (tracing Keras's machinery took twice as long)."""
+    import tensorflow as tf
+
+    from models.instruments.recorder import LayerProbe
+    from models.network.build import build_model, encode_targets, resolve_output
+    from models.network.spec import OutputSpec
+
+    data = load_dataset(DatasetChoice(name=name))
+    project = Project(dataset=DatasetChoice(name=name), layers=[DenseLayer(8, "tanh", l1=0.01, l2=0.3)],
+                      output=OutputSpec(loss=loss))
+    model = build_model(project, data.n_features, data.task, data.n_classes, input_scale=data.input_scale,
+                        target_scale=data.target_scale)
+    x, y = data.x_train[:64], encode_targets(data.y_train[:64], resolve_output(project, data.task, data.n_classes))
+    expected = float(model.compute_loss(x=x, y=tf.constant(y), y_pred=model(x, training=False), training=False))
+    assert LayerProbe(model, x, y).read(0.0, 0).loss == pytest.approx(expected, rel=1e-5)

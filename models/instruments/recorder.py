@@ -160,15 +160,22 @@ class LayerProbe:
         Python dispatching some 120 small operations), too slow to read after
         every short epoch; traced, it is one call.
         """
+        import keras
         import tensorflow as tf
 
         model, x, y = self.model, self.x, self.y
+        # The compiled loss function itself, averaged over the batch as `fit` averages it: Keras's
+        # `compute_loss` machinery (the same figure) doubled the time tracing takes, 100 → 55 ms.
+        loss_function = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+
+        def data_loss(targets, predictions):
+            return tf.reduce_mean(loss_function(targets, predictions))
 
         @tf.function(autograph=False)
         def measure():
             with tf.GradientTape() as tape:
                 output, steps = walk_layers(model, x, batch_statistics=True)
-                loss = model.compute_loss(x=x, y=y, y_pred=output, training=False)
+                loss = data_loss(y, output) + sum(model.losses, tf.constant(0.0))  # regularisation included
             kernels = [step.layer.kernel for step in steps]
             return {
                 "loss": loss,
