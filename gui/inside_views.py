@@ -31,9 +31,9 @@ _TABS = (
 class InsideViews:
     """The four views of what happens inside the network, and the one job they currently follow.
 
-    The views are built when first needed (their tab opened, a run started,
-    or a view asked for), not with the window: together they took 160 ms,
-    which the window's first appearance should not wait for. Until then each
+    The views are built when first needed (the first data set loaded, their
+    tab opened, or a view asked for), not with the window: together they
+    took 160 ms, which the window's first appearance should not wait for. Until then each
     tab holds an empty page (``layers_page`` …) and the latest data set waits here.
     """
 
@@ -71,10 +71,16 @@ class InsideViews:
         return self._views
 
     def show_dataset(self, dataset, project) -> None:
-        """Follows newly loaded data: what was shown belongs to the previous data, so it goes."""
+        """Follows newly loaded data: what was shown belongs to the previous data, so it goes.
+
+        The first data set builds the views: after the window has appeared, and
+        before a click on Train, where building them stalled the window 160 ms.
+        """
         self._job = None
         self._data = (dataset, project)
-        if self._views is not None:
+        if self._views is None:
+            self._build()
+        else:
             self._show(dataset, project)
 
     def _show(self, dataset, project) -> None:
