@@ -99,6 +99,7 @@ class RunResult:
     # The instruments' readings (`models.instruments.readings.InstrumentReading`), when they were on.
     instruments: list = field(default_factory=list, repr=False)
     instruments_error: str = ""  # a sentence when the instruments stopped reading before the run ended
+    instruments_seconds: float = 0.0  # the time the instruments' readings took, tracing included
     unit_outputs: list[np.ndarray] | None = field(default=None, repr=False)
 
     @property

@@ -394,6 +394,7 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         unit_outputs=unit_outputs(model, probe_x) if probe_x is not None and options.instruments else None,
         instruments=recorder.readings if recorder is not None else [],
         instruments_error=recorder.failure if recorder is not None else "",
+        instruments_seconds=recorder.seconds if recorder is not None else 0.0,
         preprocessing=describe_preprocessing(dataset, arrays.plan),
         fit_rows=arrays.fit_rows, validation_rows=arrays.validation_rows,
     )
