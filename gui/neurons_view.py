@@ -407,7 +407,8 @@ class NeuronsView(QWidget):
         units = self.layer_sizes[layer]
         text = tr("1 neuron") if units == 1 else tr("{count} neurons", count=units)
         activation = self.activations[layer] if layer < len(self.activations) else None
-        return tr("{neurons}, {activation}", neurons=text, activation=activation) if activation else text
+        # One line each: "64 neurons, relu" broke after the comma in narrow columns.
+        return f"{text}<br>{html.escape(activation)}" if activation else text
 
     def _fit_view(self, *_args) -> None:
         """Spreads the columns to the view's shape and shows the whole network as large as it fits.

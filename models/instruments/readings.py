@@ -68,7 +68,8 @@ class Histogram:
         return np.interp(shares, cumulative, self.edges)
 
     def to_json(self) -> dict:
-        return {"edges": [float(e) for e in self.edges], "counts": [int(c) for c in self.counts],
+        # Edges to 7 significant digits (float32's precision): the full float64 text doubled the file.
+        return {"edges": [float(f"{e:.7g}") for e in self.edges], "counts": [int(c) for c in self.counts],
                 "minimum": _number(self.minimum), "maximum": _number(self.maximum)}
 
     @classmethod
