@@ -62,6 +62,23 @@ def _no_dangling_qthreads(request, monkeypatch):
 
 
 @pytest.fixture
+def show_widget(qtbot):
+    """Shows a widget at a given size and waits until it is on screen (offscreen); returns it.
+
+    Args (of the returned function): the widget, its width and its height.
+    """
+
+    def show(widget, width: int, height: int):
+        qtbot.addWidget(widget)
+        widget.resize(width, height)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget
+
+    return show
+
+
+@pytest.fixture
 def make_window(qtbot):
     """Builds a shown main window and waits until its data set has loaded.
 

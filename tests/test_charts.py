@@ -13,13 +13,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def charts(qtbot):
-    widget = TrainingCharts()
-    qtbot.addWidget(widget)
-    widget.resize(1200, 500)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+def charts(show_widget):
+    return show_widget(TrainingCharts(), 1200, 500)
 
 
 def _feed(charts, epochs=3, steps=10):

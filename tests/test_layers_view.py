@@ -55,13 +55,8 @@ def reading(epoch, gradient_norms, **each):
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = LayersView()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+def view(show_widget):
+    return show_widget(LayersView(), 1000, 700)
 
 
 def test_starts_with_the_empty_sentence(view):
@@ -122,6 +117,7 @@ def test_vanishing_caption_gives_the_fraction():
     assert gradient_caption(0.0, 0.0) == "No layer's weights get any gradient: they no longer learn."
     assert gradient_caption(1.0, 0.0) == ""
     assert gradient_caption(math.nan, 1.0) == ""
+    assert "about as large" in gradient_caption(0.9, 1.0) and "1/10" in gradient_caption(0.1, 1.0)
     assert short_fraction(0.5) == "1/2"
 
 

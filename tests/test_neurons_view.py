@@ -54,13 +54,8 @@ def grid_outputs(dataset: Dataset) -> list[np.ndarray]:
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = NeuronsView()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 640)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+def view(show_widget):
+    return show_widget(NeuronsView(), 1000, 640)
 
 
 def hover(view: NeuronsView, column: int, unit: int) -> str:

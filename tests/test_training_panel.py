@@ -170,12 +170,8 @@ def test_device_choices_read_well_before_tensorflow_has_listed_them(panel):
     assert "task" not in labels["auto"]  # "Auto (by task)" is the wording for the loss, not the device
 
 
-def test_form_fits_the_settings_tab_without_clipping(qtbot):
-    widget = TrainingPanel()
-    qtbot.addWidget(widget)
-    widget.resize(290, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
+def test_form_fits_the_settings_tab_without_clipping(show_widget):
+    widget = show_widget(TrainingPanel(), 290, 700)
 
     assert widget.widget().width() <= widget.viewport().width()
     assert widget.widget().minimumSizeHint().width() <= widget.viewport().width()

@@ -38,13 +38,8 @@ def image_dataset() -> Dataset:
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = WeightsView()
-    qtbot.addWidget(widget)
-    widget.resize(800, 560)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+def view(show_widget):
+    return show_widget(WeightsView(), 800, 560)
 
 
 def hover(view: WeightsView, i: int, j: int) -> str:
