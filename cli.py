@@ -27,8 +27,13 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
-def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """The network and training flags, shared by ``train`` and the window's screenshot command."""
+def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> list[str]:
+    """Adds the network and training flags, shared by ``train`` and the window's screenshot command.
+
+    Returns:
+        The names the flags are stored under (``args.hidden`` …), so a caller can tell whether any was given.
+    """
+    before = {action.dest for action in parser._actions}
     network = parser.add_argument_group(
         "network", "With --project, each flag changes only what it names in the project's layers; the rest stays.")
     network.add_argument("--hidden", help="hidden Dense widths, e.g. 512,256; 'none' for no hidden layer")
@@ -50,6 +55,7 @@ def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> None:
     fitting.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without val_loss improving")
     fitting.add_argument("--seed", type=int, help="random seed")
     fitting.add_argument("--device", help="auto, cpu, gpu:N or all_gpus (see list-devices)")
+    return [action.dest for action in parser._actions if action.dest not in before]
 
 
 def build_parser() -> argparse.ArgumentParser:

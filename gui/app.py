@@ -24,12 +24,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     from cli import add_network_and_training_arguments
 
     # The same network and training flags as `train`, applied to the project the window opens with.
-    add_network_and_training_arguments(parser)
-    return parser.parse_args(argv)
-
-
-_PROJECT_FLAGS = ("hidden", "activation", "initializer", "dropout", "l1", "l2", "batch_norm", "optimizer", "lr",
-                  "momentum", "epochs", "batch_size", "validation", "early_stopping", "seed", "device")
+    project_flags = add_network_and_training_arguments(parser)
+    args = parser.parse_args(argv)
+    args.project_flags = project_flags
+    return args
 
 
 # What --view names, and how to find that view in the window (None: the whole window).
@@ -106,7 +104,7 @@ def _initial_project(args):
         project.dataset = replace(project.dataset, name=args.dataset, task="auto")
         project.name = args.dataset
         project.check_values()
-    if any(getattr(args, flag) is not None for flag in _PROJECT_FLAGS):
+    if any(getattr(args, flag) is not None for flag in args.project_flags):
         from cli import apply_network_and_training_flags
         from gui.main_window import default_project
 
