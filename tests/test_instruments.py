@@ -270,3 +270,11 @@ def test_the_probe_loss_is_keras_own_loss_regularisation_included(name, loss):
     x, y = data.x_train[:64], encode_targets(data.y_train[:64], resolve_output(project, data.task, data.n_classes))
     expected = float(model.compute_loss(x=x, y=tf.constant(y), y_pred=model(x, training=False), training=False))
     assert LayerProbe(model, x, y).read(0.0, 0).loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_leaky_relu_layers_are_named_so_and_get_no_dead_figure(spiral):
+    project = Project(dataset=SPIRAL, layers=[DenseLayer(8, "leaky_relu"), DenseLayer(8, "relu")],
+                      training=TrainingSpec(epochs=1))
+    layers = run_training(project, dataset=spiral, instruments=True).instruments[-1].layers
+    assert [layer.activation for layer in layers] == ["leaky_relu", "relu", "sigmoid"]
+    assert layers[0].dead_fraction is None and layers[1].dead_fraction is not None

@@ -65,6 +65,19 @@ def _activation_name(layer) -> str:
     return {"silu": "swish"}.get(name, name)
 
 
+def dense_activation_names(model) -> list[str]:
+    """Each Dense layer's activation, input side first; a LeakyReLU layer after one names it ``leaky_relu``."""
+    import keras
+
+    names: list[str] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            names.append(_activation_name(layer))
+        elif isinstance(layer, keras.layers.LeakyReLU) and names:
+            names[-1] = "leaky_relu"
+    return names
+
+
 def walk_layers(model, x, batch_statistics: bool):
     """Runs ``x`` through ``model`` layer by layer, keeping each Dense layer's pre-activation and output.
 
@@ -187,7 +200,7 @@ class LayerProbe:
                 "batch_norm_outputs": [step.batch_norm_output for step in steps],
             }
 
-        self.activations = [step.activation for step in walk_layers(model, x[:1], batch_statistics=False)[1]]
+        self.activations = dense_activation_names(model)
         self.names = [layer.name for layer in self.dense_layers()]
         return measure
 
