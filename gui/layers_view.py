@@ -144,6 +144,8 @@ def gradient_caption(first: float, last: float) -> str:
     if ratio > EXPLODING_RATIO:
         return tr("The first layer's gradient is {times}× the last's: gradients explode on the way back.",
                   times=f"{ratio:,.0f}")
+    if 0.5 <= ratio <= 2:  # "1/1 of the last's" read oddly
+        return tr("The first layer's gradient is about as large as the last's: gradients reach every layer.")
     if ratio < 1:
         return tr("The first layer's gradient is {fraction} of the last's: gradients reach every layer.",
                   fraction=short_fraction(ratio))
