@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 from models.network.plain import (
@@ -54,6 +54,8 @@ class DatasetChoice:
             `"auto"` to let the target column decide (text, true/false, or at
             most 20 different whole numbers mean classification). Other sets
             have a fixed task. Defaults to `"auto"`.
+        exclude: CSV columns left out of the inputs (a column that gives the
+            answer away, an id). Defaults to none.
     """
 
     name: str = "spiral"
@@ -65,6 +67,7 @@ class DatasetChoice:
     target: str = ""
     missing: str = "drop"
     task: str = "auto"
+    exclude: list = field(default_factory=list)
 
     # The values each number may take: (least, greatest, whole numbers only).
     RANGES: ClassVar[dict[str, Range]] = {
@@ -113,6 +116,9 @@ class DatasetChoice:
             if isinstance(value, str) and not is_writable_text(value):
                 found.append(f"dataset {name.replace('_', ' ')} holds characters that are not valid UTF-8 "
                              "(a file name in another encoding?): rename the file, or choose another.")
+        if not isinstance(self.exclude, list) or not all(
+                isinstance(name, str) and is_writable_text(name) for name in self.exclude):
+            found.append("dataset exclude must be a list of column names.")
         if not _is_one_of(self.task, TASK_CHOICES):
             found.append(
                 "dataset task must be 'auto', 'classification' or 'regression' "

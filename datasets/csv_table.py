@@ -490,11 +490,14 @@ def _feature_column(name: str, column: pd.Series) -> NumericColumn | TextColumn:
     return NumericColumn(name, _as_numbers(column))
 
 
-def _choose_features(table: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
+def _choose_features(table: pd.DataFrame, target: str, exclude=()) -> tuple[list[str], list[str]]:
     """Names of the usable feature columns, and notes about the skipped ones."""
     used, notes = [], []
+    left_out = [name for name in table.columns if name in exclude and name != target]
+    if left_out:
+        notes.append(f"Left out as the project asks: {', '.join(repr(name) for name in left_out)}.")
     for name in table.columns:
-        if name == target:
+        if name == target or name in left_out:
             continue
         reason = _skip_reason(name, table[name])
         if reason:
@@ -595,7 +598,7 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
     path = Path(choice.data_file).expanduser()
     table, notes = read_table(path)
     target = _find_target(table, choice.target, path.name)
-    features, skipped = _choose_features(table, target)
+    features, skipped = _choose_features(table, target, choice.exclude)
     notes += skipped
     table, dropped = _drop_missing_target(table, target)
     notes += dropped

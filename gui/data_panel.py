@@ -55,10 +55,11 @@ TASK_TIPS = {
 }
 # The form's rows, top to bottom ("" is the data set's description).
 FORM_ROWS = ("Data set", "", "Samples", "Noise", "Test fraction", "Seed", "File", "Target column", "Task",
-             "Missing values")
+             "Missing values", "Leave out")
 # How the undo menu names an edited choice ("data set → Two spirals").
 EDIT_NAMES = {"name": "data set", "data_file": "data file", "test_fraction": "test fraction", "samples": "samples",
-              "noise": "noise", "seed": "seed", "target": "target", "missing": "missing", "task": "task"}
+              "noise": "noise", "seed": "seed", "target": "target", "missing": "missing", "task": "task",
+              "exclude": "left-out columns"}
 LEGEND_TEXT_COLOUR = "#303030"  # as in the training charts; pyqtgraph's default is for dark plots
 
 
@@ -154,11 +155,15 @@ class DataPanel(ProjectPanel):
             self.task.addItem(tr(TASK_LABELS[key]), key)
             self.task.setItemData(self.task.count() - 1, tr(TASK_TIPS[key]), Qt.ToolTipRole)
         self.task.setToolTip(tr("Whether to predict classes or a number from the target column."))
+        self.exclude = QLineEdit()
+        self.exclude.setPlaceholderText(tr("none"))
+        self.exclude.setToolTip(tr("CSV columns not to use as inputs, separated by commas: a column that gives the "
+                                   "answer away, or an id."))
         for spin in (self.samples, self.noise, self.test_fraction, self.seed):
             spin.setKeyboardTracking(False)
         self._rows = {}
         widgets = (self.name_combo, self.description, self.samples, self.noise, self.test_fraction, self.seed,
-                   file_row, self.target, self.task, self.missing)
+                   file_row, self.target, self.task, self.missing, self.exclude)
         for label, widget in zip(FORM_ROWS, widgets, strict=True):
             form.addRow(tr(label) if label else "", widget)
             self._rows[label] = widget
@@ -181,6 +186,8 @@ class DataPanel(ProjectPanel):
         self.target.currentIndexChanged.connect(lambda _i: self._edit("target", self.target.currentData() or ""))
         self.missing.currentIndexChanged.connect(lambda _i: self._edit("missing", self.missing.currentData()))
         self.task.currentIndexChanged.connect(lambda _i: self._edit("task", self.task.currentData()))
+        self.exclude.editingFinished.connect(
+            lambda: self._edit("exclude", [name.strip() for name in self.exclude.text().split(",") if name.strip()]))
         self.set_project(self._project)
 
     # ------------------------------------------------------------ showing
@@ -189,9 +196,10 @@ class DataPanel(ProjectPanel):
         self._project = project.copy()
         choice = self._project.dataset
         widgets = (self.name_combo, self.samples, self.noise, self.test_fraction, self.seed, self.file_edit,
-                   self.target, self.task, self.missing)
+                   self.target, self.task, self.missing, self.exclude)
         for widget in widgets:
             widget.blockSignals(True)
+        self.exclude.setText(", ".join(choice.exclude))
         self.name_combo.setCurrentIndex(max(self.name_combo.findData(choice.name), 0))
         self.samples.setValue(choice.samples)
         self.noise.setValue(choice.noise)
@@ -230,6 +238,7 @@ class DataPanel(ProjectPanel):
         self.description.setText(tr(info.description))
         visible = {"Samples": info.uses_samples, "Noise": info.uses_noise, "File": info.needs_file or info.accepts_file,
                    "Target column": info.kind == "csv", "Missing values": info.kind == "csv", "Task": info.kind == "csv",
+                   "Leave out": info.kind == "csv",
                    "Test fraction": info.kind != "images"}
         for label, shown in visible.items():
             self._form.setRowVisible(self._form_row(label), shown)
@@ -284,6 +293,8 @@ class DataPanel(ProjectPanel):
         self.set_project(project)
         label = tr(EDIT_NAMES.get(name, name))
         shown = tr(DATASETS[value].title) if name == "name" and value in DATASETS else value
+        if name == "exclude":
+            shown = ", ".join(value) or tr("none")
         self.changed.emit(project.copy(), f"{label} → {shown}")
 
 

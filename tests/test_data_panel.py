@@ -186,3 +186,19 @@ def test_preview_legend_is_readable_on_a_white_plot(qtbot):
     assert len(labels) == 4 and any("(test)" in text for text in labels)
     assert pg.mkColor(legend.opts["labelTextColor"]).name() == LEGEND_TEXT_COLOUR
     assert preview.probe_points().shape == (DataPreview.GRID**2, 2)
+
+
+def test_left_out_columns_are_typed_as_a_list_and_shown_back(qtbot, panel, chinese_csv):
+    project = Project(dataset=DatasetChoice(name="csv", data_file=str(chinese_csv), target="品种"))
+    panel.set_project(project)
+    assert not panel.exclude.isHidden()
+    with qtbot.waitSignal(panel.changed) as edited:
+        panel.exclude.setText(" 花萼长度 , 花萼宽度,")
+        panel.exclude.editingFinished.emit()
+    changed, text = edited.args
+    assert changed.dataset.exclude == ["花萼长度", "花萼宽度"]
+    assert "花萼长度, 花萼宽度" in text
+    panel.set_project(changed)
+    assert panel.exclude.text() == "花萼长度, 花萼宽度"
+    panel.set_project(Project())  # not a CSV: nothing to leave out
+    assert panel.exclude.isHidden()
