@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--samples", type=int, help="points drawn by a synthetic data set")
     source.add_argument("--noise", type=float, help="noise of a synthetic data set")
     source.add_argument("--missing", choices=["drop", "fill"], help="CSV rows with missing values: drop or fill")
+    source.add_argument("--exclude", metavar="COLUMNS",
+                        help="comma-separated CSV columns to leave out of the inputs (one that gives the answer away, "
+                             "an id)")
     source.add_argument("--task", choices=["auto", "classification", "regression"],
                         help="for a CSV: predict classes or a number; auto (the default) decides from the target "
                              "column and says why")
@@ -85,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--instruments", action="store_true",
                         help="read every Dense layer's weights, gradients and outputs while training: "
                              "instruments.json in the run folder, and a per-layer summary at the end")
+    diagnosis = train.add_argument_group("diagnosis")
+    diagnosis.add_argument("--no-diagnosis", action="store_true",
+                           help="skip the diagnosis (by default every run is checked for overfitting, vanishing "
+                                "gradients and the rest; the findings are printed and written to diagnosis.json)")
+    diagnosis.add_argument("--auto-remedy", type=int, metavar="N",
+                           help="repair automatically: try the remedies of the worst finding in order, at most N "
+                                "retrains, each in its own run folder; keep the best run and report every attempt")
     predict = commands.add_parser(
         "predict", help="predict from a CSV of raw rows with a trained model",
         description="Predicts every row of a CSV with a trained model and writes the predictions as CSV: "
@@ -215,6 +225,8 @@ def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
             choice = replace(choice, **{attribute: value})
     if args.seed is not None:
         choice = replace(choice, seed=args.seed)
+    if args.exclude is not None:
+        choice = replace(choice, exclude=[name.strip() for name in args.exclude.split(",") if name.strip()])
     project.dataset = choice
     _check_file_flags(args, choice.name)
     if args.data_file:
@@ -464,9 +476,16 @@ def command_train(args) -> int:
         if args.instruments:
             raise UserError("--instruments reads one run; cross-validation trains one per fold: drop --folds or "
                             "--instruments.")
+        if args.auto_remedy is not None:
+            raise UserError("--auto-remedy repairs one run; cross-validation trains one per fold: drop --folds or "
+                            "--auto-remedy.")
 
         check_fold_count(args.folds)
         return command_cross_validate(args, project)
+    if args.auto_remedy is not None and not 1 <= args.auto_remedy <= MAX_AUTO_REMEDY:
+        raise UserError(f"--auto-remedy takes 1 to {MAX_AUTO_REMEDY} retrains (got {args.auto_remedy}).")
+    if args.auto_remedy is not None and args.no_diagnosis:
+        raise UserError("--auto-remedy repairs what the diagnosis finds: drop --no-diagnosis.")
     started = time.perf_counter()
     _quit_at_once_on_interrupt("while loading the data")  # nothing to keep yet
     folder = _claim_run_folder(args, project)
@@ -477,14 +496,20 @@ def command_train(args) -> int:
         folder.abandon()  # nothing was trained: the corrected command may use the same folder
         raise
     listener = ProgressBar(quiet=args.quiet)
+    diagnose = not args.no_diagnosis
     result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder,
-                          instruments=args.instruments)
+                          instruments=args.instruments or diagnose, diagnose=diagnose)
     _quit_at_once_on_interrupt("during the export")
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
     _print_evaluation(result.evaluation)
-    _print_instruments(result)
+    if args.instruments:
+        _print_instruments(result)
+    if result.diagnosis is not None:
+        print("\n".join(diagnosis_lines(result.diagnosis)))
+    if args.auto_remedy:
+        _auto_remedy(args, project, dataset, stop, result, folder)
     if result.save_error:
         return _rescue(result)
     if result.reason == NAN_LOSS:
@@ -502,6 +527,56 @@ def command_train(args) -> int:
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
     print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
     return _stopped_status(stop) if result.reason == "stopped" else 0
+
+
+# The most retrains `--auto-remedy` takes: the longest remedy list any finding offers.
+MAX_AUTO_REMEDY = 5
+
+
+def diagnosis_lines(report) -> list[str]:
+    """The diagnosis as the terminal shows it: the summary, then each finding with its evidence, cause and remedies."""
+    lines = [f"diagnosis: {report.summary()}"]
+    for finding in report.findings:
+        when = f" (epoch {finding.epoch})" if finding.epoch else ""
+        lines.append(f"  [{finding.severity}] {finding.code}: {finding.title}{when}")
+        lines.append(f"      {finding.evidence}")
+        lines.append(f"      why: {finding.cause}")
+        lines += [f"      try {number}: {remedy.text}" for number, remedy in enumerate(finding.remedies, start=1)]
+    return lines
+
+
+def _auto_remedy(args, project, dataset, stop, result, folder) -> None:
+    """Tries the remedies of the worst finding, one run folder each, and says which run to keep."""
+    from models.diagnosis.repair import Attempt, Repair
+    from models.training.runner import TrainingFailed, run_training
+
+    repair = Repair(Attempt(None, project, result.diagnosis, str(folder.path)), attempts=args.auto_remedy)
+    if repair.target is None:
+        print("auto-remedy: nothing to repair.")
+        return
+    print(f"auto-remedy: {repair.target.code} ({repair.target.title}), at most {args.auto_remedy} retrain(s)")
+    while not stop.is_set() and (step := repair.next_try()) is not None:
+        remedy, edited = step
+        from models.training.run_folder import RunFolder
+
+        attempt_folder = RunFolder.claim_new(folder.path.parent, f"{folder.path.name}-remedy-{len(repair.tried) + 1}")
+        attempt_folder.start(edited)
+        try:
+            same_data = edited.dataset == project.dataset  # a remedy may leave a column out: load it again
+            attempt = run_training(edited, listener=ProgressBar(quiet=args.quiet), stop=stop,
+                                   dataset=dataset if same_data else None, run_dir=attempt_folder,
+                                   instruments=True, diagnose=True)
+            repair.record(Attempt(remedy, edited, attempt.diagnosis, str(attempt_folder.path)))
+        except TrainingFailed as error:
+            repair.record(Attempt(remedy, edited, None, str(attempt_folder.path), failure=str(error)))
+    for number, attempt in enumerate(repair.tried, start=1):
+        outcome = repair.outcome(attempt)
+        said = str(outcome.sentence()) if outcome is not None else f"could not train: {attempt.failure}"
+        print(f"  attempt {number}: {attempt.remedy.text} {said} {attempt.run_dir}".rstrip())
+    best = repair.best()
+    verdict = "repaired" if repair.repaired else "not repaired"
+    which = "the original run" if best is repair.original else f"attempt {repair.tried.index(best) + 1}"
+    print(f"auto-remedy: {verdict}; keep {which}: {best.run_dir}")
 
 
 def _print_instruments(result) -> None:

@@ -101,6 +101,8 @@ class RunResult:
     instruments_error: str = ""  # a sentence when the instruments stopped reading before the run ended
     instruments_seconds: float = 0.0  # the time the instruments' readings took, tracing included
     unit_outputs: list[np.ndarray] | None = field(default=None, repr=False)
+    # The diagnosis' report (`models.diagnosis.findings.DiagnosisReport`), when it was asked for.
+    diagnosis: object = field(default=None, repr=False)
 
     @property
     def reason_text(self) -> str:
@@ -121,6 +123,10 @@ class TrainingListener:
 
     def on_instruments(self, reading) -> None:
         """Called with each `models.instruments.readings.InstrumentReading`, when the instruments are on."""
+
+    def on_findings(self, findings: list) -> None:
+        """Called with the diagnosis' new `models.diagnosis.findings.Finding`s, when the run is diagnosed:
+        the static ones before the first batch, then each as it is first seen."""
 
     def on_saving(self) -> None:
         """Called after training, before the run folder is written."""

@@ -44,7 +44,7 @@ RUNNING, COMPLETED, STOPPED, FAILED, KILLED = "running", "completed", "stopped",
 RUN_FILES = (
     STATUS_FILE, "project.json", "history.csv", "metrics.json", "crossval.json", "model.keras",
     "model.weights.h5", "saved_model", "model.tflite", "model.onnx", "train.py", "train_data.npz",
-    "preprocessing.json", "predict.py", "evaluation.csv", "instruments.json",
+    "preprocessing.json", "predict.py", "evaluation.csv", "instruments.json", "diagnosis.json",
 )
 # Room a run needs besides its model file: the project, history, metrics and status.
 SMALL_FILES_BYTES = 256_000
@@ -422,6 +422,9 @@ class RunFolder:
             from models.instruments.readings import instruments_json
 
             write_json_atomic(self.path / "instruments.json", instruments_json(readings))
+        diagnosis = getattr(result, "diagnosis", None)
+        if diagnosis is not None:
+            write_json_atomic(self.path / "diagnosis.json", diagnosis.to_json())
         write_json_atomic(self.path / "metrics.json", {
             **result.test_metrics,
             **({} if evaluation is None else evaluation.metrics_json()),

@@ -155,6 +155,7 @@ def run_training(
     jit_compile: bool | str = "auto",
     probe_x: np.ndarray | None = None,
     instruments: bool = False,
+    diagnose: bool = False,
 ) -> RunResult:
     """Trains ``project`` and returns what came of it.
 
@@ -183,6 +184,11 @@ def run_training(
             keeps them, the run folder gets ``instruments.json``, and with
             ``probe_x`` every unit's outputs on the probe points come with
             the probe. Defaults to `False`.
+        diagnose: diagnose the run (`models.diagnosis`): static checks before
+            the first batch, live checks after each epoch and reading (the
+            listener's ``on_findings`` gets each new finding), and the report
+            in ``result.diagnosis`` and the run folder's ``diagnosis.json``.
+            The layer checks need ``instruments``. Defaults to `False`.
 
     Raises:
         TrainingFailed: after calling ``listener.on_failed`` with the reason.
@@ -196,7 +202,7 @@ def run_training(
             folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.claim(run_dir)
             if not folder.started:  # the window and the command line start theirs before loading data
                 folder.start(project)
-        options = _RunOptions(progress_interval, steps_per_execution, jit_compile, probe_x, instruments)
+        options = _RunOptions(progress_interval, steps_per_execution, jit_compile, probe_x, instruments, diagnose)
         result = _train(project, listener, stop, dataset, folder, options)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
@@ -267,6 +273,7 @@ class _RunOptions:
     jit_compile: bool | str
     probe_x: np.ndarray | None
     instruments: bool
+    diagnose: bool = False
 
 
 def _draws_a_loss_surface(project: Project, dataset: Dataset) -> bool:
@@ -328,6 +335,10 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
             # mirrored weights need Keras's cross-device update.
             fuse_optimizer_updates(model.optimizer)
     has_validation = arrays.x_val is not None and len(arrays.x_val) > 0
+    diagnosing = None
+    if options.diagnose:
+        diagnosing = _diagnosing_listener(listener, project, dataset, arrays, int(model.count_params()))
+        listener = diagnosing
     progress = make_progress_callback(keras)(
         listener, stop, training.epochs, steps_per_epoch, batch_size, len(arrays.x_train),
         arrays.plan.metric, options.progress_interval, probe_x=probe_x,
@@ -347,6 +358,8 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         test_samples=len(arrays.x_test), parameters=int(model.count_params()), device=device_label,
         metric=arrays.plan.metric,
     ))
+    if diagnosing is not None:
+        diagnosing.report_static()
     started = time.perf_counter()
     if folder is not None:
         folder.begin_training()  # from here on the folder holds this run, whatever happens
@@ -400,7 +413,23 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
     )
     if test_metrics:
         _evaluate_test_rows(model, dataset, result, batch_size, strategy.num_replicas_in_sync)
+    if diagnosing is not None:
+        restored = early.best_epoch + 1 if early is not None and early.restore_best_weights and early.best_weights \
+            is not None else None
+        result.diagnosis = diagnosing.diagnosis.report(reason, progress.epochs_done, test_metrics, restored)
+        result.diagnosis.training_seconds, result.diagnosis.instruments_seconds = result.elapsed_s, \
+            result.instruments_seconds
     return result
+
+
+def _diagnosing_listener(listener, project: Project, dataset: Dataset, arrays: TrainingArrays, parameters: int):
+    """``listener`` wrapped so a `models.diagnosis.Diagnosis` watches the run."""
+    from models.diagnosis.diagnosis import DiagnosingListener, Diagnosis
+    from models.diagnosis.facts import run_facts
+
+    validation_y = None if arrays.validation_rows is None else dataset.y_train[arrays.validation_rows]
+    facts = run_facts(project, dataset, arrays.plan, dataset.y_train[arrays.fit_rows], validation_y, parameters)
+    return DiagnosingListener(listener, Diagnosis(project, dataset, facts))
 
 
 def _instruments_callback(keras, project: Project, dataset: Dataset, arrays: TrainingArrays, steps_per_epoch: int,
