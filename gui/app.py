@@ -32,14 +32,15 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # What --view names, and how to find that view in the window (None: the whole window).
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
-                    "neurons", "weights", "surface", "activations")
+                    "neurons", "weights", "surface", "activations", "diagnosis")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
 _TABBED_VIEWS = {
     "data": ("settings_tabs", "data_panel", "settings_tabs"),
     "training": ("settings_tabs", "training_panel", "settings_tabs"),
-    "results": ("bottom_tabs", "results", "bottom_tabs"),
+    "results": ("bottom_tabs", "results_page", "bottom_tabs"),
+    "diagnosis": ("bottom_tabs", "results_page", "results_page"),
     "try": ("bottom_tabs", "try_it", "bottom_tabs"),
     "charts": ("chart_tabs", "charts", "charts"),
     "evaluation": ("chart_tabs", "evaluation", "chart_tabs"),
@@ -54,6 +55,9 @@ def _view_widget(window, name: str):
     """The widget --view NAME draws, brought to the front of its tabs."""
     from operator import attrgetter
 
+    if name == "diagnosis":  # the findings want more room than the window's first size leaves the tab
+        window.resize(max(window.width(), 1400), max(window.height(), 1000))
+        window.right_splitter.setSizes([400, 600])
     if name in _TABBED_VIEWS:
         tabs, tab, drawn = _TABBED_VIEWS[name]
         getattr(window, tabs).setCurrentWidget(attrgetter(tab)(window))

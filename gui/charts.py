@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.finding_marks import FindingMarks
 from gui.i18n import tr
 from models.files import atomic_path
 
@@ -446,6 +447,8 @@ class TrainingCharts(QWidget):
             name: panel for panel in self._panels.values() for name in panel.curves
         }
 
+        # The diagnosis' findings, each a line at the epoch it was first seen.
+        self.finding_marks = FindingMarks(self._loss.plot.getPlotItem())
         self._build_toolbar()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -580,6 +583,7 @@ class TrainingCharts(QWidget):
             panel.hide_hover()
             panel.plot.getPlotItem().enableAutoRange()
         self._readout.setText("")
+        self.finding_marks.clear()
         self._mark_dirty(*SERIES_NAMES)
 
     def add_batch(self, x_epoch: float, loss: float, metric: float | None = None) -> None:

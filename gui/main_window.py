@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from pathlib import Path
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
-    QTextBrowser,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -34,6 +32,8 @@ from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
 from gui.inside_views import InsideViews
 from gui.network_editor import NetworkEditor
 from gui.predict_dialog import ModelFileActions
+from gui.remedy_trials import RemedyTrials
+from gui.results_page import ResultsPage, crossval_html, run_html, test_summary
 from gui.sample_gallery import PreviewHighlight
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self._jobs: set = set()
         self._closing = False
         self._dataset_generation = 0
+        self._train_on_load = False  # a remedy changed the data set: train once it has loaded
         self.undo_stack = QUndoStack(self)
         self._build_widgets()
         self._build_actions()
@@ -174,13 +175,13 @@ class MainWindow(QMainWindow):
         self.network_editor = NetworkEditor()
         self.charts = TrainingCharts()
         self.preview = DataPreview()
-        self.results = QTextBrowser()
-        self.results.setOpenExternalLinks(False)
-        self.results.setPlaceholderText(tr("Test-set results appear here when training ends."))
+        self.results_page = ResultsPage()
+        self.results = self.results_page.text
         self.try_it = TryItView()
         self.point_trial = PreviewPointTrial(self.preview, self.try_it, parent=self)
         self.evaluation = EvaluationView(start_job=self._start_job)
         self.evaluation_marks = PreviewHighlight(self.preview)
+        self.remedies = RemedyTrials(lambda: self.project, self.record_edit, self.train_when_data_ready, parent=self)
         self.model_files = ModelFileActions(self, lambda: self.try_it.model, self._start_job, lambda: str(runs_dir()))
 
         self.settings_tabs = QTabWidget()
@@ -199,7 +200,7 @@ class MainWindow(QMainWindow):
 
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.addTab(self.preview, tr("Data preview"))
-        self.bottom_tabs.addTab(self.results, tr("Results"))
+        self.bottom_tabs.addTab(self.results_page, tr("Results"))
         self.bottom_tabs.addTab(self.try_it, tr("Try it"))
 
         self.chart_tabs = QTabWidget()
@@ -301,6 +302,11 @@ class MainWindow(QMainWindow):
             run_menu, "&Cross-validate…", self.cross_validate_dialog, "Ctrl+K",
             "K-fold cross-validation: K fresh models, each scored on the training rows it did not see.")
         self.stop_action = self._action(run_menu, "&Stop", self.stop_training, "Esc", "Stop training after this batch.")
+        run_menu.addSeparator()
+        self.repair_action = self._action(
+            run_menu, "Repair &automatically", self.remedies.start_repair, None,
+            "Try the remedies of the last run's worst finding one after another, keep the best run, and report "
+            "every attempt.")
         help_menu = bar.addMenu(tr("&Help"))
         self._build_language_menu(help_menu)
         self._action(help_menu, "&About", self.show_about, None, "What this program is.")
@@ -317,6 +323,12 @@ class MainWindow(QMainWindow):
         self.charts.message.connect(self.show_message)
         self.evaluation.message.connect(self.show_message)
         self.evaluation.points_chosen.connect(self.evaluation_marks.show_points)
+        diagnosis = self.results_page.diagnosis
+        diagnosis.remedy_chosen.connect(self.remedies.try_remedy)
+        diagnosis.repair_requested.connect(self.remedies.start_repair)
+        self.remedies.outcome.connect(diagnosis.show_outcome)
+        self.remedies.outcome.connect(lambda sentence, _good: self.statusBar().showMessage(sentence, 15000))
+        self.training_done.connect(self.remedies.run_ended)
         self.network_editor.message.connect(self.show_message)
         self.try_it.model_changed.connect(self.predict_action.setEnabled)
         self.model_files.model_opened.connect(lambda loaded: self.try_it.set_model(loaded, self.dataset))
@@ -493,10 +505,16 @@ class MainWindow(QMainWindow):
         self._update_shapes()
         self._update_run_controls(self.job is not None)
         self.dataset_ready.emit(dataset)
+        if self._train_on_load:
+            self._train_on_load = False
+            self.start_training()
 
     def _dataset_failed(self, generation: int, message: str) -> None:
         if generation != self._dataset_generation:
             return
+        if self._train_on_load:  # a remedy waiting for this data set will not train
+            self._train_on_load = False
+            self.remedies.run_ended(None)
         self.data_panel.show_error(message)
         self.preview.clear()
         self.show_message(tr("Could not load the data: {message}", message=message))
@@ -546,6 +564,8 @@ class MainWindow(QMainWindow):
             self._previous_key = key
         self._shown_key = key if comparable else None
         self.results.clear()
+        self.results_page.diagnosis.clear(keep_outcome=True)
+        self._title_results_tab(0)
         self.result = None
         self.try_it.set_model(None)  # the next model is trained in another thread: not to be called meanwhile
         self.point_trial.clear()
@@ -563,10 +583,20 @@ class MainWindow(QMainWindow):
         self._clear_for_a_job()
         # The boundary grid belongs to the previewed data; any other data has other inputs.
         probe_x = self.preview.probe_points() if self.preview.dataset is self.dataset else None
-        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x, instruments=True)
+        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x, instruments=True,
+                               diagnose=True)
         self.job.run_finished.connect(self._run_finished)
+        self.job.findings_found.connect(self._findings_found)
+        self.results_page.diagnosis.start_run()
         self.inside.start_run(self.job, self.project, self.dataset)
         self._start_training_job()
+        return True
+
+    def train_when_data_ready(self) -> bool:
+        """Trains now, or as soon as the data set loads (a remedy that leaves a column out reloads it)."""
+        if self.dataset is not None:
+            return self.start_training()
+        self._train_on_load = True
         return True
 
     def _claim_run_folder(self):
@@ -621,8 +651,8 @@ class MainWindow(QMainWindow):
         self.job.fold_finished.connect(self._fold_finished)
         self.job.cv_finished.connect(self._cross_validation_finished)
         self._start_training_job()
-        self.results.setHtml(self._crossval_html())
-        self.bottom_tabs.setCurrentWidget(self.results)
+        self.results.setHtml(crossval_html(self._fold_results, self._fold))
+        self.bottom_tabs.setCurrentWidget(self.results_page)
         return True
 
     def _fold_started(self, fold: int, folds: int) -> None:
@@ -631,7 +661,7 @@ class MainWindow(QMainWindow):
 
     def _fold_finished(self, result) -> None:
         self._fold_results.append(result)
-        self.results.setHtml(self._crossval_html())
+        self.results.setHtml(crossval_html(self._fold_results, self._fold))
 
     def _fold_prefix(self) -> str:
         return tr("fold {fold}/{folds}", fold=self._fold[0], folds=self._fold[1]) + " · " if self._fold else ""
@@ -648,42 +678,9 @@ class MainWindow(QMainWindow):
         metric = outcome.metric
         self.progress_label.setText(
             f"  {tr(metric)} {outcome.mean(metric):.4f} ± {outcome.std(metric):.4f}" if outcome.results else "")
-        self.results.setHtml(self._crossval_html(outcome))
-        self.bottom_tabs.setCurrentWidget(self.results)
+        self.results.setHtml(crossval_html(self._fold_results, self._fold, outcome))
+        self.bottom_tabs.setCurrentWidget(self.results_page)
         self._outcome = outcome
-
-    def _crossval_html(self, outcome=None) -> str:
-        """The folds' held-out scores so far, and their mean ± standard deviation once all are in."""
-        done = self._fold_results
-        folds = self._fold[1] if self._fold else len(done)
-        names = list(dict.fromkeys(name for fold in done for name in fold.scores)) or ["loss"]
-        head = "".join(f"<th align=right>{tr(name)}</th>" for name in names)
-        rows = "".join(
-            f"<tr><td>{tr('fold {fold}', fold=fold.fold)}</td><td align=right>{fold.train_rows:,}</td><td align=right>{fold.held_out_rows:,}</td>"
-            + "".join(f"<td align=right>{fold.scores.get(name, math.nan):.4f}</td>" for name in names) + "</tr>"
-            for fold in done)
-        if outcome is not None and outcome.results:
-            rows += (f"<tr><td><b>{tr('mean ± sd')}</b></td><td></td><td></td>"
-                     + "".join(f"<td align=right><b>{outcome.mean(name):.4f} ± {outcome.std(name):.4f}</b></td>"
-                               for name in names) + "</tr>")
-        if outcome is None:
-            status = tr("{done} of {folds} folds done", done=len(done), folds=folds)
-        elif outcome.stopped:
-            status = tr("Stopped: {done} of {folds} folds done", done=len(done), folds=folds)
-        else:
-            status = tr("All {folds} folds done", folds=folds)
-        if outcome is not None and outcome.diverged:
-            status += ". " + tr("The loss became NaN in fold(s) {folds}, so the means are NaN: lower the learning rate "
-                                "or clip gradients", folds=", ".join(map(str, outcome.diverged)))
-        explanation = tr(
-            "The training rows are cut into K folds; K fresh models train with these settings, each on the "
-            "other folds, and each is scored on the fold it did not see. The spread of the scores shows how much "
-            "one split's luck can move a result. The test rows are not used.")
-        return (
-            f"<h3>{tr('{folds}-fold cross-validation', folds=folds)}</h3><p>{explanation}</p><p>{status}.</p>"
-            f"<table cellspacing=6><tr><th align=left>{tr('fold')}</th><th align=right>{tr('trained on')}</th>"
-            f"<th align=right>{tr('held out')}</th>{head}</tr>{rows}</table>"
-        )
 
     def stop_training(self) -> None:
         if self.job is not None:
@@ -702,6 +699,7 @@ class MainWindow(QMainWindow):
             self.export_action.setEnabled(has_model and not running)
             self.export_history_action.setEnabled(self.result is not None and not running)
         self.stop_button.setEnabled(running)
+        self.results_page.diagnosis.set_running(running)
 
     def _run_started(self, info) -> None:
         self._run_info = info
@@ -737,6 +735,26 @@ class MainWindow(QMainWindow):
                                               left=_format_seconds(result.eta_s)))
         self._show_probe(result.probe)
 
+    def _findings_found(self, findings) -> None:
+        """New findings of the diagnosis: a card each, and a mark on the loss chart at their epoch."""
+        self.results_page.diagnosis.add_findings(findings)
+        for finding in findings:
+            self.charts.finding_marks.add(finding)
+        self._title_results_tab(self.results_page.diagnosis.problem_count())
+
+    def _show_diagnosis(self, report) -> None:
+        """The run's full diagnosis; the marks follow it (the end may drop a finding the run had shown)."""
+        self.charts.finding_marks.clear()
+        for finding in report.findings:
+            self.charts.finding_marks.add(finding)
+        self.results_page.diagnosis.show_report(report)
+        self._title_results_tab(len(report.problems))
+
+    def _title_results_tab(self, problems: int) -> None:
+        """"Results", or "Results ⚠ 2" while the diagnosis has problems to show."""
+        title = tr("Results") + (f" ⚠ {problems}" if problems else "")
+        self.bottom_tabs.setTabText(self.bottom_tabs.indexOf(self.results_page), title)
+
     def _show_probe(self, probe) -> None:
         # The data set may have been changed while training: its grid is not the one probed.
         if probe is not None and self.preview.dataset is self._trained_with[1]:
@@ -750,8 +768,10 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.speed_label.setText(tr("{speed} samples/s", speed=f"{result.train_samples_per_second:,.0f}"))
-        self.progress_label.setText(self._test_summary(result))
-        self.results.setHtml(self._results_html(result))
+        self.progress_label.setText(test_summary(result))
+        self.results.setHtml(run_html(result))
+        if result.diagnosis is not None:
+            self._show_diagnosis(result.diagnosis)
         self.try_it.set_model(model_from_run(result), self._trained_with[1])
         trained_on = self._trained_with[0].dataset
         self.evaluation.set_result(result, self._trained_with[1], trained_on.data_file if trained_on.name == "csv" else None)
@@ -761,32 +781,8 @@ class MainWindow(QMainWindow):
         # For two features the decision boundary says more than the table, so it stays in view;
         # the test figures are in the toolbar as well.
         if result.probe is None:
-            self.bottom_tabs.setCurrentWidget(self.results)
+            self.bottom_tabs.setCurrentWidget(self.results_page)
         self._outcome = result
-
-    @staticmethod
-    def _test_summary(result) -> str:
-        parts = [f"{tr('test')} {tr(key)} {result.test_metrics[key]:.4f}" for key in (result.metric, "loss")
-                 if key in result.test_metrics]
-        return "  " + " · ".join(parts) if parts else ""
-
-    def _results_html(self, result) -> str:
-        rows = "".join(f"<tr><td>{tr('test')} {tr(key)}</td><td align=right><b>{value:.4f}</b></td></tr>"
-                       for key, value in result.test_metrics.items())
-        final = {key: values[-1] for key, values in result.history.items() if values}
-        rows += "".join(f"<tr><td>{tr('final')} {tr(key)}</td><td align=right>{value:.4g}</td></tr>" for key, value in final.items())
-        reason = tr(result.reason_text)
-        summary = tr("{epochs} epoch(s) in {seconds} s on {device}, {speed} training samples/s.",
-                     epochs=result.epochs_run, seconds=f"{result.elapsed_s:.1f}", device=result.device,
-                     speed=f"{result.train_samples_per_second:,.0f}")
-        return (
-            f"<h3>{reason[0].upper() + reason[1:]}</h3><p>{summary}</p>"
-            f"<table cellspacing=4>{rows}</table>"
-            + (f"<p>{tr('Run folder:')} <code>{result.run_dir}</code></p>" if result.run_dir and not result.save_error
-               else "")
-            # The views of the inside stopped where the instruments did: say why (the engine's English).
-            + (f"<p>{html.escape(result.instruments_error)}</p>" if result.instruments_error else "")
-        )
 
     def _run_failed(self, message: str) -> None:
         self.progress.setRange(0, 1)

@@ -23,6 +23,7 @@ class TrainingJob(QThread):
     run_finished = Signal(object)  # RunResult
     run_failed = Signal(str)
     instruments_read = Signal(object)  # InstrumentReading
+    findings_found = Signal(object)  # list of the diagnosis' new Findings
 
     def __init__(self, project, dataset=None, run_dir=None, parent=None, **runner_options):
         super().__init__(parent)
@@ -50,6 +51,9 @@ class TrainingJob(QThread):
 
     def on_instruments(self, reading):
         self.instruments_read.emit(reading)
+
+    def on_findings(self, findings):
+        self.findings_found.emit(list(findings))
 
     def on_finished(self, result):
         self.run_finished.emit(result)

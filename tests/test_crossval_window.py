@@ -44,7 +44,7 @@ def test_cross_validate_button_runs_k_folds_and_tabulates_their_scores(qtbot, ma
     text = window.results.toPlainText()
     assert "3-fold cross-validation" in text and "All 3 folds done" in text and "mean ± sd" in text
     assert f"{outcome.mean('accuracy'):.4f} ± {outcome.std('accuracy'):.4f}" in text
-    assert window.bottom_tabs.currentWidget() is window.results
+    assert window.bottom_tabs.currentWidget() is window.results_page
     assert window.progress.format() == "Done: cross-validated on 3 folds"
     assert window.result is None and not window.export_action.isEnabled()  # K models, none to export
     assert window.crossval_button.isEnabled() and window.train_button.isEnabled()

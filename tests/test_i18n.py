@@ -29,6 +29,38 @@ def _literal_arguments(path: Path) -> set[str]:
     return texts
 
 
+def _strings(node: ast.AST, assigned: dict[str, list[ast.AST]]) -> set[str]:
+    """The strings an expression can be: a literal, either branch of ``a if c else b``, or a name given one."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body, assigned) | _strings(node.orelse, assigned)
+    if isinstance(node, ast.Name):
+        return {text for value in assigned.get(node.id, []) for text in _strings(value, assigned)}
+    return set()
+
+
+def _text_templates(path: Path) -> set[str]:
+    """The templates of the diagnosis's `Text.of(...)` and `Text(...)` calls, which the window translates."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assigned: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+    texts = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        if (isinstance(func, ast.Name) and func.id == "Text") or (
+                isinstance(func, ast.Attribute) and func.attr == "of"
+                and isinstance(func.value, ast.Name) and func.value.id == "Text"):
+            texts |= _strings(node.args[0], assigned)
+    return texts
+
+
 def translatable_texts() -> set[str]:
     """Every English text the window passes through `tr`: literals, and the tables it looks texts up in."""
     from datasets.registry import DATASETS
@@ -56,8 +88,15 @@ def translatable_texts() -> set[str]:
     from gui import inside_views
 
     texts |= {text for _name, _view, title, tip in inside_views._TABS for text in (title, tip)}  # the tabs
-    # Names kept as they are in every language: Keras's own words and symbols.
-    return {text for text in texts if text and re.search("[A-Za-z]", text) and text not in KEPT_AS_IS}
+    from models.diagnosis import findings, repair
+
+    texts |= set(findings.TITLES.values()) | set(repair.FIGURE_NAMES.values())  # a finding's title, a figure's name
+    for path in sorted((ROOT / "models" / "diagnosis").glob("*.py")):
+        texts |= _text_templates(path)  # a finding's evidence, cause and remedies, shown with `Text.translated(tr)`
+    # Names kept as they are in every language: Keras's own words and symbols; and patterns of values
+    # and symbols only, such as "{figure} {before} → {after}" (the names in braces are not words).
+    return {text for text in texts if text and re.search("[A-Za-z]", re.sub(r"\{\w*\}", "", text))
+            and text not in KEPT_AS_IS}
 
 
 KEPT_AS_IS = {"SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Nadam", "Huber", "MAE", "L1", "L2", "CPU",
