@@ -64,6 +64,9 @@ EXPLODED_LOSS = 1e3
 # validation loss is within 0.5 % of its best.
 CONVERGED_FALL = 0.02
 AT_BEST = 0.005
+# ... and that fall is at least 1 % of the first epoch's loss: a loss of 0.003 halving to 0.0015 at
+# 100 % accuracy is not learning left undone.
+CONVERGED_FALL_OF_FIRST = 0.01
 # Karpathy: the first loss of a C-class softmax should be ln C. Flagged when it is more
 # than twice that and more than 0.5 nats away.
 INITIAL_LOSS_FACTOR = 2.0
@@ -153,7 +156,7 @@ def _accuracy_gap(history: dict, metric: str, n: int) -> tuple[int | None, Text 
         return None, None
     # The mean over the last three epochs: one lucky epoch of a small validation set is not a gap.
     gap = float(np.mean(train[-OVERFIT_EPOCHS:]) - np.mean(val[-OVERFIT_EPOCHS:]))
-    if not gap >= OVERFIT_GAP:
+    if not gap >= OVERFIT_GAP - 1e-9:  # 0.9 − 0.8 is 0.0999… in floating point
         return None, None
     return n, Text.of("Over the last {k} epochs training accuracy averaged {train} and validation accuracy {val}: "
                       "a gap of {gap}.", k=OVERFIT_EPOCHS, train=f"{np.mean(train[-OVERFIT_EPOCHS:]):.3f}",
@@ -322,7 +325,7 @@ def not_converged(history: dict, project, reason: str) -> list[Finding]:
     before = float(np.min(loss[:-tail]))
     fall = (before - loss[-1]) / max(abs(before), 1e-12)
     val = _series(history, "val_loss")
-    if fall <= CONVERGED_FALL:
+    if fall <= CONVERGED_FALL or before - loss[-1] < CONVERGED_FALL_OF_FIRST * abs(loss[0]):
         return []
     if len(val) and (not np.isfinite(val).all() or val[-1] > np.min(val) * (1 + AT_BEST)):
         return []

@@ -19,8 +19,10 @@ VANISHING_FIRST = 1e-4
 # itself tiny (a network whose units all died has ratios of 1e-12 / 1e-14).
 EXPLODING_RATIO = 70.0
 EXPLODING_FIRST = 1e-2
-# Or gradients growing without bound: a layer's ‖∇W‖ a thousand times what it was before training.
+# Or gradients growing without bound: a layer's ‖∇W‖ a thousand times what it was before training,
+# and large in itself (a stalled network's gradients can grow from 1e-9 to 1e-6).
 EXPLODING_GROWTH = 1e3
+EXPLODING_GROWN_TO = 1.0
 # DeepDiagnosis and AUTOTRAINER: 70 % or more of a ReLU layer's units dead.
 DEAD_SHARE = 0.7
 # DeepDiagnosis: more than half of a sigmoid or tanh layer saturated (|pre-activation| > 5).
@@ -119,7 +121,7 @@ def exploding_remedies(project) -> tuple:
 def _growing_gradients(first_reading, reading, epoch: int, project) -> list[Finding]:
     for before, now in zip(first_reading.layers, reading.layers):
         grown = now.gradient_norm / before.gradient_norm if before.gradient_norm > 0 else 0.0
-        if math.isfinite(grown) and grown >= EXPLODING_GROWTH:
+        if math.isfinite(grown) and grown >= EXPLODING_GROWTH and now.gradient_norm >= EXPLODING_GROWN_TO:
             return [Finding(
                 "exploding_gradients", PROBLEM,
                 Text.of("‖∇W‖ of {name} grew from {before} before training to {now} (epoch {epoch}).",

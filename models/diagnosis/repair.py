@@ -107,6 +107,11 @@ class Attempt:
 class Repair:
     """AUTOTRAINER's repair loop: the remedies of the worst finding, one run each, until one cures it.
 
+    A remedy that improved the run without curing it is kept, and the next is tried on top of
+    it (wider layers, then also a second layer, then also more epochs), as AUTOTRAINER carries
+    a repair forward. Two remedies of the same kind (÷10, then ÷100) are alternatives: the
+    second replaces the first.
+
     Args:
         original: the first run, already diagnosed.
         attempts: the most remedies to try (retrains). Defaults to `3`.
@@ -124,6 +129,8 @@ class Repair:
                                 and finding.severity == PROBLEM), None) or \
                 next((finding for finding in report.findings if finding.remedies), None)
         self._remedies = list(self.target.remedies) if self.target else []
+        self._base = self.original  # the best run so far, on which the next remedy is tried
+        self._base_kinds: list[str] = []  # the edits that made it
 
     @property
     def repaired(self) -> bool:
@@ -136,14 +143,20 @@ class Repair:
         """The next remedy and the project it makes, or `None` when cured, out of remedies or of attempts."""
         while self._remedies and not self.repaired and len(self.tried) < self.attempts:
             remedy = self._remedies.pop(0)
+            on_top = remedy.edit.get("kind") not in self._base_kinds
+            base = self._base if on_top else self.original
             try:
-                return remedy, apply_edit(self.original.project, remedy.edit)
+                return remedy, apply_edit(base.project, remedy.edit)
             except UserError as error:  # a remedy this project cannot take: counted, not run
                 self.tried.append(Attempt(remedy, self.original.project, None, failure=str(error)))
         return None
 
     def record(self, attempt: Attempt) -> None:
         self.tried.append(attempt)
+        if attempt.report is not None and attempt.rank < self._base.rank:
+            on_top = attempt.remedy.edit.get("kind") not in self._base_kinds
+            self._base_kinds = [*(self._base_kinds if on_top else []), attempt.remedy.edit.get("kind")]
+            self._base = attempt
 
     def best(self) -> Attempt:
         """The run to keep: a cured run with the fewest problems and the lowest loss, else the best of all."""
