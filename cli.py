@@ -486,6 +486,9 @@ def command_train(args) -> int:
         raise UserError(f"--auto-remedy takes 1 to {MAX_AUTO_REMEDY} retrains (got {args.auto_remedy}).")
     if args.auto_remedy is not None and args.no_diagnosis:
         raise UserError("--auto-remedy repairs what the diagnosis finds: drop --no-diagnosis.")
+    if args.auto_remedy is not None and args.export:
+        raise UserError("--auto-remedy may keep another run than the first, so --export cannot know which model to "
+                        "write: repair first, then train the kept run's project.json with --export.")
     started = time.perf_counter()
     _quit_at_once_on_interrupt("while loading the data")  # nothing to keep yet
     folder = _claim_run_folder(args, project)
@@ -499,7 +502,6 @@ def command_train(args) -> int:
     diagnose = not args.no_diagnosis
     result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder,
                           instruments=args.instruments or diagnose, diagnose=diagnose)
-    _quit_at_once_on_interrupt("during the export")
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
@@ -508,11 +510,14 @@ def command_train(args) -> int:
         _print_instruments(result)
     if result.diagnosis is not None:
         print("\n".join(diagnosis_lines(result.diagnosis)))
-    if args.auto_remedy:
-        _auto_remedy(args, project, dataset, stop, result, folder)
+    kept = _auto_remedy(args, project, dataset, stop, result, folder) if args.auto_remedy else None
+    _quit_at_once_on_interrupt("during the export")
     if result.save_error:
         return _rescue(result)
-    if result.reason == NAN_LOSS:
+    if result.reason == NAN_LOSS and kept is not None and kept.report is not None \
+            and kept.report.find("nan_loss") is None:
+        print(f"note: the first run's loss became NaN; the repaired run in {kept.run_dir} is the one to keep.")
+    elif result.reason == NAN_LOSS:
         print(f"error: {result.reason_text}; the model in {folder.path} is not usable.", file=sys.stderr)
         return EXIT_DIVERGED
     if formats:
@@ -545,15 +550,15 @@ def diagnosis_lines(report) -> list[str]:
     return lines
 
 
-def _auto_remedy(args, project, dataset, stop, result, folder) -> None:
-    """Tries the remedies of the worst finding, one run folder each, and says which run to keep."""
+def _auto_remedy(args, project, dataset, stop, result, folder):
+    """Tries the remedies of the worst finding, one run folder each, and says which run to keep (returned)."""
     from models.diagnosis.repair import Attempt, Repair
     from models.training.runner import TrainingFailed, run_training
 
     repair = Repair(Attempt(None, project, result.diagnosis, str(folder.path)), attempts=args.auto_remedy)
     if repair.target is None:
         print("auto-remedy: nothing to repair.")
-        return
+        return None
     print(f"auto-remedy: {repair.target.code} ({repair.target.title}), at most {args.auto_remedy} retrain(s)")
     while not stop.is_set() and (step := repair.next_try()) is not None:
         remedy, edited = step
@@ -566,17 +571,23 @@ def _auto_remedy(args, project, dataset, stop, result, folder) -> None:
             attempt = run_training(edited, listener=ProgressBar(quiet=args.quiet), stop=stop,
                                    dataset=dataset if same_data else None, run_dir=attempt_folder,
                                    instruments=True, diagnose=True)
-            repair.record(Attempt(remedy, edited, attempt.diagnosis, str(attempt_folder.path)))
+            repair.record(Attempt(remedy, edited, attempt.diagnosis, str(attempt_folder.path),
+                                  stopped=attempt.reason == "stopped"))
         except TrainingFailed as error:
             repair.record(Attempt(remedy, edited, None, str(attempt_folder.path), failure=str(error)))
     for number, attempt in enumerate(repair.tried, start=1):
         outcome = repair.outcome(attempt)
-        said = str(outcome.sentence()) if outcome is not None else f"could not train: {attempt.failure}"
+        if outcome is not None:
+            said = str(outcome.sentence())
+        else:
+            said = "stopped before its end, so not judged." if attempt.stopped else f"could not train: {attempt.failure}"
         print(f"  attempt {number}: {attempt.remedy.text} {said} {attempt.run_dir}".rstrip())
     best = repair.best()
     verdict = "repaired" if repair.repaired else "not repaired"
     which = "the original run" if best is repair.original else f"attempt {repair.tried.index(best) + 1}"
-    print(f"auto-remedy: {verdict}; keep {which}: {best.run_dir}")
+    stopped = " (stopped by request)" if stop.is_set() else ""
+    print(f"auto-remedy: {verdict}{stopped}; keep {which}: {best.run_dir}")
+    return best
 
 
 def _print_instruments(result) -> None:

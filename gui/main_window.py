@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._dataset_generation = 0
         self._train_on_load = False  # a remedy changed the data set: train once it has loaded
+        self._dataset_loading = False
         self.undo_stack = QUndoStack(self)
         self._build_widgets()
         self._build_actions()
@@ -304,7 +305,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(run_menu, "&Stop", self.stop_training, "Esc", "Stop training after this batch.")
         run_menu.addSeparator()
         self.repair_action = self._action(
-            run_menu, "Repair &automatically", self.remedies.start_repair, None,
+            run_menu, "Repair &automatically", lambda: self.remedies.start_repair(), None,
             "Try the remedies of the last run's worst finding one after another, keep the best run, and report "
             "every attempt.")
         help_menu = bar.addMenu(tr("&Help"))
@@ -481,6 +482,7 @@ class MainWindow(QMainWindow):
         self._dataset_generation += 1
         generation = self._dataset_generation
         self.dataset = None
+        self._dataset_loading = True
         self.data_panel.show_loading()
         self._update_run_controls(self.job is not None)
         job = FunctionJob(load_dataset, self.project.dataset.__class__(**self.project.dataset.to_dict()), parent=self)
@@ -496,6 +498,7 @@ class MainWindow(QMainWindow):
     def _dataset_loaded(self, generation: int, dataset) -> None:
         if generation != self._dataset_generation:
             return
+        self._dataset_loading = False
         self.dataset = dataset
         self.data_panel.show_dataset(dataset)
         self.point_trial.clear()
@@ -507,11 +510,13 @@ class MainWindow(QMainWindow):
         self.dataset_ready.emit(dataset)
         if self._train_on_load:
             self._train_on_load = False
-            self.start_training()
+            if not self.start_training():
+                self.remedies.run_ended(None)
 
     def _dataset_failed(self, generation: int, message: str) -> None:
         if generation != self._dataset_generation:
             return
+        self._dataset_loading = False
         if self._train_on_load:  # a remedy waiting for this data set will not train
             self._train_on_load = False
             self.remedies.run_ended(None)
@@ -596,6 +601,9 @@ class MainWindow(QMainWindow):
         """Trains now, or as soon as the data set loads (a remedy that leaves a column out reloads it)."""
         if self.dataset is not None:
             return self.start_training()
+        if not self._dataset_loading:
+            self.show_message(tr("The data set could not be loaded: see the Data tab."))
+            return False
         self._train_on_load = True
         return True
 
@@ -698,6 +706,7 @@ class MainWindow(QMainWindow):
             has_model = self.result is not None and self.result.model is not None
             self.export_action.setEnabled(has_model and not running)
             self.export_history_action.setEnabled(self.result is not None and not running)
+            self.repair_action.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.results_page.diagnosis.set_running(running)
 

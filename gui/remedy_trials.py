@@ -99,15 +99,18 @@ class RemedyTrials(QObject):
         lines = []
         for number, attempt in enumerate(repair.tried, start=1):
             outcome = repair.outcome(attempt)
-            said = outcome.sentence().translated(tr) if outcome is not None else attempt.failure
+            if outcome is not None:
+                said = outcome.sentence().translated(tr)
+            else:
+                said = tr("Stopped before its end, so not judged.") if attempt.stopped else attempt.failure
             lines.append(tr("Attempt {number}: {remedy} {outcome}", number=number,
                             remedy=attempt.remedy.text.translated(tr), outcome=said))
         best = repair.best()
         if best is repair.original:
             kept = tr("The original run stays the best, so its settings are back.")
         else:
-            kept = tr("Kept attempt {number}'s settings ({folder}).", number=repair.tried.index(best) + 1,
-                      folder=best.run_dir or tr("not saved"))
+            kept = tr("Kept attempt {number}'s settings; its model is in {folder} (the charts show the last "
+                      "attempt).", number=repair.tried.index(best) + 1, folder=best.run_dir or tr("not saved"))
         if project_to_dict(best.project) != project_to_dict(self._project()):
             self._edit(best.project, tr("Automatic repair: keep the best run's settings"))
         verdict = tr("Repaired.") if repair.repaired else tr("Not repaired.")
@@ -116,31 +119,36 @@ class RemedyTrials(QObject):
 
     # ------------------------------------------------------------ run ends
     def run_ended(self, result) -> None:
-        """A run ended (``result`` is `None` after a failure): report on a remedy, go on with a repair."""
+        """A run ended (``result`` is `None` after a failure): report on a remedy, go on with a repair.
+
+        A run the user stopped proves nothing about a finding: it is not compared, and it ends a repair.
+        """
         report = getattr(result, "diagnosis", None) if result is not None else None
+        stopped = result is not None and getattr(result, "reason", "") == "stopped"
         if self.repair is not None:
-            edited = self._project()
-            if result is not None and result.reason == "stopped":  # the user stopped it: the repair ends here
-                self.repair.record(Attempt(self._remedy, edited, report, result.run_dir))
+            failure = "" if result is not None else tr("the run failed")
+            self.repair.record(Attempt(self._remedy, self._project(), report, getattr(result, "run_dir", "") or "",
+                                       failure=failure, stopped=stopped))
+            if stopped:
                 self.repair.attempts = len(self.repair.tried)
-            else:
-                self.repair.record(Attempt(self._remedy, edited, report, getattr(result, "run_dir", "") or "",
-                                           failure="" if result is not None else tr("the run failed")))
-            self._remember(result, report)
+            self._remember(result, report, stopped)
             self._next_attempt()
             return
         if self._pending is not None:
             code, before = self._pending
             self._pending = None
-            if report is None:
+            if stopped:
+                self.outcome.emit(tr("The run after the remedy was stopped before its end, so it cannot say "
+                                     "whether the finding went away."), False)
+            elif report is None:
                 self.outcome.emit(tr("The run after the remedy did not finish, so nothing can be compared."), False)
             else:
                 change = remedy_outcome(code, before, report)
                 self.outcome.emit(change.sentence().translated(tr), change.gone)
             self.busy_changed.emit(False)
-        self._remember(result, report)
+        self._remember(result, report, stopped)
 
-    def _remember(self, result, report) -> None:
-        if report is not None:
+    def _remember(self, result, report, stopped: bool = False) -> None:
+        if report is not None and not stopped:
             self.report = report
             self.run_dir = getattr(result, "run_dir", "") or ""

@@ -23,3 +23,16 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
         assert isinstance(results[key], float) and results[key] == results[key], key  # a number, not NaN
     assert results["chart_points"]["epoch"] >= 1  # the window's charts received the run
     assert "| `throughput_vs_plain_fit` |" in done.stdout
+
+
+def test_diagnosis_benchmark_runs_a_faulty_and_a_healthy_configuration(tmp_path):
+    out = tmp_path / "diagnosis.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "diagnosis.py"), "--only", "high-dropout,moons",
+                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(out.read_text())
+    assert (summary["faulty"], summary["healthy"]) == (1, 1)
+    assert summary["detected_share"] == 1.0 and summary["false_alarms"] == 0
+    assert summary["repaired_share"] == 1.0  # capping the dropout at 0.3 cures it
+    assert 0 < summary["cost_fraction"] < 1
+    assert "| `high_dropout` | 1 | 1 | 1 of 1 | 1 of 1 |" in done.stdout

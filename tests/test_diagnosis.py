@@ -365,7 +365,17 @@ def test_too_small_validation_offers_a_larger_share_only_when_it_is_larger():
     project = network()
     project.training.validation_fraction = 0.5
     already = one(static_findings(project, points(), facts(fit_rows=80, validation_rows=20)), "validation_too_small")
-    assert already.remedies == ()
+    assert [remedy.edit["kind"] for remedy in already.remedies] == ["more_samples"]  # the spiral can draw more
+    project.dataset = DatasetChoice(name="iris")
+    fixed = one(static_findings(project, points(), facts(fit_rows=80, validation_rows=20)), "validation_too_small")
+    assert fixed.remedies == ()
+
+
+def test_too_small_validation_of_a_point_set_too_small_for_any_split_draws_more_points_first():
+    finding = one(static_findings(network(), points(), facts(fit_rows=40, validation_rows=10)), "validation_too_small")
+    assert [remedy.edit["kind"] for remedy in finding.remedies] == ["more_samples", "validation_fraction"]
+    edited = apply_edit(network(), finding.remedies[0].edit)
+    assert edited.dataset.samples == 1500
 
 
 @pytest.mark.parametrize(("baseline", "found"), [(0.79, False), (0.8, True)])
@@ -612,6 +622,30 @@ def test_slow_accuracy_gains_mean_the_rate_is_too_low_unless_the_run_is_nearly_p
     assert finding.remedies[0].edit == {"kind": "scale_learning_rate", "factor": 10.0}
     good = {"loss": [0.1, 0.099, 0.098], "accuracy": [0.95, 0.951, 0.952], "val_accuracy": [0.95, 0.95, 0.95]}
     assert curve_checks.learning_rate_too_low(good, facts(), "accuracy", network(), None) == []
+
+
+def test_steps_of_a_healthy_size_or_a_big_first_epoch_are_not_a_rate_too_low():
+    # Converged in its first epoch (0.85 from a baseline of 0.5), then flat: not slow.
+    converged = {"loss": [0.35, 0.349, 0.348], "accuracy": [0.85, 0.852, 0.853], "val_accuracy": [0.85, 0.85, 0.85]}
+    assert curve_checks.learning_rate_too_low(converged, facts(), "accuracy", network(), None) == []
+    stuck = {"loss": [0.7, 0.699, 0.698], "accuracy": [0.5, 0.505, 0.506], "val_accuracy": [0.5, 0.5, 0.5]}
+    assert curve_checks.learning_rate_too_low(stuck, facts(), "accuracy", network(), 1e-5)
+    # The same curves with steps of 1e-3 of the weights (or far larger): the rate is not what is small.
+    assert curve_checks.learning_rate_too_low(stuck, facts(), "accuracy", network(), 1.1e-3) == []
+    assert curve_checks.learning_rate_too_low(stuck, facts(), "accuracy", network(), 0.47) == []
+
+
+def test_large_steps_that_learned_nothing_are_a_rate_too_high_even_in_a_short_run():
+    history = {"loss": [0.7, 0.7], "accuracy": [0.5, 0.51]}
+    assert curve_checks.learning_rate_too_high(history, facts(), "accuracy", network(), update_ratio=0.47)
+
+
+def test_a_run_stopped_by_the_user_is_not_judged_for_underfitting():
+    project = network()
+    diagnosis = Diagnosis(project, points(), facts())
+    diagnosis.after_epoch(1, {"loss": 0.7, "accuracy": 0.5, "val_loss": 0.7, "val_accuracy": 0.5})
+    assert "underfitting" not in diagnosis.report("stopped", 1).codes()
+    assert "underfitting" in diagnosis.report("completed", 1).codes()
 
 
 def test_a_regression_whose_loss_falls_under_one_percent_an_epoch_learns_too_slowly():
@@ -1214,6 +1248,22 @@ def test_exclude_flag_leaves_csv_columns_out(tmp_path):
     assert project_from_args(args).dataset.exclude == ["id", "b"]
 
 
+def test_auto_remedy_with_export_is_refused_because_it_may_keep_another_run(tmp_path, capsys):
+    assert train("--dataset", "xor", "--samples", "100", "--epochs", "1", "--auto-remedy", "1", "--export", "keras",
+                 "--out", str(tmp_path / "run")) == 2
+    assert "cannot know which model to write" in capsys.readouterr().err
+
+
+def test_a_diverged_run_that_auto_remedy_repairs_exits_0_and_names_the_run_to_keep(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = train("--dataset", "linear", "--hidden", "32,32", "--activation", "relu", "--optimizer", "sgd",
+                   "--lr", "1", "--epochs", "2", "--auto-remedy", "1", "--out", str(out))
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    assert "auto-remedy: repaired; keep attempt 1" in printed.out
+    assert f"the repaired run in {tmp_path / 'run-remedy-1'} is the one to keep" in printed.out
+
+
 def test_auto_remedy_retrains_with_the_first_remedy_beside_the_run(tmp_path, capsys):
     out = tmp_path / "run"
     status = train("--dataset", "moons", "--samples", "200", "--hidden", "8", "--dropout", "0.8", "--epochs", "2",
@@ -1232,3 +1282,42 @@ def test_auto_remedy_retrains_with_the_first_remedy_beside_the_run(tmp_path, cap
     codes_after = [item["code"] for item in json.loads((remedied / "diagnosis.json").read_text())["findings"]]
     assert "high_dropout" not in codes_after
     assert "high_dropout" in [item["code"] for item in json.loads((out / "diagnosis.json").read_text())["findings"]]
+
+
+def test_a_stopped_attempt_cures_nothing_and_is_never_kept():
+    repair = Repair(Attempt(None, network(), overfitting_report(0.9)))
+    remedy, edited = repair.next_try()
+    stopped = Attempt(remedy, edited, report_of(val_loss=0.2), stopped=True)  # no overfitting: it did not get there
+    repair.record(stopped)
+    assert not repair.cured(stopped) and not repair.repaired
+    assert repair.outcome(stopped) is None
+    assert repair.best() is repair.original
+
+
+def test_an_improving_remedy_is_carried_into_the_next_and_one_of_the_same_kind_replaces_it():
+    slower = (Remedy(Text.of("÷10."), {"kind": "scale_learning_rate", "factor": 0.1}),
+              Remedy(Text.of("÷100."), {"kind": "scale_learning_rate", "factor": 0.01}),
+              Remedy(Text.of("Dropout."), {"kind": "add_dropout", "rate": 0.3}))
+    project = network(lr=1.0)
+    def report(val_loss):
+        return report_of(finding("overfitting", remedies=slower, figure=("val_loss", val_loss)), val_loss=val_loss)
+
+    repair = Repair(Attempt(None, project, report(0.9)), attempts=3)
+    remedy, first = repair.next_try()
+    assert first.optimizer.learning_rate == pytest.approx(0.1)
+    repair.record(Attempt(remedy, first, report(0.7)))  # better, not cured: the new base
+    remedy, second = repair.next_try()
+    assert second.optimizer.learning_rate == pytest.approx(0.01)  # ÷100 of the original, not of the base
+    repair.record(Attempt(remedy, second, report(0.8)))  # worse than the base
+    remedy, third = repair.next_try()
+    assert third.optimizer.learning_rate == pytest.approx(0.1)  # the dropout goes on top of the ÷10 run
+    assert any(isinstance(layer, DropoutLayer) for layer in third.layers)
+
+
+def test_a_remedy_that_would_change_nothing_is_not_retrained():
+    already = network()
+    already.training.early_stopping.enabled = True
+    already.training.early_stopping.patience = 5
+    repair = Repair(Attempt(None, already, overfitting_report()), attempts=3)
+    remedy, _ = repair.next_try()
+    assert remedy is OVERFITTING_REMEDIES[1]  # early stopping, patience 5, is already on

@@ -101,7 +101,8 @@ def test_automatic_repair_tries_remedies_until_the_finding_is_gone_and_reports_e
     _train(qtbot, window)
 
     with qtbot.waitSignal(window.remedies.outcome, timeout=3 * TRAINING_TIMEOUT_MS) as said:
-        qtbot.mouseClick(window.results_page.diagnosis.repair_button, Qt.LeftButton)
+        window.repair_action.trigger()  # Run ▸ Repair automatically; the Results tab's button is the same
+        assert not window.repair_action.isEnabled()  # not while its runs train
 
     sentence, good = said.args
     assert good and sentence.startswith("Repaired.")
@@ -131,6 +132,8 @@ def test_the_report_shows_every_finding_with_its_remedies_and_a_healthy_one_says
     with qtbot.waitSignal(view.remedy_chosen) as chosen:
         qtbot.mouseClick(view.cards[0].buttons[1], Qt.LeftButton)
     assert chosen.args[1].edit["kind"] == "add_dropout"
+    with qtbot.waitSignal(view.repair_requested):
+        qtbot.mouseClick(view.repair_button, Qt.LeftButton)
 
     view.show_report(DiagnosisReport([], {"val_accuracy": 0.95, "accuracy": 0.97, "baseline": 0.5}, "accuracy"))
     assert view.codes() == []
@@ -158,3 +161,15 @@ def test_a_remedy_that_leaves_a_column_out_reloads_the_data_before_it_trains(qtb
     assert window.project.dataset.exclude == ["alive"]
     assert "alive=yes" not in window.dataset.feature_names
     assert window.data_panel.exclude.text() == "alive"
+
+
+def test_a_remedy_with_no_data_set_to_train_on_says_so_and_leaves_remedies_usable(qtbot, make_window):
+    window = make_window(high_dropout_project())
+    _train(qtbot, window)
+    card = next(card for card in window.results_page.diagnosis.cards if card.finding.code == "high_dropout")
+    window.dataset = None  # as after a data set that failed to load
+    messages = []
+    window.message_shown.connect(messages.append)
+    qtbot.mouseClick(card.buttons[0], Qt.LeftButton)
+    assert not window.remedies.busy and window.job is None
+    assert any("could not be loaded" in message for message in messages)

@@ -55,6 +55,9 @@ LARGE_UPDATE_RATIO = 1e-2
 # accuracy is under 0.01. For a regression, the best one-epoch fall of the loss is under 1 %.
 SLOW_GAIN = 0.01
 SLOW_LOSS_FALL = 0.01
+# Karpathy's healthy step changes the weights by about 1e-3 of their size; a third of that or more is
+# not a step too small.
+SMALL_UPDATE_RATIO = 3e-4
 # Below this skill a slow run still had much to learn; above it, small gains are the end of learning.
 SLOW_SKILL = 0.9
 # Exploding loss: cross-entropy at 1000 nats means probabilities of e^-1000 on the right class.
@@ -174,12 +177,21 @@ def learning_rate_too_high(history: dict, facts: RunFacts, metric: str, project,
             run that learned next to nothing mean the steps jump over what there is to learn.
     """
     loss = _series(history, "loss")
-    if len(loss) < 5 or not np.isfinite(loss).all():
+    if not len(loss) or not np.isfinite(loss).all():
         return []
-    best = int(np.argmin(loss))
     offered = (*remedies.slower_rates(project), remedies.clip_gradient_norm(1.0))
     cause = Text.of("Each step overshoots the valley of the loss, so the weights jump from side to side or "
                     "climb out of it.")
+    train = _series(history, metric)
+    stuck = len(train) and facts.skill(float(train[-1])) < UNDERFIT_SKILL
+    if update_ratio is not None and update_ratio >= LARGE_UPDATE_RATIO and stuck:
+        return [Finding("learning_rate_too_high", PROBLEM, Text.of(
+            "Each step changes the weights by {ratio} of their size (a healthy step: about 1e-3), yet the final "
+            "training {metric} is only {value}.", ratio=f"{update_ratio:.1e}", metric=Text.of(metric),
+            value=f"{train[-1]:.4g}"), cause, offered, epoch=len(loss), figure=("loss", float(loss[-1])))]
+    if len(loss) < 5:  # a rise or a swing needs a few epochs to be one
+        return []
+    best = int(np.argmin(loss))
     rise = loss[-1] - loss[best]
     diverged = rise > loss[best] * DIVERGED_RISE and rise >= abs(loss[0]) * DIVERGED_OF_FIRST
     if diverged and best < len(loss) - 1 and (not live or loss[-1] > loss[0]):
@@ -194,13 +206,6 @@ def learning_rate_too_high(history: dict, facts: RunFacts, metric: str, project,
             "The training {what} swung back and forth in {swings} of {epochs} epochs ({percent} %).",
             what=Text.of(what), swings=swings, epochs=len(loss), percent=f"{share * 100:.0f}"), cause,
             offered, epoch=len(loss), figure=("loss", float(loss[-1])))]
-    train = _series(history, metric)
-    stuck = len(train) and facts.skill(float(train[-1])) < UNDERFIT_SKILL
-    if update_ratio is not None and update_ratio >= LARGE_UPDATE_RATIO and stuck:
-        return [Finding("learning_rate_too_high", PROBLEM, Text.of(
-            "Each step changes the weights by {ratio} of their size (a healthy step: about 1e-3), yet the final "
-            "training {metric} is only {value}.", ratio=f"{update_ratio:.1e}", metric=Text.of(metric),
-            value=f"{train[-1]:.4g}"), cause, offered, epoch=len(loss), figure=("loss", float(loss[-1])))]
     return []
 
 
@@ -228,24 +233,36 @@ def _reversals(values: np.ndarray, big: np.ndarray) -> np.ndarray:
     return (np.sign(changes[1:]) * np.sign(changes[:-1]) < 0) & big[1:]
 
 
-def learning_rate_too_low(history: dict, facts: RunFacts, metric: str, project, update_ratio: float | None
-                          ) -> list[Finding]:
-    """AUTOTRAINER's slow convergence: no epoch gained even 0.01 accuracy, and much is left to learn."""
+def learning_rate_too_low(history: dict, facts: RunFacts, metric: str, project, update_ratio: float | None,
+                          first_loss: float | None = None) -> list[Finding]:
+    """AUTOTRAINER's slow convergence: no epoch gained even 0.01 accuracy, much is left to learn, and the
+    steps are small.
+
+    Args:
+        update_ratio: the median per-step ‖ΔW‖/‖W‖, when the instruments read it: a run whose steps are
+            not small is not slow for want of a larger rate.
+        first_loss: the loss before training, so the first epoch's own gain counts.
+    """
     loss = _series(history, "loss")
     if len(loss) < 3 or not np.isfinite(loss).all():
+        return []
+    if update_ratio is not None and update_ratio >= SMALL_UPDATE_RATIO:
         return []
     train = _series(history, metric)
     if facts.skill(float(train[-1]) if len(train) else math.nan) >= SLOW_SKILL:
         return []
     if facts.is_classification:
-        gains = [np.max(np.diff(values)) for values in (train, _series(history, f"val_{metric}")) if len(values) > 1]
+        # The first epoch's gain is measured from the baseline, what an untrained network scores about.
+        start = np.concatenate([[min(facts.baseline, float(train[0]))], train]) if len(train) else train
+        gains = [np.max(np.diff(values)) for values in (start, _series(history, f"val_{metric}")) if len(values) > 1]
         if not gains or max(gains) >= SLOW_GAIN:
             return []
         evidence = Text.of("In {epochs} epochs no epoch raised the training or validation accuracy by {step} or "
                            "more (the best gain: {gain}).", epochs=len(loss), step=SLOW_GAIN,
                            gain=f"{max(gains):.4f}")
     else:
-        falls = -np.diff(loss) / np.maximum(np.abs(loss[:-1]), 1e-12)
+        start = np.concatenate([[first_loss], loss]) if first_loss is not None and math.isfinite(first_loss) else loss
+        falls = -np.diff(start) / np.maximum(np.abs(start[:-1]), 1e-12)
         if np.max(falls) >= SLOW_LOSS_FALL:
             return []
         evidence = Text.of("In {epochs} epochs no epoch lowered the training loss by 1 % or more (the best: "
@@ -317,26 +334,32 @@ def fit_at_end(history: dict, facts: RunFacts, metric: str, project, upto: int |
 
 
 def not_converged(history: dict, project, reason: str) -> list[Finding]:
-    """Still improving at the end (Tuning Playbook): train longer."""
-    loss = _series(history, "loss")
+    """Still improving at the end (Tuning Playbook): train longer.
+
+    Judged on the validation loss when there is one: a training loss that keeps falling while the
+    validation loss stands still is memorising, and more epochs would not help.
+    """
+    key = "val_loss" if len(_series(history, "val_loss")) else "loss"
+    loss = _series(history, key)
     if reason != "completed" or len(loss) < 5 or not np.isfinite(loss).all():
         return []
     tail = max(3, len(loss) // 5)
     before = float(np.min(loss[:-tail]))
     fall = (before - loss[-1]) / max(abs(before), 1e-12)
-    val = _series(history, "val_loss")
     if fall <= CONVERGED_FALL or before - loss[-1] < CONVERGED_FALL_OF_FIRST * abs(loss[0]):
         return []
-    if len(val) and (not np.isfinite(val).all() or val[-1] > np.min(val) * (1 + AT_BEST)):
+    if loss[-1] > np.min(loss) * (1 + AT_BEST):
         return []
     return [Finding(
         "not_converged", NOTE,
-        Text.of("In the last {tail} epochs the training loss fell a further {percent} % ({before} → {now})"
-                "{validation}.", tail=tail, percent=f"{fall * 100:.1f}", before=f"{before:.4g}",
-                now=f"{loss[-1]:.4g}",
-                validation=Text.of(", and the validation loss is at its lowest") if len(val) else ""),
+        Text.of("In the last {tail} epochs the {which} fell a further {percent} % ({before} → {now}) and is at its "
+                "lowest.", tail=tail, which=Text.of(FIGURE_WORDS[key]), percent=f"{fall * 100:.1f}",
+                before=f"{before:.4g}", now=f"{loss[-1]:.4g}"),
         Text.of("Training stopped while the network was still learning."),
-        (remedies.more_epochs(project, 3.0),), epoch=len(loss), figure=("loss", float(loss[-1])))]
+        (remedies.more_epochs(project, 3.0),), epoch=len(loss), figure=(key, float(loss[-1])))]
+
+
+FIGURE_WORDS = {"loss": "training loss", "val_loss": "validation loss"}
 
 
 def initial_loss_off(first_loss: float | None, facts: RunFacts, project) -> list[Finding]:

@@ -88,8 +88,10 @@ class Diagnosis:
         end += curve_checks.overfitting(history, self.facts, metric, upto=restored_epoch)
         end += curve_checks.learning_rate_too_high(history, self.facts, metric, self.project,
                                                    update_ratio=self._update_ratio())
-        end += curve_checks.fit_at_end(history, self.facts, metric, self.project, upto=restored_epoch)
-        end += curve_checks.learning_rate_too_low(history, self.facts, metric, self.project, self._update_ratio())
+        if reason != "stopped":  # a run stopped by the user did not get the chance to fit or to learn slowly
+            end += curve_checks.fit_at_end(history, self.facts, metric, self.project, upto=restored_epoch)
+            end += curve_checks.learning_rate_too_low(history, self.facts, metric, self.project,
+                                                      self._update_ratio(), self.first_loss)
         end += curve_checks.not_converged(history, self.project, reason)
         for finding in end:
             previous = self._found.get(finding.key)

@@ -17,12 +17,14 @@ DIAGNOSIS_VERSION = 1
 PROBLEM, NOTE = "problem", "note"
 
 # Every code, most urgent first: a repair starts with the first problem in this order.
-# A run that diverges must be fixed before anything it learned can be judged, a network
-# whose gradients cannot reach its first layers before its fit is, and a learning rate
-# too small to get anywhere before the size of the network is blamed.
+# A run that diverges must be fixed before anything it learned can be judged; a setting that
+# is wrong before training starts (a leaking column, no nonlinearity, dropout of 0.8) is
+# certain, so it goes before what the curves suggest; a network whose gradients cannot reach
+# its first layers before its fit; and a learning rate too small to get anywhere before the
+# size of the network is blamed.
 CODES = (
-    "nan_loss", "exploding_gradients", "learning_rate_too_high", "vanishing_gradients", "dying_relu",
-    "saturated_activations", "missing_nonlinearity", "target_leakage", "high_dropout", "learning_rate_too_low",
+    "nan_loss", "exploding_gradients", "target_leakage", "missing_nonlinearity", "high_dropout",
+    "learning_rate_too_high", "vanishing_gradients", "dying_relu", "saturated_activations", "learning_rate_too_low",
     "underfitting", "overfitting", "no_better_than_baseline", "initial_loss_off",
     "not_converged", "class_imbalance", "too_few_samples", "validation_too_small",
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from datasets.choice import MAX_SAMPLES
 from models.diagnosis.findings import Remedy, Text
 from models.errors import UserError
 from models.network.spec import MAX_LAYERS, BatchNormLayer, DenseLayer, DropoutLayer, Project
@@ -112,6 +113,10 @@ def _validation_fraction(project: Project, fraction: float) -> None:
     project.training.validation_fraction = fraction
 
 
+def _more_samples(project: Project, factor: float) -> None:
+    project.dataset.samples = min(int(round(project.dataset.samples * factor)), MAX_SAMPLES)
+
+
 def _leave_out_column(project: Project, column: str) -> None:
     if column not in project.dataset.exclude:
         project.dataset.exclude = [*project.dataset.exclude, column]
@@ -132,6 +137,7 @@ EDITS = {
     "cap_dropout": _cap_dropout,
     "validation_fraction": _validation_fraction,
     "leave_out_column": _leave_out_column,
+    "more_samples": _more_samples,
 }
 
 
@@ -264,3 +270,17 @@ def validation_fraction(fraction: float) -> Remedy:
 def leave_out_column(column: str) -> Remedy:
     return Remedy(Text.of("Leave the column '{column}' out of the inputs.", column=column),
                   {"kind": "leave_out_column", "column": column})
+
+
+def draws_samples(project: Project) -> bool:
+    """Whether the project's data set is drawn (a point set), so more rows are a setting away."""
+    from datasets.registry import DATASETS
+
+    info = DATASETS.get(project.dataset.name)
+    return info is not None and info.uses_samples
+
+
+def more_samples(project: Project, factor: float = 5.0) -> Remedy:
+    samples = min(int(round(project.dataset.samples * factor)), MAX_SAMPLES)
+    return Remedy(Text.of("Draw more points: {old} → {new} samples.", old=project.dataset.samples, new=samples),
+                  {"kind": "more_samples", "factor": factor})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from models.diagnosis.findings import PROBLEM, TITLES, DiagnosisReport, Finding, Remedy, Text
 from models.diagnosis.remedies import apply_edit
 from models.errors import UserError
+from models.network.spec import project_to_dict
 
 # How a figure is named in a sentence.
 FIGURE_NAMES = {
@@ -95,10 +96,16 @@ class Attempt:
     report: DiagnosisReport | None
     run_dir: str = ""
     failure: str = ""  # a sentence when the run could not train
+    stopped: bool = False  # stopped by the user before its end: its diagnosis judges nothing
+
+    @property
+    def judged(self) -> bool:
+        """Whether the run's diagnosis can say if a finding is gone: it trained to its end."""
+        return self.report is not None and not self.stopped
 
     @property
     def rank(self) -> tuple:
-        if self.report is None:
+        if not self.judged:
             return (math.inf, math.inf)
         return (len(self.report.problems), score(self.report))
 
@@ -137,7 +144,7 @@ class Repair:
         return any(self.cured(attempt) for attempt in self.tried)
 
     def cured(self, attempt: Attempt) -> bool:
-        return self.target is not None and attempt.report is not None and attempt.report.find(self.target.code) is None
+        return self.target is not None and attempt.judged and attempt.report.find(self.target.code) is None
 
     def next_try(self) -> tuple[Remedy, object] | None:
         """The next remedy and the project it makes, or `None` when cured, out of remedies or of attempts."""
@@ -146,14 +153,17 @@ class Repair:
             on_top = remedy.edit.get("kind") not in self._base_kinds
             base = self._base if on_top else self.original
             try:
-                return remedy, apply_edit(base.project, remedy.edit)
+                edited = apply_edit(base.project, remedy.edit)
             except UserError as error:  # a remedy this project cannot take: counted, not run
                 self.tried.append(Attempt(remedy, self.original.project, None, failure=str(error)))
+                continue
+            if project_to_dict(edited) != project_to_dict(base.project):  # one that changes nothing is skipped
+                return remedy, edited
         return None
 
     def record(self, attempt: Attempt) -> None:
         self.tried.append(attempt)
-        if attempt.report is not None and attempt.rank < self._base.rank:
+        if attempt.judged and attempt.rank < self._base.rank:
             on_top = attempt.remedy.edit.get("kind") not in self._base_kinds
             self._base_kinds = [*(self._base_kinds if on_top else []), attempt.remedy.edit.get("kind")]
             self._base = attempt
@@ -161,10 +171,10 @@ class Repair:
     def best(self) -> Attempt:
         """The run to keep: a cured run with the fewest problems and the lowest loss, else the best of all."""
         cured = [attempt for attempt in self.tried if self.cured(attempt)]
-        pool = cured or [self.original, *[attempt for attempt in self.tried if attempt.report is not None]]
+        pool = cured or [self.original, *[attempt for attempt in self.tried if attempt.judged]]
         return min(pool, key=lambda attempt: attempt.rank)
 
     def outcome(self, attempt: Attempt) -> RemedyOutcome | None:
-        if self.target is None or attempt.report is None or self.original.report is None:
+        if self.target is None or not attempt.judged or self.original.report is None:
             return None
         return remedy_outcome(self.target.code, self.original.report, attempt.report)

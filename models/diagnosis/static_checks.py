@@ -89,7 +89,8 @@ def _too_few_samples(project: Project, facts: RunFacts) -> list[Finding]:
                 ratio=f"{facts.parameters / max(facts.fit_rows, 1):,.0f}"),
         Text.of("A network with far more weights than examples can memorise the rows instead of learning "
                 "the rule behind them."),
-        (remedies.fewer_units(0.25), remedies.set_l2(1e-4), remedies.add_dropout(0.3)), epoch=0,
+        ((remedies.more_samples(project, 5.0),) if remedies.draws_samples(project) else ())
+        + (remedies.fewer_units(0.25), remedies.set_l2(1e-4), remedies.add_dropout(0.3)), epoch=0,
         figure=("parameters_per_row", facts.parameters / max(facts.fit_rows, 1)))]
 
 
@@ -98,8 +99,11 @@ def _validation_too_small(project: Project, facts: RunFacts) -> list[Finding]:
     if rows == 0 or rows >= MIN_VALIDATION_ROWS:
         return []
     all_rows = facts.fit_rows + rows
-    wanted = min(0.5, math.ceil(MIN_VALIDATION_ROWS / max(all_rows, 1) * 100) / 100)
-    offered = (remedies.validation_fraction(wanted),) if wanted > project.training.validation_fraction else ()
+    needed = math.ceil(MIN_VALIDATION_ROWS / max(all_rows, 1) * 100) / 100
+    wanted = min(0.5, needed)
+    offered = [remedies.validation_fraction(wanted)] if wanted > project.training.validation_fraction else []
+    if remedies.draws_samples(project):  # more points: first when no split of these few gives enough
+        offered.insert(0 if needed > 0.5 else len(offered), remedies.more_samples(project, 5.0))
     if facts.is_classification:
         evidence = Text.of("{rows} validation rows: one row moves the validation accuracy by {step}.",
                            rows=rows, step=f"{1 / rows:.3f}")
@@ -107,7 +111,7 @@ def _validation_too_small(project: Project, facts: RunFacts) -> list[Finding]:
         evidence = Text.of("{rows} validation rows.", rows=rows)
     return [Finding("validation_too_small", NOTE, evidence,
                     Text.of("A few rows make a noisy yardstick: the validation curve moves by luck as much as "
-                            "by learning."), offered, epoch=0, figure=("validation_rows", rows))]
+                            "by learning."), tuple(offered), epoch=0, figure=("validation_rows", rows))]
 
 
 def _class_imbalance(facts: RunFacts) -> list[Finding]:
