@@ -557,8 +557,9 @@ def test_nan_loss_names_the_epoch_and_the_last_finite_loss():
 def test_overfitting_when_validation_loss_rises_three_epochs_while_training_loss_falls():
     finding = one(_overfitting()[0], "overfitting")
     assert finding.epoch == 4
-    assert str(finding.evidence) == ("From epoch 1 to 4 the training loss fell (1 → 0.4) while the validation "
-                                     "loss rose (1 → 1.3).")
+    # Seen in epoch 4; the evidence follows the streak to its end in epoch 5.
+    assert str(finding.evidence) == ("From epoch 1 to 5 the training loss fell (1 → 0.2) while the validation "
+                                     "loss rose (1 → 1.4).")
     assert [remedy.edit["kind"] for remedy in finding.remedies][:3] == ["early_stopping", "add_dropout", "set_l2"]
     # Rises and falls of a few percent, never three in a row: noise, not overfitting.
     noisy = {"loss": [1.0, 0.8, 0.6, 0.4, 0.2], "val_loss": [1.0, 1.05, 1.02, 1.05, 1.04]}
@@ -585,6 +586,26 @@ def test_overfitting_from_an_accuracy_gap_of_a_tenth():
     assert one(curve_checks.overfitting(exactly, facts(), "accuracy"), "overfitting")
     assert "gap of 0.110" in str(one(curve_checks.overfitting(wide, facts(), "accuracy"), "overfitting").evidence)
     assert curve_checks.overfitting(narrow, facts(), "accuracy") == []
+
+
+def test_an_accuracy_gap_while_the_validation_loss_still_improves_is_not_overfitting_yet():
+    improving = {"loss": [0.9, 0.7, 0.5, 0.4], "val_loss": [0.9, 0.8, 0.75, 0.7],
+                 "accuracy": [0.6, 0.8, 0.9, 0.95], "val_accuracy": [0.5, 0.6, 0.7, 0.75]}
+    assert curve_checks.overfitting(improving, facts(), "accuracy") == []
+
+
+def test_the_end_report_keeps_the_epoch_overfitting_was_first_seen_with_the_ends_evidence():
+    diagnosis = Diagnosis(network(), points(), facts())
+    losses = [(0.9, 0.6), (0.6, 0.5), (0.5, 0.55), (0.4, 0.6), (0.3, 0.7), (0.2, 0.9), (0.1, 1.4)]
+    first_seen = None
+    for epoch, (loss, val_loss) in enumerate(losses, start=1):
+        found = diagnosis.after_epoch(epoch, {"loss": loss, "val_loss": val_loss, "accuracy": 0.9,
+                                              "val_accuracy": 0.85})
+        if first_seen is None and "overfitting" in codes(found):
+            first_seen = epoch
+    finding = diagnosis.report("completed", len(losses)).find("overfitting")
+    assert first_seen is not None and finding.epoch == first_seen
+    assert "1.4" in str(finding.evidence)  # the evidence reaches the last epoch
 
 
 def test_a_loss_that_climbs_away_from_its_best_means_the_rate_is_too_high():

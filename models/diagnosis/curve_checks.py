@@ -110,7 +110,10 @@ def overfitting(history: dict, facts: RunFacts, metric: str, upto: int | None = 
         return []
     loss, val = loss[:n], val[:n]
     epoch, evidence = _rising_validation(loss, val)
-    if epoch is None and facts.is_classification:
+    stalled = int(np.argmin(val)) <= n - 1 - OVERFIT_EPOCHS  # no better validation loss in the last epochs
+    if epoch is None and facts.is_classification and stalled:
+        # A gap while the validation loss still improves is a model still learning (and, on a small
+        # validation set, often luck): the gap counts once validation has stopped improving.
         epoch, evidence = _accuracy_gap(history, metric, n)
     if epoch is None:
         return []
@@ -132,13 +135,16 @@ def _rising_validation(loss: np.ndarray, val: np.ndarray) -> tuple[int | None, T
     for index, flag in enumerate(both):
         run = run + 1 if flag else 0
         if run >= OVERFIT_EPOCHS:
-            epoch = index + 2  # diff index i compares epochs i+1 and i+2 (1-based)
+            epoch = index + 2  # diff index i compares epochs i+1 and i+2 (1-based): seen in this epoch
             start = epoch - OVERFIT_EPOCHS
+            last = epoch  # the evidence follows the streak to its end
+            while last - 1 < len(both) and both[last - 1]:
+                last += 1
             return epoch, Text.of(
                 "From epoch {start} to {epoch} the training loss fell ({train_from} → {train_to}) while the "
-                "validation loss rose ({val_from} → {val_to}).", start=start, epoch=epoch,
-                train_from=f"{loss[start - 1]:.4g}", train_to=f"{loss[epoch - 1]:.4g}",
-                val_from=f"{val[start - 1]:.4g}", val_to=f"{val[epoch - 1]:.4g}")
+                "validation loss rose ({val_from} → {val_to}).", start=start, epoch=last,
+                train_from=f"{loss[start - 1]:.4g}", train_to=f"{loss[last - 1]:.4g}",
+                val_from=f"{val[start - 1]:.4g}", val_to=f"{val[last - 1]:.4g}")
     best = int(np.argmin(val))
     for end in range(best + OVERFIT_EPOCHS, len(val)):
         risen = val[end] - val[best]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -95,8 +96,10 @@ class Diagnosis:
         end += curve_checks.not_converged(history, self.project, reason)
         for finding in end:
             previous = self._found.get(finding.key)
-            kept.setdefault(finding.key, previous if previous is not None and finding.code in JUDGED_AT_THE_END
-                            else finding)
+            if finding.code in JUDGED_AT_THE_END and previous is not None:
+                # The end's evidence, which speaks of the whole run, at the epoch it was first seen.
+                finding = replace(finding, epoch=min(previous.epoch, finding.epoch))
+            kept.setdefault(finding.key, finding)
         self.seconds += time.perf_counter() - started
         return DiagnosisReport(by_urgency(kept.values()), self._figures(test_metrics or {}, restored_epoch), metric,
                                self.seconds)
