@@ -97,19 +97,21 @@ def nan_loss(history: dict, project, reason: str = "") -> list[Finding]:
         figure=("loss", math.nan))]
 
 
-def overfitting(history: dict, facts: RunFacts, metric: str, upto: int | None = None) -> list[Finding]:
+def overfitting(history: dict, facts: RunFacts, metric: str, upto: int | None = None, at_end: bool = False
+                ) -> list[Finding]:
     """Validation loss rising while training loss falls, or a large accuracy gap.
 
     Args:
         upto: judge only the first ``upto`` epochs: the ones a restored best
             model had seen (early stopping with restored weights).
+        at_end: the run has ended: the evidence speaks of it whole (see `_rising_validation`).
     """
     loss, val = _series(history, "loss")[:upto], _series(history, "val_loss")[:upto]
     n = min(len(loss), len(val))
     if n < OVERFIT_EPOCHS + 1 or not (np.isfinite(loss[:n]).all() and np.isfinite(val[:n]).all()):
         return []
     loss, val = loss[:n], val[:n]
-    epoch, evidence = _rising_validation(loss, val)
+    epoch, evidence = _rising_validation(loss, val, at_end)
     stalled = int(np.argmin(val)) <= n - 1 - OVERFIT_EPOCHS  # no better validation loss in the last epochs
     if epoch is None and facts.is_classification and stalled:
         # A gap while the validation loss still improves is a model still learning (and, on a small
@@ -125,7 +127,30 @@ def overfitting(history: dict, facts: RunFacts, metric: str, upto: int | None = 
         epoch=epoch, figure=("val_loss", float(val[-1])))]
 
 
-def _rising_validation(loss: np.ndarray, val: np.ndarray) -> tuple[int | None, Text | None]:
+def _risen_from_best(loss: np.ndarray, val: np.ndarray, best: int, end: int) -> bool:
+    risen = val[end] - val[best]
+    return (end - best >= OVERFIT_EPOCHS and risen >= val[best] * OVERFIT_RISE and risen >= abs(val[0]) * OVERFIT_RISE
+            and loss[end] <= loss[best] * (1 - OVERFIT_RISE))
+
+
+def _risen_evidence(loss: np.ndarray, val: np.ndarray, best: int, end: int) -> Text:
+    return Text.of(
+        "The validation loss was lowest in epoch {best} ({val_best}) and is {percent} % higher by epoch "
+        "{epoch} ({val_now}), while the training loss kept falling ({train_best} → {train_now}).",
+        best=best + 1, val_best=f"{val[best]:.4g}", percent=f"{(val[end] / val[best] - 1) * 100:.0f}",
+        epoch=end + 1, val_now=f"{val[end]:.4g}", train_best=f"{loss[best]:.4g}", train_now=f"{loss[end]:.4g}")
+
+
+def _rising_validation(loss: np.ndarray, val: np.ndarray, at_end: bool = False) -> tuple[int | None, Text | None]:
+    """The first epoch the validation loss is seen rising while the training loss falls, and the evidence.
+
+    Args:
+        at_end: judging the finished run: when its last epoch is well above the best, that says more
+            about the whole run than the first streak of rises, so it is the evidence.
+    """
+    best = int(np.argmin(val))
+    if at_end and _risen_from_best(loss, val, best, len(val) - 1):
+        return len(val), _risen_evidence(loss, val, best, len(val) - 1)
     # AUTOTRAINER's 0.01 is for cross-entropy, whose first loss is about ln C (0.7 to 2.3); measured
     # against the first epoch's loss it means the same for a regression in its target's units.
     falling = np.diff(loss) / max(abs(loss[0]), 1e-12) < -OVERFIT_STEP
@@ -147,15 +172,8 @@ def _rising_validation(loss: np.ndarray, val: np.ndarray) -> tuple[int | None, T
                 val_from=f"{val[start - 1]:.4g}", val_to=f"{val[last - 1]:.4g}")
     best = int(np.argmin(val))
     for end in range(best + OVERFIT_EPOCHS, len(val)):
-        risen = val[end] - val[best]
-        if risen >= val[best] * OVERFIT_RISE and risen >= abs(val[0]) * OVERFIT_RISE \
-                and loss[end] <= loss[best] * (1 - OVERFIT_RISE):
-            return end + 1, Text.of(
-                "The validation loss was lowest in epoch {best} ({val_best}) and is {percent} % higher by epoch "
-                "{epoch} ({val_now}), while the training loss kept falling ({train_best} → {train_now}).",
-                best=best + 1, val_best=f"{val[best]:.4g}", percent=f"{(val[end] / val[best] - 1) * 100:.0f}",
-                epoch=end + 1, val_now=f"{val[end]:.4g}", train_best=f"{loss[best]:.4g}",
-                train_now=f"{loss[end]:.4g}")
+        if _risen_from_best(loss, val, best, end):
+            return end + 1, _risen_evidence(loss, val, best, end)
     return None, None
 
 

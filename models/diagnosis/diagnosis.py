@@ -86,7 +86,7 @@ class Diagnosis:
         kept = {key: finding for key, finding in self._found.items() if finding.code not in JUDGED_AT_THE_END}
         end = []
         end += curve_checks.nan_loss(history, self.project, reason)
-        end += curve_checks.overfitting(history, self.facts, metric, upto=restored_epoch)
+        end += curve_checks.overfitting(history, self.facts, metric, upto=restored_epoch, at_end=True)
         end += curve_checks.learning_rate_too_high(history, self.facts, metric, self.project,
                                                    update_ratio=self._update_ratio())
         if reason != "stopped":  # a run stopped by the user did not get the chance to fit or to learn slowly
