@@ -150,7 +150,8 @@ def _rising_validation(loss: np.ndarray, val: np.ndarray, at_end: bool = False) 
     """
     best = int(np.argmin(val))
     if at_end and _risen_from_best(loss, val, best, len(val) - 1):
-        return len(val), _risen_evidence(loss, val, best, len(val) - 1)
+        seen = next(end for end in range(best, len(val)) if _risen_from_best(loss, val, best, end))
+        return seen + 1, _risen_evidence(loss, val, best, len(val) - 1)
     # AUTOTRAINER's 0.01 is for cross-entropy, whose first loss is about ln C (0.7 to 2.3); measured
     # against the first epoch's loss it means the same for a regression in its target's units.
     falling = np.diff(loss) / max(abs(loss[0]), 1e-12) < -OVERFIT_STEP

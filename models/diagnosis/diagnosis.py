@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 
 import numpy as np
 
@@ -23,7 +22,9 @@ from models.diagnosis.static_checks import static_findings
 
 # Judged again at the end on the epochs the kept model saw, and dropped when no longer so:
 # early stopping that restored the best weights cured the overfitting it stopped, and a loss
-# that spiked and came back down did not diverge.
+# that spiked and came back down did not diverge. When still so, the end's finding replaces the
+# live one: its evidence and its epoch are those of the run as it ended (a gap seen in epoch 4
+# may have closed before the validation loss's real turn in epoch 27).
 JUDGED_AT_THE_END = ("overfitting", "learning_rate_too_high")
 
 
@@ -94,11 +95,7 @@ class Diagnosis:
             end += curve_checks.learning_rate_too_low(history, self.facts, metric, self.project,
                                                       self._update_ratio(), self.first_loss)
         end += curve_checks.not_converged(history, self.project, reason)
-        for finding in end:
-            previous = self._found.get(finding.key)
-            if finding.code in JUDGED_AT_THE_END and previous is not None:
-                # The end's evidence, which speaks of the whole run, at the epoch it was first seen.
-                finding = replace(finding, epoch=min(previous.epoch, finding.epoch))
+        for finding in end:  # the end's own finding for what it judges again: its evidence is of the whole run
             kept.setdefault(finding.key, finding)
         self.seconds += time.perf_counter() - started
         return DiagnosisReport(by_urgency(kept.values()), self._figures(test_metrics or {}, restored_epoch), metric,
