@@ -55,13 +55,19 @@ LARGE_UPDATE_RATIO = 1e-2
 # accuracy is under 0.01. For a regression, the best one-epoch fall of the loss is under 1 %.
 SLOW_GAIN = 0.01
 SLOW_LOSS_FALL = 0.01
+# A first epoch that lowered the loss (from its value before training) by 5 % or more learned:
+# a run that converged in one epoch and then stayed flat is not slow.
+SLOW_FIRST_FALL = 0.05
 # Karpathy's healthy step changes the weights by about 1e-3 of their size; a third of that or more is
 # not a step too small.
 SMALL_UPDATE_RATIO = 3e-4
 # Below this skill a slow run still had much to learn; above it, small gains are the end of learning.
 SLOW_SKILL = 0.9
 # Exploding loss: cross-entropy at 1000 nats means probabilities of e^-1000 on the right class.
+# A hundred times ln C is as sure a sign and comes sooner (Adam at 1.0 on the spiral: 603 nats
+# in the first epoch, where ln 2 is 0.69); no run that learns passes through it.
 EXPLODED_LOSS = 1e3
+EXPLODED_OVER_CHANCE = 100
 # Not converged (Tuning Playbook: "is the loss still improving at the end?"): over the last
 # fifth of the run (at least three epochs) the loss fell by more than 2 %, and the
 # validation loss is within 0.5 % of its best.
@@ -276,10 +282,11 @@ def learning_rate_too_low(history: dict, facts: RunFacts, metric: str, project, 
     train = _series(history, metric)
     if facts.skill(float(train[-1]) if len(train) else math.nan) >= SLOW_SKILL:
         return []
+    if first_loss is not None and math.isfinite(first_loss) and first_loss > 0 \
+            and (first_loss - loss[0]) / first_loss >= SLOW_FIRST_FALL:
+        return []  # the first epoch learned (from the loss before training): it converged early, not slowly
     if facts.is_classification:
-        # The first epoch's gain is measured from the baseline, what an untrained network scores about.
-        start = np.concatenate([[min(facts.baseline, float(train[0]))], train]) if len(train) else train
-        gains = [np.max(np.diff(values)) for values in (start, _series(history, f"val_{metric}")) if len(values) > 1]
+        gains = [np.max(np.diff(values)) for values in (train, _series(history, f"val_{metric}")) if len(values) > 1]
         if not gains or max(gains) >= SLOW_GAIN:
             return []
         evidence = Text.of("In {epochs} epochs no epoch raised the training or validation accuracy by {step} or "
@@ -308,7 +315,10 @@ def exploding_loss(history: dict, facts: RunFacts, project) -> list[Finding]:
     finite = loss[np.isfinite(loss)]
     if not len(finite):
         return []
-    limit = EXPLODED_LOSS if facts.chance_loss is not None else EXPLODED_LOSS * max(abs(finite[0]), 1e-12)
+    if facts.chance_loss is not None:  # cross-entropy: 1000 nats, or a hundred times chance's ln C
+        limit = min(EXPLODED_LOSS, EXPLODED_OVER_CHANCE * facts.chance_loss)
+    else:
+        limit = EXPLODED_LOSS * max(abs(finite[0]), 1e-12)
     huge = np.flatnonzero(finite >= limit)
     if facts.chance_loss is None and len(finite) < 2:
         return []
