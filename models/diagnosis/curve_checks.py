@@ -391,7 +391,10 @@ def not_converged(history: dict, project, reason: str) -> list[Finding]:
                 "lowest.", tail=tail, which=Text.of(FIGURE_WORDS[key]), percent=f"{fall * 100:.1f}",
                 before=f"{before:.4g}", now=f"{loss[-1]:.4g}"),
         Text.of("Training stopped while the network was still learning."),
-        (remedies.more_epochs(project, 3.0),), epoch=len(loss), figure=(key, float(loss[-1])))]
+        # Two lengths: a repair tries the second (of the same kind, so on the original) when three
+        # times as long still improved but did not settle.
+        (remedies.more_epochs(project, 3.0), remedies.more_epochs(project, 10.0)), epoch=len(loss),
+        figure=(key, float(loss[-1])))]
 
 
 FIGURE_WORDS = {"loss": "training loss", "val_loss": "validation loss"}
