@@ -33,7 +33,7 @@ from gui.inside_views import InsideViews
 from gui.network_editor import NetworkEditor
 from gui.predict_dialog import ModelFileActions
 from gui.remedy_trials import RemedyTrials
-from gui.results_page import ResultsPage, crossval_html, run_html, test_summary
+from gui.results_page import ResultsPage, crossval_html, run_html, tab_title, test_summary
 from gui.sample_gallery import PreviewHighlight
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         self.network_editor = NetworkEditor()
         self.charts = TrainingCharts()
         self.preview = DataPreview()
-        self.results_page = ResultsPage()
+        self.results_page = ResultsPage(self.charts.finding_marks)
         self.results = self.results_page.text
         self.try_it = TryItView()
         self.point_trial = PreviewPointTrial(self.preview, self.try_it, parent=self)
@@ -330,6 +330,8 @@ class MainWindow(QMainWindow):
         self.remedies.outcome.connect(diagnosis.show_outcome)
         self.remedies.outcome.connect(lambda sentence, _good: self.statusBar().showMessage(sentence, 15000))
         self.training_done.connect(self.remedies.run_ended)
+        self.results_page.problems_changed.connect(lambda problems: self.bottom_tabs.setTabText(
+            self.bottom_tabs.indexOf(self.results_page), tab_title(problems)))
         self.network_editor.message.connect(self.show_message)
         self.try_it.model_changed.connect(self.predict_action.setEnabled)
         self.model_files.model_opened.connect(lambda loaded: self.try_it.set_model(loaded, self.dataset))
@@ -568,9 +570,7 @@ class MainWindow(QMainWindow):
         if keep:
             self._previous_key = key
         self._shown_key = key if comparable else None
-        self.results.clear()
-        self.results_page.diagnosis.clear(keep_outcome=True)
-        self._title_results_tab(0)
+        self.results_page.clear_for_a_run()
         self.result = None
         self.try_it.set_model(None)  # the next model is trained in another thread: not to be called meanwhile
         self.point_trial.clear()
@@ -591,7 +591,7 @@ class MainWindow(QMainWindow):
         self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x, instruments=True,
                                diagnose=True)
         self.job.run_finished.connect(self._run_finished)
-        self.job.findings_found.connect(self._findings_found)
+        self.job.findings_found.connect(self.results_page.add_findings)
         self.results_page.diagnosis.start_run()
         self.inside.start_run(self.job, self.project, self.dataset)
         self._start_training_job()
@@ -744,26 +744,6 @@ class MainWindow(QMainWindow):
                                               left=_format_seconds(result.eta_s)))
         self._show_probe(result.probe)
 
-    def _findings_found(self, findings) -> None:
-        """New findings of the diagnosis: a card each, and a mark on the loss chart at their epoch."""
-        self.results_page.diagnosis.add_findings(findings)
-        for finding in findings:
-            self.charts.finding_marks.add(finding)
-        self._title_results_tab(self.results_page.diagnosis.problem_count())
-
-    def _show_diagnosis(self, report) -> None:
-        """The run's full diagnosis; the marks follow it (the end may drop a finding the run had shown)."""
-        self.charts.finding_marks.clear()
-        for finding in report.findings:
-            self.charts.finding_marks.add(finding)
-        self.results_page.diagnosis.show_report(report)
-        self._title_results_tab(len(report.problems))
-
-    def _title_results_tab(self, problems: int) -> None:
-        """"Results", or "Results ⚠ 2" while the diagnosis has problems to show."""
-        title = tr("Results") + (f" ⚠ {problems}" if problems else "")
-        self.bottom_tabs.setTabText(self.bottom_tabs.indexOf(self.results_page), title)
-
     def _show_probe(self, probe) -> None:
         # The data set may have been changed while training: its grid is not the one probed.
         if probe is not None and self.preview.dataset is self._trained_with[1]:
@@ -780,7 +760,7 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(test_summary(result))
         self.results.setHtml(run_html(result))
         if result.diagnosis is not None:
-            self._show_diagnosis(result.diagnosis)
+            self.results_page.show_diagnosis(result.diagnosis)
         self.try_it.set_model(model_from_run(result), self._trained_with[1])
         trained_on = self._trained_with[0].dataset
         self.evaluation.set_result(result, self._trained_with[1], trained_on.data_file if trained_on.name == "csv" else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QTextBrowser
 
 from gui.diagnosis_view import DiagnosisView
@@ -13,10 +13,17 @@ from gui.i18n import tr
 
 
 class ResultsPage(QSplitter):
-    """The figures of the last run (``text``) above its diagnosis (``diagnosis``)."""
+    """The figures of the last run (``text``) above its diagnosis (``diagnosis``).
 
-    def __init__(self, parent=None):
+    Args:
+        marks: the loss chart's `FindingMarks`, which follow the findings shown here.
+    """
+
+    problems_changed = Signal(int)  # how many problems the diagnosis shows now
+
+    def __init__(self, marks, parent=None):
         super().__init__(Qt.Vertical, parent)
+        self.marks = marks
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
         self.text.setPlaceholderText(tr("Test-set results appear here when training ends."))
@@ -27,6 +34,31 @@ class ResultsPage(QSplitter):
         self.setStretchFactor(1, 3)
         self.setSizes([100, 300])
         self.setChildrenCollapsible(False)
+
+    def add_findings(self, findings) -> None:
+        """New findings of a run: a card each, and a mark on the loss chart at their epoch."""
+        self.diagnosis.add_findings(findings)
+        for finding in findings:
+            self.marks.add(finding)
+        self.problems_changed.emit(self.diagnosis.problem_count())
+
+    def show_diagnosis(self, report) -> None:
+        """The run's full diagnosis; the marks follow it (the end may drop a finding the run had shown)."""
+        self.marks.clear()
+        for finding in report.findings:
+            self.marks.add(finding)
+        self.diagnosis.show_report(report)
+        self.problems_changed.emit(len(report.problems))
+
+    def clear_for_a_run(self) -> None:
+        self.text.clear()
+        self.diagnosis.clear(keep_outcome=True)
+        self.problems_changed.emit(0)
+
+
+def tab_title(problems: int) -> str:
+    """"Results", or "Results ⚠ 2" while the diagnosis shows problems."""
+    return tr("Results") + (f" ⚠ {problems}" if problems else "")
 
 
 def test_summary(result) -> str:
