@@ -191,3 +191,25 @@ def test_hostile_project_files_are_one_sentence(tmp_path, text, words):
         load_project(path)
     assert words in str(caught.value)
     assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize(("exclude", "words"), [
+    (["alive", 3], "dataset exclude must be a list of column names"),
+    ("alive", "dataset exclude must be a list of column names"),
+    ([f"c{i}" for i in range(10_001)], "dataset exclude names 10,001 columns; at most 10,000"),
+])
+def test_left_out_columns_from_a_project_file_are_checked(tmp_path, exclude, words):
+    data = project_to_dict(Project())
+    data["dataset"]["exclude"] = exclude
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UserError, match=words):
+        load_project(path)
+
+
+def test_an_old_project_file_without_left_out_columns_still_opens(tmp_path):
+    data = project_to_dict(Project())
+    del data["dataset"]["exclude"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    assert load_project(path).dataset.exclude == []
