@@ -25,13 +25,13 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert "| `throughput_vs_plain_fit` |" in done.stdout
 
 
-def test_diagnosis_benchmark_runs_a_faulty_and_a_healthy_configuration(tmp_path):
+def test_diagnosis_benchmark_detects_and_repairs_a_faulty_configuration(tmp_path):
     out = tmp_path / "diagnosis.json"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "diagnosis.py"), "--only", "high-dropout,moons",
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "diagnosis.py"), "--only", "high-dropout",
                            "--json", str(out)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(out.read_text())
-    assert (summary["faulty"], summary["healthy"]) == (1, 1)
+    assert (summary["faulty"], summary["healthy"]) == (1, 0)
     assert summary["detected_share"] == 1.0 and summary["false_alarms"] == 0
     assert summary["repaired_share"] == 1.0  # capping the dropout at 0.3 cures it
     assert 0 < summary["cost_fraction"] < 1
