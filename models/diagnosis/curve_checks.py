@@ -16,7 +16,7 @@ import numpy as np
 
 from models.diagnosis import remedies
 from models.diagnosis.facts import RunFacts
-from models.diagnosis.findings import NOTE, PROBLEM, Finding, Text
+from models.diagnosis.findings import FIGURE_NAMES, NOTE, PROBLEM, Finding, Text
 from models.diagnosis.layer_checks import EXPLODING_CAUSE, exploding_remedies
 
 # AUTOTRAINER's overfitting rule: epochs in a row in which the training loss falls by more
@@ -342,7 +342,7 @@ def fit_at_end(history: dict, facts: RunFacts, metric: str, project, upto: int |
     baseline_name = (Text.of("always guessing '{name}'", name=facts.majority_class) if facts.is_classification
                      else Text.of("always predicting the median"))
     if skill < UNDERFIT_SKILL:
-        dense = sum(1 for layer in project.layers if type(layer).__name__ == "DenseLayer")
+        dense = len(remedies.hidden_dense_positions(project))
         offered = [remedies.wider_layers(4.0)] if dense else []
         if dense < 2:
             offered.append(remedies.add_hidden_layer(64))
@@ -388,16 +388,13 @@ def not_converged(history: dict, project, reason: str) -> list[Finding]:
     return [Finding(
         "not_converged", NOTE,
         Text.of("In the last {tail} epochs the {which} fell a further {percent} % ({before} → {now}) and is at its "
-                "lowest.", tail=tail, which=Text.of(FIGURE_WORDS[key]), percent=f"{fall * 100:.1f}",
+                "lowest.", tail=tail, which=Text.of(FIGURE_NAMES[key]), percent=f"{fall * 100:.1f}",
                 before=f"{before:.4g}", now=f"{loss[-1]:.4g}"),
         Text.of("Training stopped while the network was still learning."),
         # Two lengths: a repair tries the second (of the same kind, so on the original) when three
         # times as long still improved but did not settle.
         (remedies.more_epochs(project, 3.0), remedies.more_epochs(project, 10.0)), epoch=len(loss),
         figure=(key, float(loss[-1])))]
-
-
-FIGURE_WORDS = {"loss": "training loss", "val_loss": "validation loss"}
 
 
 def initial_loss_off(first_loss: float | None, facts: RunFacts, project) -> list[Finding]:

@@ -12,21 +12,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from models.diagnosis.findings import PROBLEM, TITLES, DiagnosisReport, Finding, Remedy, Text
+from models.diagnosis.findings import (
+    FIGURE_NAMES,
+    PROBLEM,
+    TITLES,
+    DiagnosisReport,
+    Finding,
+    Remedy,
+    Text,
+)
 from models.diagnosis.remedies import apply_edit
 from models.errors import UserError
 from models.network.spec import project_to_dict
-
-# How a figure is named in a sentence.
-FIGURE_NAMES = {
-    "loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
-    "val_accuracy": "validation accuracy", "mae": "training MAE", "val_mae": "validation MAE",
-    "gradient_ratio": "first/last gradient ratio", "dead_fraction": "share of dead units",
-    "saturated_fraction": "share of saturated units", "initial_loss": "first loss",
-    "dropout_rate": "dropout rate", "parameters_per_row": "parameters per training row",
-    "validation_rows": "validation rows", "single_column_score": "one column's score", "baseline": "baseline",
-    "gradient_growth": "growth of the gradient",
-}
 
 
 @dataclass
