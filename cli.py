@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--exclude", metavar="COLUMNS",
                         help="comma-separated CSV columns to leave out of the inputs (one that gives the answer away, "
                              "an id)")
+    source.add_argument("--resume", metavar="RUN_DIR",
+                        help="train a run folder's model on from its weights and optimizer state for --epochs more "
+                             "epochs (default: as many as it ran), on its own data, into a new run folder")
     source.add_argument("--task", choices=["auto", "classification", "regression"],
                         help="for a CSV: predict classes or a number; auto (the default) decides from the target "
                              "column and says why")
@@ -458,11 +461,32 @@ def _rescue(result) -> int:
     return EXIT_NOT_SAVED
 
 
+# What --resume cannot change: the run's network, its data and how the data is split.
+RESUME_KEEPS = ("project", "dataset", "data_file", "target", "samples", "noise", "missing", "exclude", "task", "hidden",
+                "activation", "initializer", "dropout", "l1", "l2", "batch_norm", "optimizer", "momentum", "validation",
+                "seed", "folds", "auto_remedy")
+
+
+def resumed_project(args):
+    """``train --resume RUN_DIR``: the run's project for ``--epochs`` more epochs, and the run to go on from."""
+    from models.training.resume import read_run
+
+    fixed = [f"--{name.replace('_', '-')}" for name in RESUME_KEEPS if getattr(args, name, None) not in (None, False)]
+    if fixed:
+        raise UserError(f"--resume trains the run's own network on its own data, so {', '.join(fixed)} cannot "
+                        "change it: drop it, or train a new run.")
+    run = read_run(args.resume)
+    project = run.project
+    if args.epochs is None:
+        args.epochs = max((len(values) for values in run.continuation.history.values()), default=1)
+    return apply_network_and_training_flags(project, args).validate(), run.continuation
+
+
 def command_train(args) -> int:
     from models.training.run_folder import describe_os_error
     from models.training.runner import NAN_LOSS, run_training
 
-    project = project_from_args(args)
+    project, continuation = resumed_project(args) if args.resume else (project_from_args(args), None)
     formats = [item.strip() for item in (args.export or "").split(",") if item.strip()]
     if formats:
         from models.saving.export import EXPORT_FORMATS
@@ -492,7 +516,7 @@ def command_train(args) -> int:
     started = time.perf_counter()
     _quit_at_once_on_interrupt("while loading the data")  # nothing to keep yet
     folder = _claim_run_folder(args, project)
-    folder.start(project)  # the settings are in the folder even if the run is killed
+    folder.start(_whole_run(project, continuation))  # the settings are in the folder even if the run is killed
     try:
         dataset, stop = _load_data_and_catch_interrupts(project)
     except BaseException:
@@ -501,7 +525,7 @@ def command_train(args) -> int:
     listener = ProgressBar(quiet=args.quiet)
     diagnose = not args.no_diagnosis
     result = run_training(project, listener=listener, stop=stop, dataset=dataset, run_dir=folder,
-                          instruments=args.instruments or diagnose, diagnose=diagnose)
+                          instruments=args.instruments or diagnose, diagnose=diagnose, continue_from=continuation)
     tests = "  ".join(f"test {key} {value:.4f}" for key, value in result.test_metrics.items())
     print(f"{result.reason_text} after {result.epochs_run} epoch(s) in {result.elapsed_s:.1f} s; {tests}")
     print(f"{result.train_samples_per_second:,.0f} training samples/s on {result.device}")
@@ -532,6 +556,16 @@ def command_train(args) -> int:
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
     print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
     return _stopped_status(stop) if result.reason == "stopped" else 0
+
+
+def _whole_run(project, continuation):
+    """The project a run folder keeps: a resumed run's counts the epochs before it too, so training it
+    afresh reaches the same model."""
+    if continuation is None:
+        return project
+    whole = project.copy()
+    whole.training.epochs = continuation.epochs_done + project.training.epochs
+    return whole
 
 
 # The most retrains `--auto-remedy` takes: the longest remedy list any finding offers.

@@ -616,7 +616,7 @@ def test_a_training_that_fails_after_an_overwrite_gives_the_old_run_back(tmp_pat
         raise MemoryError
 
     _finished_run(tmp_path / "r")
-    monkeypatch.setattr("models.training.runner.ShuffledBatches.__init__", no_memory)
+    monkeypatch.setattr("models.training.compiled_loop.fit_compiled", no_memory)
     assert train("--dataset", "moons", *QUICK, "--out", str(tmp_path / "r"), "--overwrite") == 2
     assert "out of memory" in error_line(capsys)
     _old_run_is_whole(tmp_path / "r")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from dataclasses import replace
 
 import numpy as np
@@ -147,6 +148,8 @@ class LayerProbe:
         self.model = model
         self.x = tf.constant(np.asarray(x, dtype=np.float32))
         self.y = tf.constant(y)
+        self.activations = dense_activation_names(model)
+        self.names = [layer.name for layer in self.dense_layers()]
         self._edges: dict[tuple[int, str], np.ndarray] = {}
         self._previous: dict[int, tuple[np.ndarray, int]] = {}
         self._per_step: dict[int, float] = {}
@@ -160,49 +163,11 @@ class LayerProbe:
     def read(self, epoch: float, step: int) -> InstrumentReading:
         """Every Dense layer's reading now, at ``epoch`` epochs and ``step`` steps done."""
         if self._measure is None:
-            self._measure = self._compile_measure()
+            self._measure = _traced_measure(self.model, self.x, self.y)
         measured = {key: [None if value is None else np.asarray(value) for value in values] if isinstance(values, list)
-                    else np.asarray(values) for key, values in self._measure().items()}
+                    else np.asarray(values) for key, values in self._measure(self.x, self.y).items()}
         layers = [self._layer_reading(index, measured, epoch, step) for index in range(len(measured["kernels"]))]
         return InstrumentReading(epoch=epoch, step=step, layers=layers, loss=float(measured["loss"]))
-
-    def _compile_measure(self):
-        """One traced TensorFlow function that measures everything at once.
-
-        Run eagerly, the same work took 15 ms on a 3×64 network (most of it
-        Python dispatching some 120 small operations), too slow to read after
-        every short epoch; traced, it is one call.
-        """
-        import keras
-        import tensorflow as tf
-
-        model, x, y = self.model, self.x, self.y
-        # The compiled loss function itself, averaged over the batch as `fit` averages it: Keras's
-        # `compute_loss` machinery (the same figure) doubled the time tracing takes, 100 → 55 ms.
-        loss_function = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
-
-        def data_loss(targets, predictions):
-            return tf.reduce_mean(loss_function(targets, predictions))
-
-        @tf.function(autograph=False)
-        def measure():
-            with tf.GradientTape() as tape:
-                output, steps = walk_layers(model, x, batch_statistics=True)
-                loss = data_loss(y, output) + sum(model.losses, tf.constant(0.0))  # regularisation included
-            kernels = [step.layer.kernel for step in steps]
-            return {
-                "loss": loss,
-                "gradients": tape.gradient(loss, kernels),
-                "kernels": [tf.identity(kernel) for kernel in kernels],
-                "biases": [tf.identity(step.layer.bias) if step.layer.use_bias else None for step in steps],
-                "pre_activations": [step.pre_activation for step in steps],
-                "outputs": [step.output for step in steps],
-                "batch_norm_outputs": [step.batch_norm_output for step in steps],
-            }
-
-        self.activations = dense_activation_names(model)
-        self.names = [layer.name for layer in self.dense_layers()]
-        return measure
 
     def _edges_for(self, index: int, kind: str, values: np.ndarray, activation: str | None = None) -> np.ndarray:
         key = (index, kind)
@@ -271,6 +236,55 @@ class LayerProbe:
             if norm > 0 and math.isfinite(norm):
                 self._per_step[index] = float(np.linalg.norm(kernel - previous[0])) / norm / (step - previous[1])
 
+# Each model's traced measuring function, by the probe's shapes: a model reused for another run
+# (models.training.model_cache) reads without tracing again.
+_MEASURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _traced_measure(model, x, y):
+    """The model's measuring function for probe batches shaped like ``x`` and ``y``, traced once."""
+    key = (tuple(x.shape[1:]), tuple(y.shape[1:]), y.dtype)
+    functions = _MEASURES.setdefault(model, {})
+    if key not in functions:
+        functions[key] = _compile_measure(model, x, y)
+    return functions[key]
+
+
+def _compile_measure(model, x, y):
+    """One traced TensorFlow function that measures everything at once on a probe batch.
+
+    Run eagerly, the same work took 15 ms on a 3×64 network (most of it
+    Python dispatching some 120 small operations), too slow to read after
+    every short epoch; traced, it is one call. The probe batch is an argument,
+    so another run's batch of the same widths uses the same trace.
+    """
+    import keras
+    import tensorflow as tf
+
+    # The compiled loss function itself, averaged over the batch as `fit` averages it: Keras's
+    # `compute_loss` machinery (the same figure) doubled the time tracing takes, 100 → 55 ms.
+    loss_function = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec((None, *x.shape[1:]), tf.float32),
+                                                   tf.TensorSpec((None, *y.shape[1:]), y.dtype)])
+    def measure(x, y):
+        with tf.GradientTape() as tape:
+            output, steps = walk_layers(model, x, batch_statistics=True)
+            loss = tf.reduce_mean(loss_function(y, output)) + sum(model.losses, tf.constant(0.0))  # regularisation included
+        kernels = [step.layer.kernel for step in steps]
+        return {
+            "loss": loss,
+            "gradients": tape.gradient(loss, kernels),
+            "kernels": [tf.identity(kernel) for kernel in kernels],
+            "biases": [tf.identity(step.layer.bias) if step.layer.use_bias else None for step in steps],
+            "pre_activations": [step.pre_activation for step in steps],
+            "outputs": [step.output for step in steps],
+            "batch_norm_outputs": [step.batch_norm_output for step in steps],
+        }
+
+    return measure
+
+
 def without_weights(reading: InstrumentReading) -> InstrumentReading:
     """A copy of ``reading`` whose layers hold no kernel or bias (the listener's own copy keeps them)."""
     return replace(reading, layers=[replace(layer, kernel=None, bias=None) for layer in reading.layers])
@@ -292,8 +306,9 @@ def make_instruments_callback(keras):
         """
 
         def __init__(self, x, y, steps_per_epoch: int, on_reading, interval: float = READING_INTERVAL,
-                     budget: float = READING_BUDGET, record_path: bool = False):
+                     budget: float = READING_BUDGET, record_path: bool = False, initial_epoch: int = 0):
             super().__init__()
+            self.initial_epoch = initial_epoch
             self.x, self.y, self.steps_per_epoch = x, y, steps_per_epoch
             self.on_reading, self.interval, self.budget, self.record_path = on_reading, interval, budget, record_path
             self.readings: list[InstrumentReading] = []
@@ -311,7 +326,8 @@ def make_instruments_callback(keras):
             self._probe = LayerProbe(self.model, self.x, self.y)
             if self.record_path:
                 self._path.append(self._weights_row())
-            self._read(0.0)
+            self._steps_done = self.initial_epoch * self.steps_per_epoch
+            self._read(float(self.initial_epoch))
             self._last_cost = 0.0  # that first reading traced the function: a cost paid once, not each time
 
         def on_epoch_begin(self, epoch, logs=None):

@@ -239,3 +239,25 @@ def build_model(
         jit_compile=jit_compile,
     )
     return model
+
+
+def reset_weights(model, project: Project, n_features: int, plan: OutputPlan, target_scale=None,
+                  input_scale=None) -> None:
+    """Gives a model built from ``project``'s network the weights `build_model` would start it from.
+
+    Every variable takes its value from the initializer of a freshly made
+    layer of the same name (seeded from ``project.training.seed`` as
+    `build_layers` seeds it), and a dropout layer's random state starts again,
+    so a model reused for another run trains exactly as a new one would.
+    """
+    import keras
+
+    fresh = {layer.name: layer for layer in build_layers(keras, project, n_features, plan, target_scale, input_scale)
+             if isinstance(layer, keras.layers.Layer)}
+    for layer in model.layers:
+        new = fresh[layer.name]
+        for variable in layer.variables:
+            if variable.name == "seed_generator_state":
+                variable.assign(new.seed_generator.state.value)
+            else:
+                variable.assign(getattr(new, f"{variable.name}_initializer")(variable.shape, variable.dtype))

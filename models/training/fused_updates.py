@@ -118,6 +118,8 @@ def fuse_optimizer_updates(optimizer) -> bool:
     """
     if not optimizer.built:
         raise ValueError("build the optimizer before fusing its updates")
+    if "update_step" in vars(optimizer):  # fused already (a model trained on)
+        return True
     fused = fused_update_step(optimizer)
     if fused is None:
         return False

@@ -27,8 +27,13 @@ def make_progress_callback(keras):
         """
 
         def __init__(self, listener, stop, epochs, steps_per_epoch, batch_size, train_samples, metric, interval,
-                     probe_x=None, probe_interval=0.25, exact_call_means=True, probe_units=False):
+                     probe_x=None, probe_interval=0.25, exact_call_means=True, probe_units=False, initial_epoch=0,
+                     predict=None):
             super().__init__()
+            self.initial_epoch = initial_epoch
+            # The model's outputs for the probe points; Keras's eager call when none is given.
+            self.predict = predict or (lambda x: probe_outputs(self.model, x))
+            self._steps_from_loop = False  # `record_steps` brings every batch's logs
             # Under several replicas Keras's logs average each replica's own running
             # mean, and a batch split unevenly breaks the differencing: report those as they come.
             self.exact_call_means = exact_call_means
@@ -39,12 +44,13 @@ def make_progress_callback(keras):
             self.batch_size, self.train_samples = batch_size, train_samples
             self.metric, self.interval = metric, interval
             self.reason = COMPLETED
-            self.epochs_done = 0
+            self.epochs_done = initial_epoch
             self.train_seconds = 0.0
             self.samples_seen = 0
             self._epoch_start = self._last_report = self._run_start = 0.0
             self._steps_before_epoch = 0
             self._pending = []
+            self._last_logs = (math.nan, None)  # the running loss and metric last reported
             self._last_step = 0
             # (epoch, samples, running loss, running metric) of the last point turned into a call mean.
             self._previous = (-1, 0, 0.0, None)
@@ -57,20 +63,41 @@ def make_progress_callback(keras):
             self._epoch_start = self._last_report = time.perf_counter()
 
         def _eta(self, now: float, epoch_fraction: float) -> float:
-            done = self._epoch + epoch_fraction
+            done = self._epoch - self.initial_epoch + epoch_fraction
             elapsed = now - self._run_start
-            return elapsed / done * (self.epochs - done) if done > 0 else math.nan
+            return elapsed / done * (self.epochs - self.initial_epoch - done) if done > 0 else math.nan
 
         def _check_stop(self):
             if self.stop.is_set():
                 self.reason = STOPPED
                 self.model.stop_training = True
 
+        def on_train_batch_begin(self, batch, logs=None):
+            self.stop.wait_while_paused(lambda: self._report_pause(batch))
+            self._check_stop()
+
+        def _report_pause(self, step):
+            """Before a paused run waits: everything since the last report, with the probe, so the views
+            show the weights it paused at (an epoch's end has just sent them)."""
+            if step or self._pending:  # not before the first batch
+                self._report(step, self._steps_before_epoch + step, time.perf_counter(), with_probe=step > 0)
+
+        def record_steps(self, epoch, first_step, columns):
+            """Every batch's running loss and metric from one call (`models.training.compiled_loop`)."""
+            self._steps_from_loop = True
+            losses, metrics = columns
+            for index, loss in enumerate(losses):
+                step = first_step + index + 1
+                self._pending.append((epoch + step / self.steps_per_epoch, epoch,
+                                      min(step * self.batch_size, self.train_samples), loss,
+                                      metrics[index] if self.metric else None))
+
         def on_train_batch_end(self, batch, logs=None):
             # Keras numbers a short last call as if it were full: never past the epoch's end.
             step = self._last_step = min(batch + 1, self.steps_per_epoch)
+            self.stop.batches_done()
             # Keep the call's figures as tensors (no waiting for the device) until a report is due.
-            if logs and "loss" in logs:
+            if logs and "loss" in logs and not self._steps_from_loop:
                 self._pending.append((self._epoch + step / self.steps_per_epoch, self._epoch,
                                       min(step * self.batch_size, self.train_samples), logs["loss"], logs.get(self.metric)))
             now = time.perf_counter()
@@ -84,14 +111,16 @@ def make_progress_callback(keras):
             if self._pending:  # the last calls since the last report, after the last epoch ended
                 self._report(self._last_step, self._steps_before_epoch, time.perf_counter())
 
-        def _report(self, step, global_step, now):
+        def _report(self, step, global_step, now, with_probe=False):
             self._last_report = now
             running = [(x, epoch, samples, as_float(loss), None if metric is None else as_float(metric))
                        for x, epoch, samples, loss, metric in self._pending]
             self._pending = []
-            loss, metric = (running[-1][3], running[-1][4]) if running else (math.nan, None)
+            if running:
+                self._last_logs = running[-1][3], running[-1][4]
+            loss, metric = self._last_logs
             points = [self._call_mean(*point) for point in running]
-            if not math.isfinite(loss):
+            if running and not math.isfinite(loss):
                 self.reason = NAN_LOSS
                 self.model.stop_training = True
             seconds = now - self._epoch_start if self._epoch_start else 0.0
@@ -101,7 +130,7 @@ def make_progress_callback(keras):
                 global_step=global_step, loss=loss, metric=metric,
                 samples_per_second=samples / seconds if seconds > 0 else 0.0,
                 elapsed_s=now - self._run_start, eta_s=self._eta(now, step / self.steps_per_epoch),
-                points=points,
+                points=points, **(self._probe() if with_probe else {}),
             ))
 
         def _call_mean(self, x, epoch, samples, loss, metric):
@@ -126,8 +155,13 @@ def make_progress_callback(keras):
             def own(mean, previous):
                 return (samples * mean - previous_samples * previous) / span
 
-            call_metric = None if metric is None or previous_metric is None else own(metric, previous_metric)
-            return x, own(loss, previous_loss), call_metric
+            # The running means are float32: the difference of two can land a rounding error outside the
+            # figure's range (an accuracy of 1.0000002 for a batch of four rows). Every loss here is at
+            # least 0, and an accuracy at most 1.
+            call_metric = None if metric is None or previous_metric is None else max(0.0, own(metric, previous_metric))
+            if call_metric is not None and self.metric == "accuracy":
+                call_metric = min(call_metric, 1.0)
+            return x, max(0.0, own(loss, previous_loss)), call_metric
 
         def on_test_begin(self, logs=None):
             # Validation time is not training throughput.
@@ -150,6 +184,7 @@ def make_progress_callback(keras):
                 self.reason = NAN_LOSS
                 self.model.stop_training = True
             self._check_stop()
+            self.stop.epoch_done()
             self.listener.on_epoch_ended(EpochResult(
                 epoch=epoch + 1, epochs=self.epochs, logs=logs,
                 elapsed_s=now - self._run_start, eta_s=self._eta(now, 1.0), **self._probe_if_due(now),
@@ -157,10 +192,15 @@ def make_progress_callback(keras):
 
         def _probe_if_due(self, now) -> dict:
             """The model's outputs on the probe points (and every unit's), a few times a second at most."""
-            if self.probe_x is None or now - self._last_probe < self.probe_interval:
+            if now - self._last_probe < self.probe_interval and not self.stop.is_paused():
                 return {}
             self._last_probe = now
-            return {"probe": probe_outputs(self.model, self.probe_x),
+            return self._probe()
+
+        def _probe(self) -> dict:
+            if self.probe_x is None:
+                return {}
+            return {"probe": self.predict(self.probe_x),
                     "unit_outputs": unit_outputs(self.model, self.probe_x) if self.probe_units else None}
 
     return ProgressCallback

@@ -33,6 +33,9 @@ class RunStarted:
     parameters: int
     device: str
     metric: str
+    # Epochs already trained when this run continues an earlier one ("train more"); its epochs
+    # are numbered on from there, and a chart continues the same curves.
+    initial_epoch: int = 0
 
 
 @dataclass
@@ -54,6 +57,9 @@ class BatchProgress:
     # throttled. Each is the mean over that call's batches alone (not the
     # epoch's running mean, which `loss` and `metric` above are).
     points: list[tuple[float, float, float | None]] = field(default_factory=list)
+    # The model's outputs on the probe points (and every unit's), sent when a run pauses mid-epoch.
+    probe: np.ndarray | None = field(default=None, repr=False)
+    unit_outputs: list | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -103,10 +109,27 @@ class RunResult:
     unit_outputs: list[np.ndarray] | None = field(default=None, repr=False)
     # The diagnosis' report (`models.diagnosis.findings.DiagnosisReport`), when it was asked for.
     diagnosis: object = field(default=None, repr=False)
+    # What the model's traced functions depend on (`models.training.model_cache.structure_key`).
+    structure_key: str = field(default="", repr=False)
+
+    def continuation(self) -> Continuation:
+        """This run, for `run_training`'s ``continue_from`` ("train more")."""
+        return Continuation(self.model, self.epochs_run, self.history, self.structure_key)
 
     @property
     def reason_text(self) -> str:
         return REASON_TEXT[self.reason]
+
+
+@dataclass
+class Continuation:
+    """A run to train on ("train more", ``train --resume``): its model, with its weights and optimizer
+    state, the epochs it has run and its history; ``structure_key`` (when known) must match the project's."""
+
+    model: object
+    epochs_done: int
+    history: dict[str, list[float]]
+    structure_key: str = ""
 
 
 class TrainingListener:
@@ -139,14 +162,72 @@ class TrainingListener:
 
 
 class StopRequest:
-    """A flag the window or a signal handler sets; the runner checks it after each batch."""
+    """How the window or a signal handler steers a run: stop, pause, resume, step. Safe from any thread.
+
+    The runner checks it between calls into TensorFlow: a stop ends the run
+    after the current call, a pause holds it before the next one. A step
+    (`step`) lets one batch or one epoch run and then pauses again, as
+    TensorFlow Playground's step button does.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._condition = threading.Condition()
+        self._paused = False
+        self._stepping: str | None = None  # "batch" or "epoch" while a step runs
 
     def set(self) -> None:
+        """Stop: the run ends after the current call (and at once when it is paused)."""
         self._event.set()
+        with self._condition:
+            self._condition.notify_all()
 
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    def pause(self) -> None:
+        self._steer(paused=True, stepping=None)
+
+    def resume(self) -> None:
+        self._steer(paused=False, stepping=None)
+
+    def step(self, unit: str) -> None:
+        """Lets one ``"batch"`` or one ``"epoch"`` run, then pauses."""
+        if unit not in ("batch", "epoch"):
+            raise ValueError(f"a step is a batch or an epoch, not {unit!r}")
+        self._steer(paused=False, stepping=unit)
+
+    def _steer(self, paused: bool, stepping: str | None) -> None:
+        with self._condition:
+            self._paused, self._stepping = paused, stepping
+            self._condition.notify_all()
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+    def batches_allowed(self, left: int) -> int:
+        """How many of the epoch's ``left`` batches the next call may run: one while stepping by batch."""
+        return 1 if self._stepping == "batch" else left
+
+    def batches_done(self) -> None:
+        """Called after each call into TensorFlow: a batch step is over."""
+        self._finish_step("batch")
+
+    def epoch_done(self) -> None:
+        """Called after each epoch: an epoch step is over."""
+        self._finish_step("epoch")
+
+    def _finish_step(self, unit: str) -> None:
+        with self._condition:
+            if self._stepping == unit:
+                self._paused, self._stepping = True, None
+
+    def wait_while_paused(self, on_pause=None) -> None:
+        """Blocks while the run is paused and not stopped; calls ``on_pause()`` first when it has to wait."""
+        if not self._paused or self.is_set():
+            return
+        if on_pause is not None:
+            on_pause()
+        with self._condition:
+            self._condition.wait_for(lambda: not self._paused or self._event.is_set())
 

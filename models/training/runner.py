@@ -1,10 +1,12 @@
 """The one training runner, shared by the window and the command line.
 
-It trains a project with Keras ``fit`` and reports through a `TrainingListener`
-(`models.training.reports`): progress at a human rate
-(`models.training.progress`) and, when asked, the instruments' readings of
-every layer (`models.instruments.recorder`). The rows are fed by
-`models.training.batches`; the run folder is written by
+On one device it trains with compiled functions traced once per network
+structure and kept between runs (`models.training.compiled_loop`,
+`models.training.model_cache`); across several devices, with Keras ``fit``.
+It reports through a `TrainingListener` (`models.training.reports`):
+progress at a human rate (`models.training.progress`) and, when asked, the
+instruments' readings of every layer (`models.instruments.recorder`). A
+`StopRequest` stops, pauses and steps a run. The run folder is written by
 `models.training.run_folder`.
 """
 
@@ -25,9 +27,8 @@ from models.instruments.recorder import unit_outputs
 from models.network.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.network.spec import Project
 from models.saving.preprocessing import describe_preprocessing
-from models.training.batches import ShuffledBatches  # noqa: F401 (callers import it from here)
 from models.training.fused_updates import fuse_optimizer_updates
-from models.training.progress import as_float, make_progress_callback, probe_outputs
+from models.training.progress import as_float, make_progress_callback
 from models.training.reports import (  # noqa: F401 (callers import the reports from here)
     COMPLETED,
     EARLY_STOPPING,
@@ -35,6 +36,7 @@ from models.training.reports import (  # noqa: F401 (callers import the reports 
     REASON_TEXT,
     STOPPED,
     BatchProgress,
+    Continuation,
     EpochResult,
     RunResult,
     RunStarted,
@@ -156,6 +158,7 @@ def run_training(
     probe_x: np.ndarray | None = None,
     instruments: bool = False,
     diagnose: bool = False,
+    continue_from: Continuation | None = None,
 ) -> RunResult:
     """Trains ``project`` and returns what came of it.
 
@@ -189,6 +192,11 @@ def run_training(
             listener's ``on_findings`` gets each new finding), and the report
             in ``result.diagnosis`` and the run folder's ``diagnosis.json``.
             The layer checks need ``instruments``. Defaults to `False`.
+        continue_from: a finished or stopped run of this project's network to
+            train on ("train more", see `RunResult.continuation`): its model goes on from its weights and
+            optimizer state for ``project.training.epochs`` more epochs,
+            numbered on from its last, and the result's history holds both
+            runs' epochs. Defaults to a new run from the seed's first weights.
 
     Raises:
         TrainingFailed: after calling ``listener.on_failed`` with the reason.
@@ -202,7 +210,8 @@ def run_training(
             folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder.claim(run_dir)
             if not folder.started:  # the window and the command line start theirs before loading data
                 folder.start(project)
-        options = _RunOptions(progress_interval, steps_per_execution, jit_compile, probe_x, instruments, diagnose)
+        options = _RunOptions(progress_interval, steps_per_execution, jit_compile, probe_x, instruments, diagnose,
+                              continue_from)
         result = _train(project, listener, stop, dataset, folder, options)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
@@ -274,6 +283,7 @@ class _RunOptions:
     probe_x: np.ndarray | None
     instruments: bool
     diagnose: bool = False
+    continue_from: Continuation | None = None
 
 
 def _draws_a_loss_surface(project: Project, dataset: Dataset) -> bool:
@@ -283,7 +293,7 @@ def _draws_a_loss_surface(project: Project, dataset: Dataset) -> bool:
 
 
 def _train(project, listener, stop, dataset, folder, options: _RunOptions):
-    steps_per_execution, probe_x = options.steps_per_execution, options.probe_x
+    steps_per_execution = options.steps_per_execution
     if dataset is None:
         dataset = load_dataset(project.dataset)
     problems = data_problems(project, dataset)
@@ -295,14 +305,11 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
     from models.training.devices import import_tensorflow, strategy_for
 
     import_tensorflow()
-    import keras
-
-    keras.backend.clear_session(free_memory=True)
-    keras.utils.set_random_seed(project.training.seed)
     training = project.training
     batch_size = min(training.batch_size, len(arrays.x_train))
     steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
     strategy, device_label = strategy_for(training.device)
+    single = strategy.num_replicas_in_sync == 1
     if options.instruments and _draws_a_loss_surface(project, dataset):
         # The loss surface draws every step's weights (three numbers); a network of two inputs and no
         # hidden layer trains as fast either way.
@@ -312,13 +319,64 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         # devices (InvalidArgumentError inside multi_step_on_iterator); mirrored
         # runs keep one batch per call.
         steps_per_execution = (
-            1 if strategy.num_replicas_in_sync > 1
-            else _automatic_steps_per_execution(project, dataset, arrays.plan, batch_size, steps_per_epoch)
+            _automatic_steps_per_execution(project, dataset, arrays.plan, batch_size, steps_per_epoch) if single
+            else 1
         )
+    prepared = None
+    try:
+        if single:
+            prepared = _prepared_model(project, dataset, arrays.plan, strategy, steps_per_epoch, options)
+            model = prepared.model
+        else:
+            if options.continue_from is not None:
+                raise UserError("training on from an earlier run works on one device: choose auto, cpu or one GPU.")
+            model = _mirrored_model(project, dataset, arrays.plan, strategy, steps_per_epoch, steps_per_execution,
+                                    options.jit_compile)
+        return _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays, model, prepared,
+                                 strategy, device_label, batch_size, steps_per_epoch, steps_per_execution)
+    finally:
+        if prepared is not None:
+            from models.training.model_cache import MODELS
+
+            MODELS.keep(prepared)
+
+
+def _prepared_model(project: Project, dataset: Dataset, plan, strategy, steps_per_epoch: int, options: _RunOptions):
+    """The model to train on one device: the one continued, a cached one of the same structure
+    reset to this project's start, or a new one (`models.training.model_cache`)."""
+    import keras
+
+    from models.training.model_cache import MODELS, prepare, reset_for_run, structure_key
+
+    key = structure_key(project, dataset.n_features, plan, steps_per_epoch, options.jit_compile,
+                        dataset.target_scale, dataset.input_scale)
+    continued = options.continue_from
+    if continued is not None:
+        if continued.model is None:
+            raise UserError("that run has no model to train on: press Train to start a new one.")
+        if continued.structure_key and continued.structure_key != key:
+            raise UserError("the network, its output or its optimizer changed since that run, so its model cannot "
+                            "train on with these settings: press Train to start a new run.")
+        cached = MODELS.take(key)
+        if cached is not None and cached.model is continued.model:
+            return cached
+        if cached is not None:
+            MODELS.keep(cached)
+        # A model loaded from a file: traced anew, updating its weights as a new model would.
+        if continued.model.optimizer.built and not continued.model.jit_compile:
+            fuse_optimizer_updates(continued.model.optimizer)
+        return prepare(continued.model, plan.metric, key)
+    cached = MODELS.take(key)
+    if cached is not None:
+        _seed_all_but_tensorflow(project.training.seed)
+        reset_for_run(cached, project, dataset.n_features, plan, dataset.target_scale, dataset.input_scale)
+        return cached
+    # No keras.backend.clear_session() here: it also clears TensorFlow's kernel caches, which the cached
+    # models' functions would then rebuild, and its garbage collection took 0.6 s in a window.
+    keras.utils.set_random_seed(project.training.seed)
     with strategy.scope():
         model = build_model(
-            project, dataset.n_features, dataset.task, dataset.n_classes,
-            steps_per_epoch=steps_per_epoch, steps_per_execution=min(steps_per_execution, steps_per_epoch),
+            project, dataset.n_features, dataset.task, dataset.n_classes, steps_per_epoch=steps_per_epoch,
             jit_compile=options.jit_compile, target_scale=dataset.target_scale, input_scale=dataset.input_scale,
         )
         # Create the optimizer's slots (momenta, RMS averages) now, eagerly. Left to
@@ -326,37 +384,88 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         # graphs that TensorFlow keeps for the life of the process: about 6 MB
         # lost per run of the notes' network.
         model.optimizer.build(model.trainable_variables)
-        if folder is not None:  # the model file holds the weights and the optimizer's slots
-            numbers = sum(int(np.prod(variable.shape)) for variable in model.variables + model.optimizer.variables)
-            folder.check_room(4 * numbers + 100_000)  # float32, and the archive's own few files
-        if strategy.num_replicas_in_sync == 1 and not model.jit_compile:
+        if not model.jit_compile:
             # One pass over the weights per update instead of a chain of small
-            # operations (see models.training.fused_updates). XLA fuses on its own, and
-            # mirrored weights need Keras's cross-device update.
+            # operations (see models.training.fused_updates). XLA fuses on its own.
             fuse_optimizer_updates(model.optimizer)
+    return prepare(model, plan.metric, key)
+
+
+def _seed_all_but_tensorflow(seed: int) -> None:
+    """``keras.utils.set_random_seed`` without ``tf.random.set_seed``, for a model reused from the cache.
+
+    Setting TensorFlow's global seed clears its kernel caches, and the next
+    call of every traced function then prepares its kernels again: 180 ms
+    before the first epoch of a spiral run, against 6 ms for the epoch
+    itself. Nothing a run does draws from that seed (the initializers,
+    dropout and shuffling are seeded explicitly), so a reused model trains
+    the same without it; a test compares the two.
+    """
+    import random
+
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def _mirrored_model(project: Project, dataset: Dataset, plan, strategy, steps_per_epoch: int,
+                    steps_per_execution: int, jit_compile):
+    """A new model mirrored across the strategy's devices, trained by Keras's ``fit``."""
+    import keras
+
+    keras.backend.clear_session(free_memory=True)
+    keras.utils.set_random_seed(project.training.seed)
+    with strategy.scope():
+        model = build_model(
+            project, dataset.n_features, dataset.task, dataset.n_classes, steps_per_epoch=steps_per_epoch,
+            steps_per_execution=min(steps_per_execution, steps_per_epoch), jit_compile=jit_compile,
+            target_scale=dataset.target_scale, input_scale=dataset.input_scale,
+        )
+        model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays, model, prepared, strategy,
+                      device_label, batch_size, steps_per_epoch, steps_per_execution):
+    import keras
+
+    training = project.training
+    continued = options.continue_from
+    initial_epoch = continued.epochs_done if continued is not None else 0
+    epochs = initial_epoch + training.epochs if continued is not None else training.epochs
+    if folder is not None:  # the model file holds the weights and the optimizer's slots
+        numbers = sum(int(np.prod(variable.shape)) for variable in model.variables + model.optimizer.variables)
+        folder.check_room(4 * numbers + 100_000)  # float32, and the archive's own few files
     has_validation = arrays.x_val is not None and len(arrays.x_val) > 0
     diagnosing = None
     if options.diagnose:
         diagnosing = _diagnosing_listener(listener, project, dataset, arrays, int(model.count_params()))
         listener = diagnosing
+    predict = prepared.functions.predict_numpy if prepared is not None else None
     progress = make_progress_callback(keras)(
-        listener, stop, training.epochs, steps_per_epoch, batch_size, len(arrays.x_train),
-        arrays.plan.metric, options.progress_interval, probe_x=probe_x,
-        exact_call_means=strategy.num_replicas_in_sync == 1, probe_units=options.instruments,
+        listener, stop, epochs, steps_per_epoch, batch_size, len(arrays.x_train),
+        arrays.plan.metric, options.progress_interval, probe_x=options.probe_x,
+        exact_call_means=prepared is not None or strategy.num_replicas_in_sync == 1,
+        probe_units=options.instruments, initial_epoch=initial_epoch, predict=predict,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
     early = _early_stopping_callback(keras, project, has_validation)
     if early is not None:
         callbacks.append(early)
-    recorder = (_instruments_callback(keras, project, dataset, arrays, steps_per_epoch, listener)
+    recorder = (_instruments_callback(keras, project, dataset, arrays, steps_per_epoch, listener, initial_epoch)
                 if options.instruments else None)
     if recorder is not None:  # after early stopping, so its last reading sees the weights it restores
         callbacks.append(recorder)
     listener.on_run_started(RunStarted(
-        epochs=training.epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+        epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
         train_samples=len(arrays.x_train), validation_samples=len(arrays.x_val) if has_validation else 0,
         test_samples=len(arrays.x_test), parameters=int(model.count_params()), device=device_label,
-        metric=arrays.plan.metric,
+        metric=arrays.plan.metric, initial_epoch=initial_epoch,
     ))
     if diagnosing is not None:
         diagnosing.report_static()
@@ -364,55 +473,43 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
     if folder is not None:
         folder.begin_training()  # from here on the folder holds this run, whatever happens
     gradients_before = _custom_gradient_names()
-    batches = None
-    if strategy.num_replicas_in_sync > 1:
-        # Keras splits plain arrays across the replicas itself.
-        inputs = {"x": arrays.x_train, "y": arrays.y_train, "batch_size": batch_size, "shuffle": training.shuffle}
-    else:
-        batches = ShuffledBatches(arrays.x_train, arrays.y_train, batch_size, training.shuffle, training.seed)
-        if _has_gpu():
-            inputs = {"x": batches.dataset, "shuffle": False}  # ShuffledBatches shuffles
-        else:  # measured: 53,000 → 62,000 samples/s on the notes' network, 2-core CPU
-            batches.gather_in_step(model)
-            inputs = {"x": batches.step_numbers, "shuffle": False}
-        callbacks.insert(0, batches.callback(keras))
-    try:
-        history = model.fit(
-            **inputs, epochs=training.epochs,
-            validation_data=(arrays.x_val, arrays.y_val) if has_validation else None,
-            validation_batch_size=_evaluation_batch_size(batch_size, len(arrays.x_val) if has_validation else 0,
-                                                         strategy.num_replicas_in_sync, at_least=batch_size),
-            callbacks=callbacks, verbose=0,
-        )
-    finally:
-        if batches is not None:
-            batches.stop_gathering(model)
+    fit = _fit_on_one_device if prepared is not None else _fit_mirrored
+    history = fit(model, prepared, arrays, project, callbacks, progress, stop, batch_size, epochs, initial_epoch,
+                  steps_per_execution, has_validation, strategy)
     reason = progress.reason
     if early is not None and early.stopped_epoch > 0 and reason == COMPLETED:
         reason = EARLY_STOPPING
     test_metrics = {}
+    evaluation_rows = _evaluation_batch_size(batch_size, len(arrays.x_test), strategy.num_replicas_in_sync)
     if len(arrays.x_test) and reason != NAN_LOSS:
-        evaluated = model.evaluate(arrays.x_test, arrays.y_test, verbose=0, return_dict=True,
-                                   batch_size=_evaluation_batch_size(batch_size, len(arrays.x_test), strategy.num_replicas_in_sync))
-        test_metrics = {key: as_float(value) for key, value in evaluated.items()}
+        if prepared is not None:
+            test_metrics = prepared.functions.evaluate(*_on_device(strategy, arrays.x_test, arrays.y_test),
+                                                       evaluation_rows)
+        else:
+            evaluated = model.evaluate(arrays.x_test, arrays.y_test, verbose=0, return_dict=True,
+                                       batch_size=evaluation_rows)
+            test_metrics = {key: as_float(value) for key, value in evaluated.items()}
     _forget_custom_gradients_since(gradients_before)
+    predict = predict or (lambda x: model.predict(x, batch_size=evaluation_rows, verbose=0))
+    probe_x = options.probe_x
     result = RunResult(
         reason=reason, epochs_run=progress.epochs_done,
-        history={key: [as_float(v) for v in values] for key, values in history.history.items()},
+        history=_continued_history(continued, history),
         test_metrics=test_metrics,
         train_samples_per_second=progress.samples_seen / progress.train_seconds if progress.train_seconds else 0.0,
         elapsed_s=time.perf_counter() - started, device=device_label, metric=arrays.plan.metric,
         run_dir=str(folder.path) if folder is not None else "", model=model,
-        probe=None if probe_x is None else probe_outputs(model, probe_x),
+        probe=None if probe_x is None else predict(probe_x),
         unit_outputs=unit_outputs(model, probe_x) if probe_x is not None and options.instruments else None,
         instruments=recorder.readings if recorder is not None else [],
         instruments_error=recorder.failure if recorder is not None else "",
         instruments_seconds=recorder.seconds if recorder is not None else 0.0,
         preprocessing=describe_preprocessing(dataset, arrays.plan),
         fit_rows=arrays.fit_rows, validation_rows=arrays.validation_rows,
+        structure_key=prepared.key if prepared is not None else "",
     )
     if test_metrics:
-        _evaluate_test_rows(model, dataset, result, batch_size, strategy.num_replicas_in_sync)
+        _evaluate_test_rows(predict, dataset, result)
     if diagnosing is not None:
         restored = early.best_epoch + 1 if early is not None and early.restore_best_weights and early.best_weights \
             is not None else None
@@ -420,6 +517,60 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         result.diagnosis.training_seconds, result.diagnosis.instruments_seconds = result.elapsed_s, \
             result.instruments_seconds
     return result
+
+
+def _continued_history(continued, history: dict) -> dict[str, list[float]]:
+    """This run's history as floats, after the continued run's own when there is one."""
+    history = {key: [as_float(value) for value in values] for key, values in history.items()}
+    if continued is None:
+        return history
+    return {key: list(continued.history.get(key, [])) + values for key, values in history.items()}
+
+
+def _on_device(strategy, *arrays):
+    """The arrays as tensors on the device that trains (the default one, or a one-device strategy's)."""
+    import contextlib
+
+    from models.training.devices import import_tensorflow
+
+    tf = import_tensorflow()
+    one_device = isinstance(strategy, tf.distribute.OneDeviceStrategy)
+    with tf.device(strategy.extended.worker_devices[0]) if one_device else contextlib.nullcontext():
+        return tuple(tf.identity(tf.constant(array)) for array in arrays)
+
+
+def _fit_on_one_device(model, prepared, arrays, project, callbacks, progress, stop, batch_size, epochs,
+                       initial_epoch, steps_per_execution, has_validation, strategy):
+    """Trains with the model's compiled functions (`models.training.compiled_loop`)."""
+    from models.training.compiled_loop import fit_compiled
+
+    training = project.training
+    x, y = _on_device(strategy, arrays.x_train, arrays.y_train)
+    validation = _on_device(strategy, arrays.x_val, arrays.y_val) if has_validation else None
+    with strategy.scope():
+        return fit_compiled(
+            prepared.functions, x, y, batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
+            shuffle=training.shuffle, seed=training.seed, validation=validation,
+            validation_batch_size=_evaluation_batch_size(batch_size, len(arrays.x_val) if has_validation else 0, 1,
+                                                         at_least=batch_size),
+            callbacks=callbacks, steps_per_call=steps_per_execution, steps_allowed=stop.batches_allowed,
+            on_steps=progress.record_steps,
+        )
+
+
+def _fit_mirrored(model, prepared, arrays, project, callbacks, progress, stop, batch_size, epochs, initial_epoch,
+                  steps_per_execution, has_validation, strategy):
+    """Trains a mirrored model with Keras's ``fit``, which splits plain arrays across the replicas itself."""
+    training = project.training
+    history = model.fit(
+        x=arrays.x_train, y=arrays.y_train, batch_size=batch_size, shuffle=training.shuffle, epochs=epochs,
+        initial_epoch=initial_epoch,
+        validation_data=(arrays.x_val, arrays.y_val) if has_validation else None,
+        validation_batch_size=_evaluation_batch_size(batch_size, len(arrays.x_val) if has_validation else 0,
+                                                     strategy.num_replicas_in_sync, at_least=batch_size),
+        callbacks=callbacks, verbose=0,
+    )
+    return history.history
 
 
 def _diagnosing_listener(listener, project: Project, dataset: Dataset, arrays: TrainingArrays, parameters: int):
@@ -433,7 +584,7 @@ def _diagnosing_listener(listener, project: Project, dataset: Dataset, arrays: T
 
 
 def _instruments_callback(keras, project: Project, dataset: Dataset, arrays: TrainingArrays, steps_per_epoch: int,
-                          listener):
+                          listener, initial_epoch: int = 0):
     """The instruments' callback, reading a probe batch of training rows drawn once from the run's seed."""
     from models.instruments.recorder import draw_probe_rows, make_instruments_callback
 
@@ -441,17 +592,16 @@ def _instruments_callback(keras, project: Project, dataset: Dataset, arrays: Tra
     on_reading = getattr(listener, "on_instruments", None) or (lambda reading: None)
     return make_instruments_callback(keras)(
         arrays.x_train[rows], arrays.y_train[rows], steps_per_epoch, on_reading,
-        record_path=_draws_a_loss_surface(project, dataset))
+        record_path=_draws_a_loss_surface(project, dataset), initial_epoch=initial_epoch)
 
 
-def _evaluate_test_rows(model, dataset, result: RunResult, batch_size: int, replicas: int) -> None:
+def _evaluate_test_rows(predict, dataset, result: RunResult) -> None:
     """Sets the result's `Evaluation` of the test rows; left `None` when the outputs are not all numbers."""
     from models.evaluation import evaluate_split
 
-    size = _evaluation_batch_size(batch_size, len(dataset.x_test), replicas)
     try:
-        evaluation, rows = evaluate_split(lambda x: model.predict(x, batch_size=size, verbose=0), dataset, "test",
-                                          result.preprocessing.output, result.fit_rows, result.validation_rows)
+        evaluation, rows = evaluate_split(predict, dataset, "test", result.preprocessing.output, result.fit_rows,
+                                          result.validation_rows)
     except UserError:  # outputs that are not numbers: the test metrics already say the model failed
         return
     result.evaluation, result.test_row_numbers = evaluation, rows.row_numbers
@@ -470,12 +620,6 @@ def _evaluation_batch_size(batch_size: int, rows: int, replicas: int, at_least: 
     if replicas > 1 and rows >= replicas:
         size = max(replicas, min(size, rows) // replicas * replicas)
     return size
-
-
-def _has_gpu() -> bool:
-    from models.training.devices import import_tensorflow
-
-    return bool(import_tensorflow().config.list_logical_devices("GPU"))
 
 
 def _custom_gradient_names() -> set[str]:
