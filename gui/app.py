@@ -32,7 +32,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # What --view names, and how to find that view in the window (None: the whole window).
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
-                    "neurons", "weights", "surface", "activations", "diagnosis")
+                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
@@ -361,7 +361,12 @@ def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -
         window.training_panel.set_project(window.project)
         if window.start_training():
             wait_for(window.training_done, 1800)
-    window.wait_for_jobs()
+    if view == "stepping" and window.dataset is not None:
+        window.run_controls.step("batch")  # Run ▸ Step one batch: the run goes on one batch, then waits
+        if window.job is not None:
+            wait_for(window.job.batch_progress, 120)
+    else:
+        window.wait_for_jobs()
     app.processEvents()
     window.charts.redraw_now()
     widget = _view_widget(window, view)

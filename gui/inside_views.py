@@ -98,13 +98,18 @@ class InsideViews:
             if self._views is not None:
                 self.surface.set_dataset(dataset, project)
 
-    def start_run(self, job, project, dataset) -> None:
-        """Empties every view for a new run on ``dataset`` and follows ``job``'s reports."""
+    def start_run(self, job, project, dataset, continuing: bool = False) -> None:
+        """Empties every view for a new run on ``dataset`` (unless ``continuing`` the run shown) and
+        follows ``job``'s reports."""
         self._build()
-        self.show_dataset(dataset, project)
+        if continuing:
+            self._data = (dataset, project)
+        else:
+            self.show_dataset(dataset, project)
         self._job = job
         job.instruments_read.connect(lambda reading, job=job: self._reading(job, reading))
         job.epoch_ended.connect(lambda result, job=job: self._units(job, result.unit_outputs))
+        job.batch_progress.connect(lambda progress, job=job: self._units(job, progress.unit_outputs))
         job.run_finished.connect(lambda result, job=job: self._units(job, result.unit_outputs))
         job.finished.connect(lambda job=job: self._job_ended(job))
 

@@ -30,10 +30,13 @@ from gui.data_panel import DataPanel, DataPreview
 from gui.evaluation_view import EvaluationView
 from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
 from gui.inside_views import InsideViews
+from gui.model_preparation import ModelPreparation
 from gui.network_editor import NetworkEditor
 from gui.predict_dialog import ModelFileActions
 from gui.remedy_trials import RemedyTrials
 from gui.results_page import ResultsPage, crossval_html, run_html, tab_title, test_summary
+from gui.run_controls import RunControls
+from gui.run_exports import RunExports
 from gui.sample_gallery import PreviewHighlight
 from gui.settings import AppSettings, runs_dir
 from gui.training_panel import TrainingPanel
@@ -49,10 +52,6 @@ LOSS_NAMES = {
     "sparse_categorical_crossentropy": "categorical cross-entropy",
 }
 
-EXPORT_TITLES = {"keras": "Keras model", "weights": "Weights only", "savedmodel": "TensorFlow SavedModel (a folder)",
-                 "tflite": "TensorFlow Lite", "onnx": "ONNX", "python": "Standalone training script"}
-
-
 def default_project() -> Project:
     """The ready-made first project: a spiral and a small tanh network, as in TensorFlow Playground."""
     from models.network.spec import DenseLayer
@@ -64,15 +63,6 @@ def default_project() -> Project:
     project.training.batch_size = 16
     project.training.epochs = 30
     return project
-
-
-def _export_and_check(model, fmt: str, path: str, project: Project, dataset) -> list:
-    """Writes one export, then loads it back and checks it predicts what ``model`` predicts."""
-    from models.saving.export import export_model, verify_export
-
-    paths = export_model(model, fmt, path, project, dataset)
-    verify_export(model, fmt, paths[0], dataset.x_test[:64], project=project, dataset=dataset)
-    return paths
 
 
 def _format_seconds(seconds: float) -> str:
@@ -91,11 +81,6 @@ def _first_size() -> tuple[int, int]:
         return 1400, 860
     available = screen.availableGeometry()
     return min(1400, int(available.width() * 0.97)), min(860, int(available.height() * 0.95))
-
-
-def _export_suffix(default_name: str) -> str:
-    """The ending a format's files need (``.keras``, ``.weights.h5``); empty for a folder."""
-    return default_name[default_name.index("."):] if "." in default_name else ""
 
 
 class ProjectEdit(QUndoCommand):
@@ -184,6 +169,12 @@ class MainWindow(QMainWindow):
         self.evaluation_marks = PreviewHighlight(self.preview)
         self.remedies = RemedyTrials(lambda: self.project, self.record_edit, self.train_when_data_ready, parent=self)
         self.model_files = ModelFileActions(self, lambda: self.try_it.model, self._start_job, lambda: str(runs_dir()))
+        self.exports = RunExports(self)
+        self.export_model, self.export_history = self.exports.export_model, self.exports.export_history
+        self.preparation = ModelPreparation(lambda: (self.project, self.dataset), lambda: self.job is None,
+                                            self._start_job, parent=self)
+        self.run_controls = RunControls(self.start_training, self._continuable,
+                                        lambda: self.job is None and self.dataset is not None, parent=self)
 
         self.settings_tabs = QTabWidget()
         self.settings_tabs.addTab(self.data_panel, tr("Data"))
@@ -245,6 +236,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.train_button)
         toolbar.addWidget(self.crossval_button)
         toolbar.addWidget(self.stop_button)
+        toolbar.addWidget(self.run_controls.widget)
         toolbar.addSeparator()
         toolbar.addWidget(self.progress)
         toolbar.addWidget(self.progress_label)
@@ -274,9 +266,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save project", self.save_project, QKeySequence.Save, "Save the project.")
         self._action(file_menu, "Save project &as…", self.save_project_as, QKeySequence.SaveAs, "Save the project under a new name.")
         file_menu.addSeparator()
-        self.export_action = self._action(file_menu, "&Export trained model…", self.export_model_dialog, "Ctrl+E",
+        self.export_action = self._action(file_menu, "&Export trained model…", self.exports.export_model_dialog, "Ctrl+E",
                                           "Write the trained model in the chosen format.")
-        self.export_history_action = self._action(file_menu, "Export &history as CSV…", self.export_history_dialog, None,
+        self.export_history_action = self._action(file_menu, "Export &history as CSV…", self.exports.export_history_dialog, None,
                                                   "Write the loss and metrics of every epoch to a CSV file.")
         file_menu.addSeparator()
         self._action(file_menu, "Open &trained model…", self.model_files.open_model_dialog, None,
@@ -297,12 +289,13 @@ class MainWindow(QMainWindow):
         self.undo_action, self.redo_action = undo, redo
 
         run_menu = bar.addMenu(tr("&Run"))
-        self.train_action = self._action(run_menu, "&Train", self.start_training, None, "Train the network.")
+        self.train_action = self._action(run_menu, "&Train", lambda: self.start_training(), None, "Train the network.")
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.crossval_action = self._action(
             run_menu, "&Cross-validate…", self.cross_validate_dialog, "Ctrl+K",
             "K-fold cross-validation: K fresh models, each scored on the training rows it did not see.")
         self.stop_action = self._action(run_menu, "&Stop", self.stop_training, "Esc", "Stop training after this batch.")
+        run_menu.addActions(self.run_controls.actions)
         run_menu.addSeparator()
         self.repair_action = self._action(
             run_menu, "Repair &automatically", lambda: self.remedies.start_repair(), None,
@@ -318,7 +311,7 @@ class MainWindow(QMainWindow):
         self.network_editor.changed.connect(self.record_edit)
         self.training_panel.changed.connect(self.record_edit)
         self.data_panel.changed.connect(self.record_edit)
-        self.train_button.clicked.connect(self.start_training)
+        self.train_button.clicked.connect(lambda: self.start_training())  # not clicked(bool) as a step
         self.stop_button.clicked.connect(self.stop_training)
         self.crossval_button.clicked.connect(self.cross_validate_dialog)
         self.charts.message.connect(self.show_message)
@@ -333,6 +326,7 @@ class MainWindow(QMainWindow):
         self.results_page.problems_changed.connect(lambda problems: self.bottom_tabs.setTabText(
             self.bottom_tabs.indexOf(self.results_page), tab_title(problems)))
         self.network_editor.message.connect(self.show_message)
+        self.run_controls.message.connect(self.show_message)
         self.try_it.model_changed.connect(self.predict_action.setEnabled)
         self.model_files.model_opened.connect(lambda loaded: self.try_it.set_model(loaded, self.dataset))
         self.model_files.status.connect(self.statusBar().showMessage)
@@ -402,6 +396,7 @@ class MainWindow(QMainWindow):
         text = f"{tr('Output')} · Dense({plan.units}, {plan.activation}) · {tr('loss')}: {loss}"
         self.network_editor.set_data_shape(self.dataset.n_features, plan.units, text)
         self.charts.set_metric(plan.metric)
+        self.preparation.schedule()  # so that Train finds this network built and traced
 
     def new_project(self) -> None:
         if not self._confirm_discard():
@@ -535,6 +530,9 @@ class MainWindow(QMainWindow):
         if self.dataset is None:
             self.show_message(tr("The data set is not loaded yet (or could not be loaded): see the Data tab."))
             return False
+        if self.exports.writing():
+            self.show_message(tr("The trained model is still being exported: train again when the export is done."))
+            return False
         from models.training.runner import data_problems
 
         problems = self.project.problems() or data_problems(self.project, self.dataset)
@@ -555,21 +553,23 @@ class MainWindow(QMainWindow):
             loss = None
         return choice.name, choice.data_file, choice.target, loss
 
-    def _clear_for_a_job(self, comparable: bool = True) -> None:
+    def _clear_for_a_job(self, comparable: bool = True, keep_curves: bool = False) -> None:
         """Empties charts and results; the finished run stays dashed when the next one compares with it.
 
         Args:
             comparable: whether this job's curves may serve as the next run's
                 "previous run" (not so for cross-validation's folds).
+            keep_curves: the job trains the shown run on: its curves go on.
         """
-        key = self._comparison_key()
-        keep = key == self._shown_key
-        self.charts.clear(keep_as_previous=keep)
-        if not keep and key != self._previous_key:
-            self.charts.forget_previous()
-        if keep:
-            self._previous_key = key
-        self._shown_key = key if comparable else None
+        if not keep_curves:
+            key = self._comparison_key()
+            keep = key == self._shown_key
+            self.charts.clear(keep_as_previous=keep)
+            if not keep and key != self._previous_key:
+                self.charts.forget_previous()
+            if keep:
+                self._previous_key = key
+            self._shown_key = key if comparable else None
         self.results_page.clear_for_a_run()
         self.result = None
         self.try_it.set_model(None)  # the next model is trained in another thread: not to be called meanwhile
@@ -580,20 +580,51 @@ class MainWindow(QMainWindow):
         self._fold = None
         self._trained_with = (self.project.copy(), self.dataset)
 
-    def start_training(self) -> bool:
-        """Starts the one training job; refuses with a sentence when it cannot."""
+    def _continuable(self, check: bool = True):
+        """The last run as a `Continuation` to train on, or `None`; with ``check``, `None` also when the
+        network changed since (see `RunControls`)."""
+        from models.training.runner import structure_key_for
+
+        result = self.result
+        if result is None or result.model is None or self.dataset is None or not result.structure_key:
+            return None
+        if check:
+            try:
+                if structure_key_for(self.project, self.dataset) != result.structure_key:
+                    return None
+            except UserError:
+                return None
+        return result.continuation()
+
+    def start_training(self, step: str | None = None, continue_from=None, epochs: int | None = None) -> bool:
+        """Starts the one training job; refuses with a sentence when it cannot.
+
+        Args:
+            step: `"batch"` or `"epoch"`: pause after that much (see `RunControls`).
+            continue_from: a `Continuation` to train on; its curves go on.
+            epochs: how many epochs (more, when training on); the project's when `None`.
+        """
         if not self._ready_to_train():
             return False
-        run_dir = self._claim_run_folder()
-        self._clear_for_a_job()
+        project = self.project.copy()
+        if epochs is not None:
+            project.training.epochs = epochs
+        whole = project.copy()
+        if continue_from is not None:
+            whole.training.epochs += continue_from.epochs_done
+        run_dir = self._claim_run_folder(whole)
+        self._clear_for_a_job(keep_curves=continue_from is not None)
         # The boundary grid belongs to the previewed data; any other data has other inputs.
         probe_x = self.preview.probe_points() if self.preview.dataset is self.dataset else None
-        self.job = TrainingJob(self.project, self.dataset, run_dir, parent=self, probe_x=probe_x, instruments=True,
-                               diagnose=True)
+        self.job = TrainingJob(project, self.dataset, run_dir, parent=self, probe_x=probe_x, instruments=True,
+                               diagnose=True, continue_from=continue_from)
+        if step is not None:
+            self.job.stop_request.step(step)
         self.job.run_finished.connect(self._run_finished)
         self.job.findings_found.connect(self.results_page.add_findings)
         self.results_page.diagnosis.start_run()
-        self.inside.start_run(self.job, self.project, self.dataset)
+        self.inside.start_run(self.job, self.project, self.dataset, continuing=continue_from is not None)
+        self.run_controls.follow(self.job)
         self._start_training_job()
         return True
 
@@ -607,13 +638,13 @@ class MainWindow(QMainWindow):
         self._train_on_load = True
         return True
 
-    def _claim_run_folder(self):
-        """A new run folder, checked before training; `None` (and a sentence) when none can be written."""
+    def _claim_run_folder(self, project: Project):
+        """A new run folder for ``project``, checked before training; `None` (and a sentence) when none can be written."""
         from models.training.run_folder import RunFolder
 
         try:
-            folder = RunFolder.claim_new(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{self.project.dataset.name}")
-            folder.start(self.project)
+            folder = RunFolder.claim_new(runs_dir(), f"{time.strftime('%Y%m%d-%H%M%S')}-{project.dataset.name}")
+            folder.start(project)
             return folder
         except UserError as error:
             self.show_message(tr("The run will not be saved on its own: {error} When it ends, use File ▸ Export to "
@@ -672,7 +703,9 @@ class MainWindow(QMainWindow):
         self.results.setHtml(crossval_html(self._fold_results, self._fold))
 
     def _fold_prefix(self) -> str:
-        return tr("fold {fold}/{folds}", fold=self._fold[0], folds=self._fold[1]) + " · " if self._fold else ""
+        """What the progress text starts with: the fold under cross-validation, "Paused" when paused."""
+        paused = tr("Paused") + " · " if self.run_controls.paused() else ""
+        return paused + (tr("fold {fold}/{folds}", fold=self._fold[0], folds=self._fold[1]) + " · " if self._fold else "")
 
     def _cross_validation_finished(self, outcome) -> None:
         self.charts.redraw_now()
@@ -709,12 +742,13 @@ class MainWindow(QMainWindow):
             self.repair_action.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.results_page.diagnosis.set_running(running)
+        self.run_controls.update()
 
     def _run_started(self, info) -> None:
         self._run_info = info
         total = info.epochs * info.steps_per_epoch
         self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(0)
+        self.progress.setValue(info.initial_epoch * info.steps_per_epoch)
         self.progress.setFormat(self._fold_prefix() + tr("epoch {epoch}/{epochs}", epoch=1, epochs=info.epochs))
         self.device_label.setText(tr("Device: {device}", device=info.device))
         self.charts.set_metric(info.metric)
@@ -733,6 +767,7 @@ class MainWindow(QMainWindow):
                                               left=_format_seconds(progress.eta_s)))
         if progress.samples_per_second > 0:  # the report flushed after an epoch's end has no speed of its own
             self.speed_label.setText(tr("{speed} samples/s", speed=f"{progress.samples_per_second:,.0f}"))
+        self._show_probe(progress.probe)  # a run paused inside an epoch shows the boundary it paused at
 
     def _epoch_ended(self, result) -> None:
         self.charts.add_epoch(result.epoch, result.logs)
@@ -786,61 +821,6 @@ class MainWindow(QMainWindow):
         self._update_run_controls(False)
         outcome, self._outcome = self._outcome, None
         self.training_done.emit(outcome)
-
-    # --------------------------------------------------------------- exports
-    def export_model_dialog(self) -> None:
-        from models.saving.export import EXPORT_FORMATS
-
-        if self.result is None:
-            return
-        titles = EXPORT_TITLES
-        suffixes = {fmt: _export_suffix(name) for fmt, (name, _) in EXPORT_FORMATS.items()}
-        filters = [f"{tr(titles.get(fmt, fmt))} ({'*' + suffixes[fmt] if suffixes[fmt] else '*'})" for fmt in EXPORT_FORMATS]
-        path, chosen = QFileDialog.getSaveFileName(self, tr("Export trained model"), "model.keras", ";;".join(filters))
-        if not path:
-            return
-        fmt = list(EXPORT_FORMATS)[filters.index(chosen)] if chosen in filters else "keras"
-        if suffixes[fmt] and not path.endswith(suffixes[fmt]):
-            path += suffixes[fmt]
-        self.export_model(fmt, path)
-
-    def export_model(self, fmt: str, path: str) -> FunctionJob | None:
-        """Exports the trained model in the background, then checks the file against the model.
-
-        Returns the job, or `None` (with a message) when there is no trained model yet.
-        """
-        if self.result is None or self.result.model is None:
-            self.show_message(tr("There is no trained model to export yet: train the network first."))
-            return None
-        # The project and data the model was trained with: the panels may have moved on since.
-        project, dataset = self._trained_with
-        job = FunctionJob(_export_and_check, self.result.model, fmt, path, project, dataset, parent=self)
-        job.succeeded.connect(lambda paths: self.statusBar().showMessage(
-            tr("Exported {format}: {paths}", format=fmt, paths=", ".join(str(p) for p in paths)), 8000))
-        job.failed.connect(lambda message: self.show_message(tr("Export failed: {message}", message=message)))
-        self.statusBar().showMessage(tr("Exporting {format}…", format=fmt))
-        self._start_job(job)
-        return job
-
-    def export_history_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export history"), "history.csv", "CSV (*.csv)")
-        if path:
-            self.export_history(path)
-
-    def export_history(self, path: str) -> bool:
-        from models.files import write_text_atomic
-        from models.training.run_folder import history_csv
-
-        if self.result is None:
-            self.show_message(tr("There is no training history to export yet: train the network first."))
-            return False
-        try:
-            write_text_atomic(path, history_csv(self.result.history))
-        except OSError as error:
-            self.show_message(tr("Could not write {path}: {error}.", path=path, error=error.strerror or error))
-            return False
-        self.statusBar().showMessage(tr("Wrote {path}", path=path), 4000)
-        return True
 
     # ------------------------------------------------------------- messages
     def show_message(self, text: str) -> None:

@@ -23,6 +23,15 @@ def _private_settings(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_background_preparation(request, monkeypatch):
+    """The window prepares the next run's model a moment after each edit (gui.model_preparation): a
+    second of tracing that most tests never use, and would wait for at their window's close. Tests
+    marked ``prepare_ahead`` keep it, as a user has it."""
+    if request.node.get_closest_marker("prepare_ahead") is None:
+        monkeypatch.setattr("gui.model_preparation.ENABLED", False)
+
+
+@pytest.fixture(autouse=True)
 def _no_dangling_qthreads(request, monkeypatch):
     """Fails a Qt test that leaves a QThread running, naming where it was started.
 

@@ -64,7 +64,15 @@ def _text_templates(path: Path) -> set[str]:
 def translatable_texts() -> set[str]:
     """Every English text the window passes through `tr`: literals, and the tables it looks texts up in."""
     from datasets.registry import DATASETS
-    from gui import charts, data_panel, help_text, main_window, network_editor, training_panel
+    from gui import (
+        charts,
+        data_panel,
+        help_text,
+        main_window,
+        network_editor,
+        run_exports,
+        training_panel,
+    )
     from models.training.runner import REASON_TEXT
 
     texts = set()
@@ -73,7 +81,7 @@ def translatable_texts() -> set[str]:
     tables = [help_text.ACTIVATION_HELP, help_text.INITIALIZER_HELP, help_text.OPTIMIZER_HELP, help_text.SETTING_HELP,
               training_panel.CHOICE_LABELS, training_panel.DEVICE_LABELS, data_panel.MISSING_LABELS,
               data_panel.MISSING_TIPS, data_panel.TASK_LABELS, data_panel.TASK_TIPS, data_panel.EDIT_NAMES, network_editor._SETTING_NAMES, main_window.LOSS_NAMES,
-              main_window.EXPORT_TITLES, charts.METRIC_TITLES, charts.METRIC_AXIS_LABELS, REASON_TEXT]
+              run_exports.EXPORT_TITLES, charts.METRIC_TITLES, charts.METRIC_AXIS_LABELS, REASON_TEXT]
     for table in tables:
         texts |= set(table.values())
     texts |= {title for title, _ in training_panel.GROUPS}

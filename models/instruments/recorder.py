@@ -163,7 +163,7 @@ class LayerProbe:
     def read(self, epoch: float, step: int) -> InstrumentReading:
         """Every Dense layer's reading now, at ``epoch`` epochs and ``step`` steps done."""
         if self._measure is None:
-            self._measure = _traced_measure(self.model, self.x, self.y)
+            self._measure = traced_measure(self.model, self.x, self.y)
         measured = {key: [None if value is None else np.asarray(value) for value in values] if isinstance(values, list)
                     else np.asarray(values) for key, values in self._measure(self.x, self.y).items()}
         layers = [self._layer_reading(index, measured, epoch, step) for index in range(len(measured["kernels"]))]
@@ -241,7 +241,7 @@ class LayerProbe:
 _MEASURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _traced_measure(model, x, y):
+def traced_measure(model, x, y):
     """The model's measuring function for probe batches shaped like ``x`` and ``y``, traced once."""
     key = (tuple(x.shape[1:]), tuple(y.shape[1:]), y.dtype)
     functions = _MEASURES.setdefault(model, {})
@@ -321,13 +321,35 @@ def make_instruments_callback(keras):
             self._last_cost = 0.0
             self._path: list[np.ndarray] = []
             self._step_pending = False  # measure the update of the first call after a reading
+            self._start = None  # (weights, steps) before training, until their reading is taken
 
         def on_train_begin(self, logs=None):
             self._probe = LayerProbe(self.model, self.x, self.y)
+            self._steps_done = self.initial_epoch * self.steps_per_epoch
             if self.record_path:
                 self._path.append(self._weights_row())
-            self._steps_done = self.initial_epoch * self.steps_per_epoch
-            self._read(float(self.initial_epoch))
+                self._read_start()
+            else:
+                # The reading of the starting weights is taken with the next reading, after the first
+                # epoch's report: tracing the measuring function (0.2 s on a small network) would
+                # otherwise come before that report, which is what a learner waits for.
+                self._start = (self.model.get_weights(), self._steps_done)
+
+        def _read_start(self) -> None:
+            """The reading before training, of the starting weights (put back for it when training has moved on)."""
+            start, self._start = self._start, None
+            if start is None:
+                self._read(float(self.initial_epoch))
+            else:
+                weights, steps = start
+                now, done = self.model.get_weights(), self._steps_done
+                self.model.set_weights(weights)
+                self._steps_done = steps
+                try:
+                    self._read(float(self.initial_epoch))
+                finally:
+                    self.model.set_weights(now)
+                    self._steps_done = done
             self._last_cost = 0.0  # that first reading traced the function: a cost paid once, not each time
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -376,6 +398,8 @@ def make_instruments_callback(keras):
             return np.concatenate(parts).astype(np.float64)
 
         def _read(self, epoch: float) -> None:
+            if self._start is not None:
+                self._read_start()
             if self.failure:
                 return
             started = time.perf_counter()

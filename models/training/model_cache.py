@@ -88,16 +88,45 @@ def reset_for_run(prepared: PreparedModel, project: Project, n_features: int, pl
     model.stop_training = False
 
 
+# How long a run waits for a model another thread is preparing under the same key, in seconds.
+PREPARING_WAIT_S = 60.0
+
+
 class ModelCache:
-    """The few most recently trained models, by `structure_key`; safe to use from any thread."""
+    """The few most recently trained models, by `structure_key`; safe to use from any thread.
+
+    A model being prepared ahead of a run (`reserve`, then `keep`) is waited
+    for by a run that asks for it meanwhile, instead of being built twice.
+    """
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
         self._models: OrderedDict[str, PreparedModel] = OrderedDict()
+        self._preparing: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
+    def reserve(self, key: str) -> bool:
+        """Claims ``key`` for preparing a model; `False` when one is kept or being prepared already."""
+        with self._lock:
+            if key in self._models or key in self._preparing:
+                return False
+            self._preparing[key] = threading.Event()
+            return True
+
+    def release(self, key: str) -> None:
+        """Ends a claim by `reserve` (the model is kept, or preparing it failed)."""
+        with self._lock:
+            ready = self._preparing.pop(key, None)
+        if ready is not None:
+            ready.set()
+
     def take(self, key: str) -> PreparedModel | None:
-        """The model kept under ``key``, taken out until `keep` puts it back; `None` when there is none."""
+        """The model kept under ``key``, taken out until `keep` puts it back; `None` when there is none.
+        Waits while another thread prepares it."""
+        with self._lock:
+            preparing = self._preparing.get(key)
+        if preparing is not None:
+            preparing.wait(PREPARING_WAIT_S)
         with self._lock:
             return self._models.pop(key, None)
 
@@ -108,6 +137,7 @@ class ModelCache:
             self._models.move_to_end(prepared.key)
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
+        self.release(prepared.key)
 
     def clear(self) -> None:
         with self._lock:

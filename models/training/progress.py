@@ -48,7 +48,7 @@ def make_progress_callback(keras):
             self.train_seconds = 0.0
             self.samples_seen = 0
             self._epoch_start = self._last_report = self._run_start = 0.0
-            self._steps_before_epoch = 0
+            self._steps_before_epoch = initial_epoch * steps_per_epoch  # global steps count the earlier run's
             self._pending = []
             self._last_logs = (math.nan, None)  # the running loss and metric last reported
             self._last_step = 0
