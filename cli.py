@@ -266,7 +266,8 @@ class ProgressBar:
 
     evaluated_on = "test"  # what the rows scored after training are called
 
-    def __init__(self, stream=sys.stderr, quiet: bool = False):
+    def __init__(self, stream=None, quiet: bool = False):
+        stream = stream or sys.stderr  # the stream of now, not of when this module was imported
         self.stream, self.quiet = stream, quiet
         self.live = hasattr(stream, "isatty") and stream.isatty()
         self.metric = "accuracy"
@@ -534,10 +535,11 @@ def command_train(args) -> int:
         _print_instruments(result)
     if result.diagnosis is not None:
         print("\n".join(diagnosis_lines(result.diagnosis)))
+    if result.save_error:  # rescued before any remedy: a remedy may retrain this very model (model_cache)
+        _quit_at_once_on_interrupt("while the model is rescued")
+        return _rescue(result)
     kept = _auto_remedy(args, project, dataset, stop, result, folder) if args.auto_remedy else None
     _quit_at_once_on_interrupt("during the export")
-    if result.save_error:
-        return _rescue(result)
     if result.reason == NAN_LOSS and kept is not None and kept.report is not None \
             and kept.report.find("nan_loss") is None:
         print(f"note: the first run's loss became NaN; the repaired run in {kept.run_dir} is the one to keep.")

@@ -1,11 +1,13 @@
-"""Measures what issues 4 and 11 ask: throughput, responsiveness, cold start, chart cost, memory, the instruments' cost.
+"""Measures what issues 4, 11 and 13 ask: throughput, the small network against a hand-written loop,
+responsiveness, cold start, chart cost, memory, the instruments' cost.
 
-    python benchmarks/run.py [--json PATH] [--quick]
+    python benchmarks/run.py [--json PATH] [--quick] [--only NAMES]
 
 Writes ``benchmarks/results.json`` (or PATH) and ``benchmarks/results.md``,
 and puts the same table into README.md between its benchmark markers.
 ``--quick`` runs everything on tiny sizes (CI uses it to keep this script
-working); its numbers mean nothing.
+working); its numbers mean nothing. ``--only small,memory`` runs just those
+steps (names as in `steps`) and prints their JSON, writing no file.
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from models.training.devices import import_tensorflow  # noqa: E402
+from models.training.reports import StopRequest, TrainingListener  # noqa: E402
 
 TARGETS = {
     "throughput_vs_plain_fit": (">=", 1.5),
     "fraction_of_ceiling": (">=", 0.5),
+    "small_run_vs_hand_loop": ("<=", 1.5),
+    "small_first_report_vs_hand_loop": ("<=", 1.5),
+    "small_second_run_first_report_s": ("<=", 0.3),
+    "small_epoch_vs_hand_loop": ("<=", 2.0),
     "ui_stall_p99_ms": ("<=", 50),
+    "spiral_ui_stall_p99_ms": ("<=", 50),
     "ui_stall_max_ms": ("<=", 250),
     "window_shown_s": ("<=", 1.0),
     "redraw_500k_ms": ("<=", 16),
@@ -189,9 +197,169 @@ def measure_throughput(app, samples: int, epochs: int, repeats: int) -> dict:
     }
 
 
-def measure_responsiveness(app, samples: int, epochs: int) -> dict:
-    """Trains the notes' network from the real window with live charts while a 10 ms timer
-    records how late each of its ticks is (event-loop stalls)."""
+def spiral_project(width: int, epochs: int):
+    """The window's first project (spiral, 3 × Dense(64, ReLU, He normal), Adam 0.01, batch 16,
+    30 epochs, 20 % validation), with ``width`` units in each hidden layer and ``epochs`` epochs."""
+    from gui.main_window import default_project
+
+    project = default_project()
+    for layer in project.layers:
+        layer.units = width
+    project.training.epochs = epochs
+    return project
+
+
+def epoch_times(started: float, reports: list[float], finished: float, val_loss: float) -> dict:
+    """One run's clock: start → return, start → first epoch report, and the median gap
+    between consecutive reports after the first (none when the run stopped after one); and
+    the last validation loss, to show that both paths train the network alike."""
+    gaps = np.diff(reports)
+    return {"total_s": finished - started, "first_report_s": reports[0] - started,
+            "epoch_s": float(np.median(gaps)) if len(gaps) else None, "final_val_loss": val_loss}
+
+
+def hand_loop_times(project, dataset) -> dict:
+    """The yardstick: what an expert writes by hand for ``project``. The same Dense layers,
+    output and loss as the runner's plan, Adam, new variables every run, one ``tf.function``
+    step per batch over rows shuffled each epoch, the validation loss each epoch from a
+    second ``tf.function``, and both losses read back to Python once an epoch, as a report
+    would. The clock starts before the model is built (the runner's call builds one too), so
+    tracing counts on both sides; the arrays are prepared before it (the runner's own
+    preparing is inside its clock, and costs a millisecond)."""
+    import keras
+
+    from models.training.runner import prepare_arrays
+
+    tf = import_tensorflow()
+    arrays, training = prepare_arrays(project, dataset), project.training
+    started = time.perf_counter()
+    model = keras.Sequential([
+        keras.Input(arrays.x_train.shape[1:]),
+        *[keras.layers.Dense(layer.units, layer.activation, kernel_initializer=layer.kernel_initializer)
+          for layer in project.layers],
+        keras.layers.Dense(arrays.plan.units, arrays.plan.activation)])
+    optimizer = keras.optimizers.Adam(project.optimizer.learning_rate)
+    optimizer.build(model.trainable_variables)
+    loss_of = keras.losses.get(arrays.plan.loss)
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(loss_of(y, model(x, training=True)))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    @tf.function
+    def validation_loss(x, y):
+        return tf.reduce_mean(loss_of(y, model(x, training=False)))
+
+    rng, history, reports = np.random.default_rng(training.seed), [], []
+    for _ in range(training.epochs):
+        order = rng.permutation(len(arrays.x_train))
+        x, y, batch = arrays.x_train[order], arrays.y_train[order], training.batch_size
+        losses = [train_step(x[start:start + batch], y[start:start + batch]) for start in range(0, len(x), batch)]
+        history.append((float(tf.reduce_mean(losses)), float(validation_loss(arrays.x_val, arrays.y_val))))
+        reports.append(time.perf_counter())
+    return epoch_times(started, reports, time.perf_counter(), history[-1][1])
+
+
+class EpochClock(TrainingListener):
+    """Notes when each epoch's report arrives and its validation loss; with ``stop``, asks the
+    run to stop after the first."""
+
+    def __init__(self, stop: StopRequest | None = None) -> None:
+        self.reports: list[float] = []
+        self.val_losses: list[float] = []
+        self.stop = stop
+
+    def on_epoch_ended(self, result) -> None:
+        self.reports.append(time.perf_counter())
+        self.val_losses.append(result.logs.get("val_loss"))
+        if self.stop is not None:
+            self.stop.set()
+
+
+def runner_times(project, dataset, probe_x, first_report_only: bool = False) -> dict:
+    """The program's path as the window trains: `run_training` with the decision-boundary
+    probe, the instruments and the diagnosis on, timed from the call to its return and to
+    each epoch report. No run folder is written (the hand loop saves nothing either). With
+    ``first_report_only`` the run is asked to stop at its first report, and only that is kept."""
+    from models.training.runner import run_training
+
+    stop = StopRequest()
+    clock = EpochClock(stop if first_report_only else None)
+    started = time.perf_counter()
+    run_training(project, clock, stop=stop, dataset=dataset, probe_x=probe_x, instruments=True, diagnose=True)
+    times = epoch_times(started, clock.reports, time.perf_counter(), clock.val_losses[-1])
+    return {"first_report_s": times["first_report_s"]} if first_report_only else times
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def measure_small_network(epochs: int, repeats: int) -> dict:
+    """Issue 13: the window's first project trained by the runner against a hand-written loop,
+    alternated in one process. First a warm-up of each path (the process's first run pays
+    one-time costs; reported, not in the medians). Then, ``repeats`` times: both paths on the
+    3 × 64 network trained before ("cached"), the runner again with only the learning rate
+    changed (stopped after its first report, which is all that is timed), and both paths on
+    a hidden width the process has not trained before ("fresh": 63, 61 … for the runner,
+    62, 60 … for the hand loop, so neither warms the other's shapes), and the runner on a new
+    width prepared first by ``prepare_ahead``, as the window prepares an edited network while the
+    learner reads (57, 55 …; only its first report is timed). The targets compare the fresh runs;
+    the epoch ratio pools both, as structure does not matter after tracing."""
+    from datasets.registry import load_dataset
+    from gui.data_panel import DataPreview, probe_grid
+    from models.training.runner import prepare_ahead
+
+    dataset = load_dataset(spiral_project(64, epochs).dataset)
+    # The window's grid: over the training and test points, DataPreview.GRID points a side.
+    probe_x = probe_grid(np.concatenate([dataset.x_train, dataset.x_test]), DataPreview.GRID)[2]
+
+    def hand(width: int) -> dict:
+        return hand_loop_times(spiral_project(width, epochs), dataset)
+
+    def ours(project, first_report_only: bool = False) -> dict:
+        return runner_times(project, dataset, probe_x, first_report_only)
+
+    cold = {"hand_loop": hand(64), "runner": ours(spiral_project(64, epochs))}
+    runs = {name: [] for name in ("hand_cached", "runner_cached", "runner_second", "hand_fresh", "runner_fresh",
+                                  "runner_prepared")}
+    for repeat in range(repeats):
+        runs["hand_cached"].append(hand(64))
+        project = spiral_project(64, epochs)
+        runs["runner_cached"].append(ours(project))
+        changed = project.copy()
+        changed.optimizer.learning_rate = 0.005
+        runs["runner_second"].append(ours(changed, first_report_only=True))
+        runs["hand_fresh"].append(hand(62 - 2 * repeat))
+        runs["runner_fresh"].append(ours(spiral_project(63 - 2 * repeat, epochs)))
+        # As in the window, which prepares the edited network while the learner reads (gui.model_preparation).
+        prepared = spiral_project(57 - 2 * repeat, epochs)
+        prepare_ahead(prepared, dataset)
+        runs["runner_prepared"].append(ours(prepared, first_report_only=True))
+    medians = {f"{name}_{key}": median_of(found, key) for name, found in runs.items()
+               for key in ("total_s", "first_report_s", "epoch_s") if key in found[0]}
+    hand_epochs, runner_epochs = runs["hand_cached"] + runs["hand_fresh"], runs["runner_cached"] + runs["runner_fresh"]
+    medians["hand_epoch_s"], medians["runner_epoch_s"] = median_of(hand_epochs, "epoch_s"), median_of(runner_epochs, "epoch_s")
+    return {
+        "small_network": {"epochs": epochs, "repeats": repeats, "probe_points": len(probe_x), "cold": cold,
+                          "runs": runs, "medians": medians},
+        "small_cold_first_report_s": cold["runner"]["first_report_s"],
+        "small_run_vs_hand_loop": medians["runner_fresh_total_s"] / medians["hand_fresh_total_s"],
+        "small_first_report_vs_hand_loop": medians["runner_fresh_first_report_s"] / medians["hand_fresh_first_report_s"],
+        "small_first_report_cached_vs_hand_loop":
+            medians["runner_cached_first_report_s"] / medians["hand_cached_first_report_s"],
+        "small_second_run_first_report_s": medians["runner_second_first_report_s"],
+        "small_prepared_first_report_s": medians["runner_prepared_first_report_s"],
+        "small_epoch_vs_hand_loop": medians["runner_epoch_s"] / medians["hand_epoch_s"],
+    }
+
+
+def stalls_while_training(set_up) -> dict:
+    """Trains from the real window with live charts (``set_up(window)`` chooses what) while a 10 ms
+    timer records how late each of its ticks is (event-loop stalls)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     from gui.main_window import MainWindow
@@ -203,10 +371,7 @@ def measure_responsiveness(app, samples: int, epochs: int) -> dict:
     window.dataset_ready.connect(loop.quit)
     if window.dataset is None:
         loop.exec()
-    project = notes_project(epochs)
-    project.dataset = window.project.dataset
-    window.apply_project(project)
-    window.dataset = mnist_shaped(samples)
+    set_up(window)
     ticks = []
     timer = QTimer()
     timer.setInterval(10)
@@ -225,6 +390,28 @@ def measure_responsiveness(app, samples: int, epochs: int) -> dict:
         "ui_stall_p50_ms": float(np.percentile(stalls, 50)), "ui_stall_p99_ms": float(np.percentile(stalls, 99)),
         "ui_stall_max_ms": float(stalls.max()), "timer_ticks": len(ticks), "chart_points": points,
     }
+
+
+def measure_responsiveness(app, samples: int, epochs: int) -> dict:
+    """Event-loop stalls while the window trains the notes' network on MNIST-shaped data."""
+    def notes_network(window):
+        project = notes_project(epochs)
+        project.dataset = window.project.dataset
+        window.apply_project(project)
+        window.dataset = mnist_shaped(samples)
+
+    return stalls_while_training(notes_network)
+
+
+def measure_spiral_responsiveness(app, epochs: int) -> dict:
+    """Event-loop stalls while the window trains its first project (the spiral), whose short
+    epochs bring a report, a boundary and the inner views' readings many times a second."""
+    def spiral(window):
+        project = window.project.copy()
+        project.training.epochs = epochs
+        window.apply_project(project)
+
+    return {f"spiral_{key}": value for key, value in stalls_while_training(spiral).items()}
 
 
 def measure_cold_start(repeats: int) -> dict:
@@ -273,6 +460,29 @@ def verdict(key: str, value: float) -> str:
     return f"{'met' if met else 'MISSED'} ({sign} {target:g})"
 
 
+def small_network_rows(results: dict) -> list[tuple[str, str, str]]:
+    """The table's rows for `measure_small_network`."""
+    small = results["small_network"]
+    medians, fresh = small["medians"], f"medians of {small['repeats']}, a hidden width new to the process each run"
+    return [
+        ("small_run_vs_hand_loop", f"{results['small_run_vs_hand_loop']:.2f}×",
+         f"the window's first project ({small['epochs']} epochs) with probe, instruments and diagnosis: "
+         f"{medians['runner_fresh_total_s']:.2f} s against a hand-written tf.function loop's "
+         f"{medians['hand_fresh_total_s']:.2f} s ({fresh})"),
+        ("small_first_report_vs_hand_loop", f"{results['small_first_report_vs_hand_loop']:.2f}×",
+         f"{medians['runner_fresh_first_report_s']:.2f} s against {medians['hand_fresh_first_report_s']:.2f} s "
+         f"to the first epoch's report ({fresh}); with the network trained before: "
+         f"{results['small_first_report_cached_vs_hand_loop']:.2f}×; prepared while the learner edits, as the "
+         f"window does: {results['small_prepared_first_report_s']:.2f} s; the process's first run: "
+         f"{results['small_cold_first_report_s']:.2f} s"),
+        ("small_second_run_first_report_s", f"{results['small_second_run_first_report_s']:.2f}",
+         "the same network trained again with another learning rate"),
+        ("small_epoch_vs_hand_loop", f"{results['small_epoch_vs_hand_loop']:.2f}×",
+         f"{medians['runner_epoch_s'] * 1000:.0f} ms against {medians['hand_epoch_s'] * 1000:.0f} ms an epoch "
+         "after the first (medians)"),
+    ]
+
+
 def markdown_table(results: dict) -> str:
     rows = [
         ("throughput_vs_plain_fit", f"{results['throughput_vs_plain_fit']:.2f}×",
@@ -280,8 +490,13 @@ def markdown_table(results: dict) -> str:
         ("fraction_of_ceiling", f"{results['fraction_of_ceiling']:.2f}",
          f"ceiling {results['ceiling_samples_per_second']:,.0f} samples/s = {results['matmul_gflops']:.0f} GFLOP/s (best of {len(results['matmul_gflops_runs'])}) ÷ {results['training_flops_per_sample'] / 1e6:.2f} MFLOP; "
          f"hand-written TensorFlow loop, no Keras: {results['hand_written_tf_fraction_of_ceiling']:.2f} (median of {len(results['hand_written_tf_runs'])})"),
+        *small_network_rows(results),
         ("ui_stall_p99_ms", f"{results['ui_stall_p99_ms']:.1f}", f"p50 {results['ui_stall_p50_ms']:.1f} ms over {results['timer_ticks']} ticks"),
         ("ui_stall_max_ms", f"{results['ui_stall_max_ms']:.1f}", ""),
+        ("spiral_ui_stall_p99_ms", f"{results['spiral_ui_stall_p99_ms']:.1f}",
+         f"while the window trains the spiral for {results['spiral_chart_points']['epoch']} epochs: p50 "
+         f"{results['spiral_ui_stall_p50_ms']:.1f} ms, max {results['spiral_ui_stall_max_ms']:.1f} ms over "
+         f"{results['spiral_timer_ticks']} ticks"),
         ("window_shown_s", f"{results['window_shown_s']:.2f}", f"TensorFlow ready at {results['tensorflow_ready_s']:.2f} s"),
         ("redraw_500k_ms", f"{results['redraw_500k_ms']:.1f}", f"{results['redraw_points']:,} points per curve"),
         ("rss_growth_20_runs_mb", f"{results['rss_growth_20_runs_mb']:.1f}", f"{results['memory_runs']} runs"),
@@ -308,10 +523,28 @@ def update_readme(table: str) -> None:
     write_text_atomic(readme, f"{head}{README_START}\n{table}{README_END}{tail}")
 
 
+def steps(app, quick: bool) -> dict:
+    """Every measurement by the name ``--only`` takes, in the order they run."""
+    return {
+        # First, so that its cold figure is the runner's first call in the process.
+        "small": lambda: measure_small_network(2 if quick else 30, 1 if quick else 3),
+        # Five epochs, as the notes train this network (Chollet, Deep Learning with Python, ch. 2).
+        "throughput": lambda: measure_throughput(app, 2_000 if quick else 60_000, 1 if quick else 5, 1 if quick else 5),
+        "responsiveness": lambda: measure_responsiveness(app, 2_000 if quick else 60_000, 1 if quick else 2),
+        "spiral-responsiveness": lambda: measure_spiral_responsiveness(app, 2 if quick else 200),
+        "cold-start": lambda: measure_cold_start(1 if quick else 3),
+        "chart": lambda: measure_chart(5_000 if quick else 500_000),
+        "memory": lambda: measure_memory(2 if quick else 20, 500 if quick else 6_000),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"), help="where to write the JSON")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the script works")
+    parser.add_argument("--only", help="comma-separated steps to run (small, throughput, responsiveness, "
+                                       "spiral-responsiveness, cold-start, chart, memory); prints their JSON and "
+                                       "writes no file")
     args = parser.parse_args(argv)
     quick = args.quick
     started = time.perf_counter()
@@ -321,19 +554,18 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication([])
     results = {"measured_on": time.strftime("%Y-%m-%d"), "quick": quick,
                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"}
-    steps = [
-        # Five epochs, as the notes train this network (Chollet, Deep Learning with Python, ch. 2).
-        ("throughput", lambda: measure_throughput(app, 2_000 if quick else 60_000, 1 if quick else 5, 1 if quick else 5)),
-        ("responsiveness", lambda: measure_responsiveness(app, 2_000 if quick else 60_000, 1 if quick else 2)),
-        ("cold start", lambda: measure_cold_start(1 if quick else 3)),
-        ("chart", lambda: measure_chart(5_000 if quick else 500_000)),
-        ("memory", lambda: measure_memory(2 if quick else 20, 500 if quick else 6_000)),
-    ]
-    for name, step in steps:
+    chosen = steps(app, quick)
+    only = chosen if args.only is None else args.only.split(",")
+    if unknown := [name for name in only if name not in chosen]:
+        parser.error(f"unknown step(s) {', '.join(unknown)}: choose from {', '.join(chosen)}")
+    for name in only:
         step_started = time.perf_counter()
-        results.update(step())
+        results.update(chosen[name]())
         print(f"{name}: {time.perf_counter() - step_started:.1f} s", file=sys.stderr)
     results["benchmark_seconds"] = time.perf_counter() - started
+    if args.only is not None:
+        print(json.dumps(results, indent=2))
+        return 0
     table = markdown_table(results)
     from models.files import write_text_atomic
 

@@ -530,8 +530,9 @@ class MainWindow(QMainWindow):
         if self.dataset is None:
             self.show_message(tr("The data set is not loaded yet (or could not be loaded): see the Data tab."))
             return False
-        if self.exports.writing():
-            self.show_message(tr("The trained model is still being exported: train again when the export is done."))
+        if self.exports.writing() or self.model_files.job is not None:
+            self.show_message(tr("The trained model is still being exported or predicting a file: train again "
+                                 "when that is done."))
             return False
         from models.training.runner import data_problems
 
@@ -583,6 +584,7 @@ class MainWindow(QMainWindow):
     def _continuable(self, check: bool = True):
         """The last run as a `Continuation` to train on, or `None`; with ``check``, `None` also when the
         network changed since (see `RunControls`)."""
+        from models.training.model_cache import same_network
         from models.training.runner import structure_key_for
 
         result = self.result
@@ -590,7 +592,7 @@ class MainWindow(QMainWindow):
             return None
         if check:
             try:
-                if structure_key_for(self.project, self.dataset) != result.structure_key:
+                if not same_network(structure_key_for(self.project, self.dataset), result.structure_key):
                     return None
             except UserError:
                 return None
@@ -885,6 +887,7 @@ class MainWindow(QMainWindow):
         self.settings.set_value("window/splitter", self.main_splitter.saveState())
         self.settings.set_last_project(self.project)
         self.settings.sync()
+        self.preparation.stop()
         if self.job is not None:
             self.job.request_stop()
         # Off the screen at once: a background import cannot be interrupted and

@@ -44,11 +44,16 @@ class ModelPreparation(QObject):
         if ENABLED:
             self._timer.start()
 
+    def stop(self) -> None:
+        """No preparation starts from now on (the window is closing)."""
+        self._timer.stop()
+        self._current = lambda: (None, None)
+
     def _prepare(self) -> None:
         from models.training.runner import prepare_ahead
 
         project, dataset = self._current()
-        if dataset is None or project.problems():
+        if dataset is None or project is None or project.problems():
             return
         if self.job is not None or not self._idle():
             self._timer.start()  # later, when the run or the previous preparation has ended

@@ -124,10 +124,9 @@ class RunControls(QObject):
         if self.job is not None or not self._can_train() or self._continuable(False) is None:
             return
         continuation = self._continuable(True)
-        if continuation is None:
-            from models.training.runner import CHANGED_SINCE_RUN
-
-            self.message.emit(tr(CHANGED_SINCE_RUN[0].upper() + CHANGED_SINCE_RUN[1:]))
+        if continuation is None:  # the sentence models.training.runner.CHANGED_SINCE_RUN gives the command line
+            self.message.emit(tr("The network, its output or its optimizer changed since that run, so its model "
+                                 "cannot train on with these settings: press Train to start a new run."))
             return
         self._start(step=None, continue_from=continuation, epochs=self.more_epochs.value())
         self.update()

@@ -239,3 +239,100 @@ def test_a_step_or_stop_wakes_a_paused_run_and_bad_units_are_refused():
         stop.step("fortnight")
 
 
+
+
+def test_a_one_device_strategy_trains_and_prepares(monkeypatch):
+    """On a GPU machine, device "cpu" or "gpu:1" is a OneDeviceStrategy; the loop runs its steps in its replica
+    context as fit does (else Keras's optimizer fails in merge_call)."""
+    import tensorflow as tf
+
+    from models.training.runner import prepare_ahead
+
+    monkeypatch.setattr("models.training.devices.strategy_for",
+                        lambda device: (tf.distribute.OneDeviceStrategy("/cpu:0"), "CPU"))
+    assert prepare_ahead(small_project(epochs=2), blobs())
+    result = run_training(small_project(epochs=2), dataset=blobs())
+    assert len(result.history["loss"]) == 2 and all(np.isfinite(result.history["loss"]))
+
+
+def test_training_on_an_evicted_model_does_not_leave_its_state_for_new_runs():
+    dataset = blobs()
+    fresh = run_training(regularised_project(epochs=2), dataset=dataset)
+    fresh_history = fresh.history
+    MODELS.clear()  # as when three other networks were trained since
+    run_training(regularised_project(epochs=1), dataset=dataset, continue_from=fresh.continuation())
+    assert len(MODELS) == 0  # a trained optimizer's state is no new model's
+    again = run_training(regularised_project(epochs=2), dataset=dataset)
+    assert again.history == fresh_history
+    assert int(again.model.optimizer.iterations) == 2 * 8  # 128 rows fitted (20 % validate), batches of 16
+
+
+def test_training_on_takes_a_new_learning_rate_and_keeps_a_decaying_schedule():
+    dataset = blobs()
+    first = run_training(small_project(epochs=2), dataset=dataset)
+    slower = small_project(epochs=1)
+    slower.optimizer.learning_rate = 0.0001
+    more = run_training(slower, dataset=dataset, continue_from=first.continuation())
+    assert float(np.asarray(more.model.optimizer.learning_rate)) == pytest.approx(0.0001)
+    decaying = small_project(epochs=2)
+    decaying.schedule = ScheduleSpec(name="cosine_decay", decay_epochs=0)  # its length is the run's epochs
+    first = run_training(decaying, dataset=dataset)
+    decaying.training.epochs = 3
+    assert run_training(decaying, dataset=dataset, continue_from=first.continuation()).epochs_run == 5
+
+
+def test_a_run_stopped_before_training_on_keeps_the_earlier_history():
+    dataset = blobs()
+    first = run_training(small_project(epochs=2), dataset=dataset)
+    stop = StopRequest()
+    stop.set()
+    more = run_training(small_project(epochs=3), stop=stop, dataset=dataset, continue_from=first.continuation())
+    assert more.history == first.history
+
+
+def test_batch_points_keep_a_nan_loss_as_nan():
+    from models.training.progress import _at_least_0
+
+    assert _at_least_0(-1e-9) == 0.0 and _at_least_0(0.5) == 0.5
+    assert np.isnan(_at_least_0(float("nan"))) and _at_least_0(float("inf")) == float("inf")
+
+
+def test_resume_from_a_run_folder_reaches_the_uninterrupted_weights(tmp_path, capsys):
+    import keras
+
+    from cli import run_cli
+
+    common = ["train", "--quiet", "--no-diagnosis", "--dataset", "moons", "--samples", "200", "--hidden", "8"]
+    assert run_cli([*common, "--epochs", "3", "--out", str(tmp_path / "a")]) == 0
+    assert run_cli(["train", "--quiet", "--no-diagnosis", "--resume", str(tmp_path / "a"), "--epochs", "2",
+                    "--out", str(tmp_path / "b")]) == 0
+    assert run_cli([*common, "--epochs", "5", "--out", str(tmp_path / "c")]) == 0
+    resumed = keras.saving.load_model(tmp_path / "b" / "model.keras")
+    whole = keras.saving.load_model(tmp_path / "c" / "model.keras")
+    for ours, theirs in zip(resumed.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert (tmp_path / "b" / "history.csv").read_text() == (tmp_path / "c" / "history.csv").read_text()
+    assert '"epochs": 5' in (tmp_path / "b" / "project.json").read_text()  # trained afresh, it reaches the same
+
+
+def test_resume_refuses_what_it_cannot_change_and_damaged_folders_in_a_sentence(tmp_path, capsys):
+    import shutil
+
+    from cli import EXIT_BAD_INPUT, run_cli
+
+    def error(*args) -> str:
+        assert run_cli(["train", "--quiet", "--no-diagnosis", *args]) == EXIT_BAD_INPUT
+        return capsys.readouterr().err.strip().splitlines()[-1]
+
+    base = ["--dataset", "moons", "--samples", "200", "--epochs", "1"]
+    assert run_cli(["train", "--quiet", "--no-diagnosis", *base, "--hidden", "8", "--out", str(tmp_path / "a")]) == 0
+    assert run_cli(["train", "--quiet", "--no-diagnosis", *base, "--hidden", "4", "--out", str(tmp_path / "b")]) == 0
+    assert "--hidden cannot change it" in error("--resume", str(tmp_path / "a"), "--hidden", "16")
+    assert "no run folder at" in error("--resume", str(tmp_path / "nowhere"))
+    shutil.copy(tmp_path / "b" / "model.keras", tmp_path / "a" / "model.keras")  # another run's model
+    assert "not the network its project describes" in error("--resume", str(tmp_path / "a"))
+    (tmp_path / "b" / "history.csv").write_text("epoch,loss\n1,0.5\n\nx,y\n")
+    assert "is not a history row" in error("--resume", str(tmp_path / "b"))
+    (tmp_path / "b" / "model.keras").write_bytes(b"not a zip")
+    (tmp_path / "b" / "history.csv").write_text("epoch,loss\n1,0.5\n")
+    assert "cannot be loaded as a Keras model" in error("--resume", str(tmp_path / "b"))

@@ -52,7 +52,7 @@ def test_cross_validate_button_runs_k_folds_and_tabulates_their_scores(qtbot, ma
 
 
 def test_stopping_cross_validation_keeps_the_folds_done(qtbot, make_window, tiny_project):
-    window = make_window(tiny_project(epochs=500))
+    window = make_window(tiny_project(epochs=100_000))  # a fold this long cannot end before the stop
     with qtbot.waitSignal(window.training_done, timeout=TIMEOUT_MS) as done:
         assert window.start_cross_validation(4)
         qtbot.waitUntil(lambda: window.charts.points_count()["batch"] > 0, timeout=TIMEOUT_MS)

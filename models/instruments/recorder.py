@@ -243,7 +243,9 @@ _MEASURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def traced_measure(model, x, y):
     """The model's measuring function for probe batches shaped like ``x`` and ``y``, traced once."""
-    key = (tuple(x.shape[1:]), tuple(y.shape[1:]), y.dtype)
+    import tensorflow as tf
+
+    key = (tuple(x.shape[1:]), tuple(y.shape[1:]), tf.as_dtype(y.dtype).name)  # numpy's and TensorFlow's alike
     functions = _MEASURES.setdefault(model, {})
     if key not in functions:
         functions[key] = _compile_measure(model, x, y)
@@ -321,35 +323,13 @@ def make_instruments_callback(keras):
             self._last_cost = 0.0
             self._path: list[np.ndarray] = []
             self._step_pending = False  # measure the update of the first call after a reading
-            self._start = None  # (weights, steps) before training, until their reading is taken
 
         def on_train_begin(self, logs=None):
             self._probe = LayerProbe(self.model, self.x, self.y)
-            self._steps_done = self.initial_epoch * self.steps_per_epoch
             if self.record_path:
                 self._path.append(self._weights_row())
-                self._read_start()
-            else:
-                # The reading of the starting weights is taken with the next reading, after the first
-                # epoch's report: tracing the measuring function (0.2 s on a small network) would
-                # otherwise come before that report, which is what a learner waits for.
-                self._start = (self.model.get_weights(), self._steps_done)
-
-        def _read_start(self) -> None:
-            """The reading before training, of the starting weights (put back for it when training has moved on)."""
-            start, self._start = self._start, None
-            if start is None:
-                self._read(float(self.initial_epoch))
-            else:
-                weights, steps = start
-                now, done = self.model.get_weights(), self._steps_done
-                self.model.set_weights(weights)
-                self._steps_done = steps
-                try:
-                    self._read(float(self.initial_epoch))
-                finally:
-                    self.model.set_weights(now)
-                    self._steps_done = done
+            self._steps_done = self.initial_epoch * self.steps_per_epoch
+            self._read(float(self.initial_epoch))
             self._last_cost = 0.0  # that first reading traced the function: a cost paid once, not each time
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -398,8 +378,6 @@ def make_instruments_callback(keras):
             return np.concatenate(parts).astype(np.float64)
 
         def _read(self, epoch: float) -> None:
-            if self._start is not None:
-                self._read_start()
             if self.failure:
                 return
             started = time.perf_counter()

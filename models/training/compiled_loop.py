@@ -62,10 +62,14 @@ class CompiledFunctions:
         return self._functions[key]
 
     def _step_function(self):
+        """Keras's ``train_step``, run in the distribution strategy's replica context as ``fit`` runs it
+        (a one-device strategy's optimizer needs it), XLA-compiled when the model says so."""
+        tf = import_tensorflow()
         model = self.model
+        step = model.train_step
         if model.jit_compile:  # as Keras does: XLA compiles the step, the loop around it stays a graph
-            return import_tensorflow().function(model.train_step, jit_compile=True, reduce_retracing=True)
-        return model.train_step
+            step = tf.function(model.train_step, jit_compile=True, reduce_retracing=True)
+        return lambda data: tf.distribute.get_strategy().run(step, args=(data,))
 
     def _train_steps(self, x, y, order, first, count, batch_size):
         tf = import_tensorflow()
@@ -92,7 +96,8 @@ class CompiledFunctions:
         rows = tf.shape(x, out_type=tf.int64)[0]
 
         def body(start):
-            model.test_step((x[start:start + batch_size], y[start:start + batch_size]))
+            batch = (x[start:start + batch_size], y[start:start + batch_size])
+            tf.distribute.get_strategy().run(model.test_step, args=(batch,))
             return (start + batch_size,)
 
         with tf.control_dependencies(tf.while_loop(lambda start: start < rows, body, (tf.constant(0, tf.int64),))):

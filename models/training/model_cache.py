@@ -44,6 +44,9 @@ class PreparedModel:
     model: object
     functions: CompiledFunctions
     optimizer_start: list[np.ndarray]  # the optimizer's variables as built (slots, step count)
+    # A model trained elsewhere (loaded from a run folder, or a run's evicted from here): its optimizer
+    # state is not a new model's, so it is not kept for new runs.
+    reusable: bool = True
 
 
 def structure_key(project: Project, n_features: int, plan: OutputPlan, steps_per_epoch: int, jit_compile,
@@ -60,8 +63,20 @@ def structure_key(project: Project, n_features: int, plan: OutputPlan, steps_per
         "schedule": schedule if decays else None, "steps_per_epoch": steps_per_epoch if decays else None,
         "epochs": project.training.epochs if decays and not schedule.get("decay_epochs") else None,
         "features": n_features, "plan": [plan.units, plan.activation, plan.loss, plan.metric, plan.target],
+        "device": project.training.device,  # where the variables live
         "jit_compile": str(jit_compile), "target_scale": _rounded(target_scale), "input_scale": _rounded(input_scale),
     }, sort_keys=True, default=str)
+
+
+def same_network(key: str, other: str) -> bool:
+    """Whether a run of ``key`` can train on a model of ``other``: the same structure, whatever number of
+    epochs each was asked for (training on keeps the model's own schedule)."""
+    def without_epochs(text: str) -> dict:
+        described = json.loads(text)
+        described.pop("epochs", None)
+        return described
+
+    return without_epochs(key) == without_epochs(other)
 
 
 def _rounded(scale):
@@ -70,10 +85,11 @@ def _rounded(scale):
     return [np.asarray(part, dtype=np.float64).round(12).tolist() for part in scale]
 
 
-def prepare(model, metric: str, key: str) -> PreparedModel:
-    """Wraps a freshly built model whose optimizer is built, remembering the optimizer's starting state."""
+def prepare(model, metric: str, key: str, reusable: bool = True) -> PreparedModel:
+    """Wraps a model whose optimizer is built; a freshly built one (``reusable``) gives the optimizer's
+    starting state."""
     return PreparedModel(key, model, CompiledFunctions(model, metric),
-                         [np.array(variable) for variable in model.optimizer.variables])
+                         [np.array(variable) for variable in model.optimizer.variables], reusable)
 
 
 def reset_for_run(prepared: PreparedModel, project: Project, n_features: int, plan: OutputPlan, target_scale=None,
@@ -131,7 +147,11 @@ class ModelCache:
             return self._models.pop(key, None)
 
     def keep(self, prepared: PreparedModel) -> None:
-        """Puts a model (back) in, dropping the least recently kept beyond `size`."""
+        """Puts a model (back) in, dropping the least recently kept beyond `size`; one that is not
+        ``reusable`` only ends a claim on its key."""
+        if not prepared.reusable:
+            self.release(prepared.key)
+            return
         with self._lock:
             self._models[prepared.key] = prepared
             self._models.move_to_end(prepared.key)

@@ -46,6 +46,7 @@ def make_progress_callback(keras):
             self.reason = COMPLETED
             self.epochs_done = initial_epoch
             self.train_seconds = 0.0
+            self.paused_seconds = 0.0  # spent waiting while paused
             self.samples_seen = 0
             self._epoch_start = self._last_report = self._run_start = 0.0
             self._steps_before_epoch = initial_epoch * steps_per_epoch  # global steps count the earlier run's
@@ -73,7 +74,14 @@ def make_progress_callback(keras):
                 self.model.stop_training = True
 
         def on_train_batch_begin(self, batch, logs=None):
+            before = time.perf_counter()
             self.stop.wait_while_paused(lambda: self._report_pause(batch))
+            waited = time.perf_counter() - before
+            if waited > 0.001:  # a pause is not training time: the clocks skip it
+                self.paused_seconds += waited
+                self._run_start += waited
+                if self._epoch_start:
+                    self._epoch_start += waited
             self._check_stop()
 
         def _report_pause(self, step):
@@ -158,10 +166,10 @@ def make_progress_callback(keras):
             # The running means are float32: the difference of two can land a rounding error outside the
             # figure's range (an accuracy of 1.0000002 for a batch of four rows). Every loss here is at
             # least 0, and an accuracy at most 1.
-            call_metric = None if metric is None or previous_metric is None else max(0.0, own(metric, previous_metric))
+            call_metric = None if metric is None or previous_metric is None else _at_least_0(own(metric, previous_metric))
             if call_metric is not None and self.metric == "accuracy":
                 call_metric = min(call_metric, 1.0)
-            return x, max(0.0, own(loss, previous_loss)), call_metric
+            return x, _at_least_0(own(loss, previous_loss)), call_metric
 
         def on_test_begin(self, logs=None):
             # Validation time is not training throughput.
@@ -204,6 +212,11 @@ def make_progress_callback(keras):
                     "unit_outputs": unit_outputs(self.model, self.probe_x) if self.probe_units else None}
 
     return ProgressCallback
+
+
+def _at_least_0(value: float) -> float:
+    """``value``, or 0 for a rounding error below it; NaN and infinities stay what they are."""
+    return max(0.0, value) if math.isfinite(value) else value
 
 
 def probe_outputs(model, x: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ def read_history(path: Path) -> dict[str, list[float]]:
         raise UserError(f"{path} is not a run's history (its first column should be 'epoch').")
     names = rows[0][1:]
     history: dict[str, list[float]] = {name: [] for name in names}
-    for number, row in enumerate(rows[1:], start=1):
+    for number, row in enumerate((row for row in rows[1:] if row), start=1):
         try:
             if int(row[0]) != number:
                 raise ValueError

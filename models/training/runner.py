@@ -345,7 +345,14 @@ def _prepared_model(project: Project, dataset: Dataset, plan, strategy, steps_pe
     """The model to train on one device: the one continued, a cached one of the same structure
     reset to this project's start, or a new one (`models.training.model_cache`)."""
 
-    from models.training.model_cache import MODELS, prepare, reset_for_run, structure_key
+    from models.training.model_cache import (
+        DECAYING_SCHEDULES,
+        MODELS,
+        prepare,
+        reset_for_run,
+        same_network,
+        structure_key,
+    )
 
     key = structure_key(project, dataset.n_features, plan, steps_per_epoch, options.jit_compile,
                         dataset.target_scale, dataset.input_scale)
@@ -353,23 +360,39 @@ def _prepared_model(project: Project, dataset: Dataset, plan, strategy, steps_pe
     if continued is not None:
         if continued.model is None:
             raise UserError("that run has no model to train on: press Train to start a new one.")
-        if continued.structure_key and continued.structure_key != key:
+        if continued.structure_key and not same_network(continued.structure_key, key):
             raise UserError(CHANGED_SINCE_RUN)
+        if project.schedule.name not in DECAYING_SCHEDULES:  # "lower the rate and train on" works
+            continued.model.optimizer.learning_rate = project.optimizer.learning_rate
         cached = MODELS.take(key)
         if cached is not None and cached.model is continued.model:
             return cached
         if cached is not None:
             MODELS.keep(cached)
-        # A model loaded from a file: traced anew, updating its weights as a new model would.
+        # A model loaded from a file (or evicted from the cache): traced anew, updating its weights as a
+        # new model would, and not kept for new runs.
+        _check_model_matches(continued.model, project, dataset, plan)
         if continued.model.optimizer.built and not continued.model.jit_compile:
             fuse_optimizer_updates(continued.model.optimizer)
-        return prepare(continued.model, plan.metric, key)
+        return prepare(continued.model, plan.metric, key, reusable=False)
     cached = MODELS.take(key)
     if cached is not None:
         _seed_all_but_tensorflow(project.training.seed)
         reset_for_run(cached, project, dataset.n_features, plan, dataset.target_scale, dataset.input_scale)
         return cached
     return _new_prepared_model(project, dataset, plan, strategy, steps_per_epoch, options.jit_compile, key)
+
+
+def _check_model_matches(model, project: Project, dataset: Dataset, plan) -> None:
+    """Refuses a model to train on whose Dense layers are not the ones ``project`` describes."""
+    from models.training.performance import project_kernel_sizes
+
+    expected = project_kernel_sizes(project, dataset.n_features, plan.units)
+    found = [int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+             for layer in model.layers if hasattr(layer, "kernel") and len(layer.kernel.shape) == 2]
+    if found != expected or int(model.input_shape[-1]) != dataset.n_features:
+        raise UserError("the model to train on is not the network its project describes (its layers differ): "
+                        "it belongs to another run.")
 
 
 def _new_prepared_model(project: Project, dataset: Dataset, plan, strategy, steps_per_epoch: int, jit_compile,
@@ -568,7 +591,7 @@ def _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays,
         history=_continued_history(continued, history),
         test_metrics=test_metrics,
         train_samples_per_second=progress.samples_seen / progress.train_seconds if progress.train_seconds else 0.0,
-        elapsed_s=time.perf_counter() - started, device=device_label, metric=arrays.plan.metric,
+        elapsed_s=time.perf_counter() - started - progress.paused_seconds, device=device_label, metric=arrays.plan.metric,
         run_dir=str(folder.path) if folder is not None else "", model=model,
         probe=None if probe_x is None else predict(probe_x),
         unit_outputs=unit_outputs(model, probe_x) if probe_x is not None and options.instruments else None,
@@ -591,11 +614,18 @@ def _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays,
 
 
 def _continued_history(continued, history: dict) -> dict[str, list[float]]:
-    """This run's history as floats, after the continued run's own when there is one."""
+    """This run's history as floats, after the continued run's own when there is one: every figure
+    either has, one value per epoch, NaN where one run did not compute it."""
     history = {key: [as_float(value) for value in values] for key, values in history.items()}
     if continued is None:
         return history
-    return {key: list(continued.history.get(key, [])) + values for key, values in history.items()}
+    before, now = continued.epochs_done, max((len(values) for values in history.values()), default=0)
+
+    def padded(values: list[float], length: int) -> list[float]:
+        return list(values)[:length] + [math.nan] * (length - len(values))
+
+    return {key: padded(continued.history.get(key, []), before) + padded(history.get(key, []), now)
+            for key in {**continued.history, **history}}
 
 
 def _on_device(strategy, *arrays):
