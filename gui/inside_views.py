@@ -120,9 +120,10 @@ class InsideViews:
     def redraw_now(self) -> None:
         """Draws what each view holds now instead of at its timer's next tick (for a screenshot)."""
         for view in (self._views or {}).values():
-            redraw = getattr(view, "redraw_now", None)
-            if redraw is not None:
-                redraw()
+            for name in ("draw_pending", "redraw_now"):  # what a hidden view kept for its next show, too
+                redraw = getattr(view, name, None)
+                if redraw is not None:
+                    redraw()
 
     def _reading(self, job, reading) -> None:
         if job is not self._job:  # a report of a run the views no longer show

@@ -40,6 +40,7 @@ from gui.data_panel import (
     probe_grid,
 )
 from gui.i18n import tr
+from gui.panel import DrawnWhenShown
 
 # TensorFlow Playground's colours: orange for negative, blue for positive, white at 0.
 NEGATIVE_COLOUR, ZERO_COLOUR, POSITIVE_COLOUR = (245, 147, 34), (255, 255, 255), (8, 119, 189)
@@ -131,7 +132,7 @@ class Node:
         return self.x + self.size, self.y + self.size / 2
 
 
-class NeuronsView(QWidget):
+class NeuronsView(DrawnWhenShown, QWidget):
     """Every unit's output over the input plane and every weight as a line (TensorFlow Playground's picture)."""
 
     GRID = DataPreview.GRID
@@ -484,6 +485,8 @@ class NeuronsView(QWidget):
         self.points.setData(px, py, brush=[brushes[label] for label in labels])
 
     def _draw_units(self) -> None:
+        if self.later(self._draw_units) or self.unit_outputs is None:
+            return
         outputs = self.unit_outputs
         last = len(outputs) - 1
         for layer, values in enumerate(outputs):
@@ -504,6 +507,8 @@ class NeuronsView(QWidget):
 
     def _draw_lines(self) -> None:
         """Every drawn weight as a line from a unit's right edge to the next unit's left edge."""
+        if self.later(self._draw_lines) or self.reading is None:
+            return
         pairs = []
         for layer, reading in enumerate(self.reading.layers):
             if reading.kernel is None or layer + 1 >= len(self.columns):

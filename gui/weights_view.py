@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from gui.data_panel import LEGEND_TEXT_COLOUR
 from gui.i18n import tr
 from gui.neurons_view import diverging_colour_map
+from gui.panel import DrawnWhenShown
 
 MAX_UNIT_IMAGES = 36
 MAX_NAMED_TICKS = 20  # the first layer's inputs are named on the axis up to this many
@@ -62,7 +63,7 @@ def unit_mosaic(kernel: np.ndarray, image_shape: tuple[int, int], count: int) ->
     return mosaic, across
 
 
-class WeightsView(QWidget):
+class WeightsView(DrawnWhenShown, QWidget):
     """A chosen Dense layer's W as an inputs × units heatmap; hovering a cell names w[i, j]."""
 
     def __init__(self, parent=None):
@@ -206,6 +207,8 @@ class WeightsView(QWidget):
                 and layer.kernel.shape[0] == self.image_shape[0] * self.image_shape[1])
 
     def _draw(self, *_args) -> None:
+        if self.later(self._draw):
+            return
         layer = self._chosen_layer()
         self.hovered.hide()
         self.as_images.setVisible(self._images_possible())

@@ -71,6 +71,7 @@ def test_the_views_follow_a_change_of_data_set(qtbot, make_window, tiny_project)
     assert inside.weights.image.image is None
     assert inside.neurons.pages.currentWidget() is inside.neurons.needs_two_inputs
     _train(qtbot, window)
+    inside.redraw_now()  # the Weights tab is behind another: it draws when shown (gui.panel.DrawnWhenShown)
     assert not inside.weights.as_images.isHidden()  # digits are images: the first layer's units can be shown as such
 
     project = window.project.copy()
@@ -97,3 +98,14 @@ def test_a_new_run_starts_the_loss_surface_path_afresh(qtbot, make_window, tiny_
     with qtbot.waitSignal(window.training_done, timeout=TRAINING_TIMEOUT_MS):
         pass
     assert len(surface.path_points()) == window.result.instruments[-1].step + 1
+
+
+def test_a_hidden_view_draws_what_it_missed_when_shown(qtbot, make_window, tiny_project):
+    window = make_window(tiny_project(epochs=2))
+    inside = window.inside
+    _train(qtbot, window)
+    assert not inside.weights.isVisible()
+    assert inside.weights.image.image is None  # behind the Training tab: nothing drawn yet
+    window.chart_tabs.setCurrentWidget(inside.weights_page)
+    qtbot.waitUntil(lambda: inside.weights.image.image is not None)
+    np.testing.assert_array_equal(inside.weights.image.image, window.result.instruments[-1].layers[0].kernel)

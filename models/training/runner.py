@@ -541,11 +541,12 @@ def _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays,
         diagnosing = _diagnosing_listener(listener, project, dataset, arrays, int(model.count_params()))
         listener = diagnosing
     predict = prepared.functions.predict_numpy if prepared is not None else None
+    probe = prepared.functions.predict_soon if prepared is not None else None
     progress = make_progress_callback(keras)(
         listener, stop, epochs, steps_per_epoch, batch_size, len(arrays.x_train),
         arrays.plan.metric, options.progress_interval, probe_x=options.probe_x,
         exact_call_means=prepared is not None or strategy.num_replicas_in_sync == 1,
-        probe_units=options.instruments, initial_epoch=initial_epoch, predict=predict,
+        probe_units=options.instruments, initial_epoch=initial_epoch, predict=probe,
     )
     callbacks = [progress, *_schedule_callbacks(keras, project, has_validation)]
     early = _early_stopping_callback(keras, project, has_validation)
