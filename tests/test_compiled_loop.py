@@ -45,7 +45,7 @@ def test_the_compiled_loop_trains_as_keras_fit():
     """Unshuffled, the same model and rows: the loop's history and weights are fit's."""
     import keras
 
-    from models.network.build import build_model
+    from models.network.build import build_model, metric_function
     from models.training.compiled_loop import CompiledFunctions, fit_compiled
 
     project, dataset = regularised_project(epochs=3, shuffle=False), blobs()
@@ -59,7 +59,7 @@ def test_the_compiled_loop_trains_as_keras_fit():
     fitted = by_fit.fit(arrays.x_train, arrays.y_train, batch_size=16, epochs=3, shuffle=False, verbose=0,
                         validation_data=(arrays.x_val, arrays.y_val), validation_batch_size=256).history
     by_loop = new_model()
-    looped = fit_compiled(CompiledFunctions(by_loop, "accuracy"), arrays.x_train, arrays.y_train, batch_size=16,
+    looped = fit_compiled(CompiledFunctions(by_loop, "accuracy", metric_function(keras, arrays.plan)), arrays.x_train, arrays.y_train, batch_size=16,
                           epochs=3, shuffle=False, seed=0, validation=(arrays.x_val, arrays.y_val),
                           validation_batch_size=256, steps_per_call=3)
     assert set(looped) == set(fitted)

@@ -196,6 +196,14 @@ def make_metric(keras, plan: OutputPlan):
     return keras.metrics.CategoricalAccuracy(name="accuracy")
 
 
+def metric_function(keras, plan: OutputPlan):
+    """The per-row function behind `make_metric`'s metric (a row's accuracy, 0 or 1, or its absolute error)."""
+    if plan.metric == "mae":
+        return keras.metrics.mean_absolute_error
+    return {"binary": keras.metrics.binary_accuracy, "index": keras.metrics.sparse_categorical_accuracy}.get(
+        plan.target, keras.metrics.categorical_accuracy)
+
+
 def build_model(
     project: Project,
     n_features: int,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.network.build import OutputPlan, reset_weights
+from models.network.build import OutputPlan, metric_function, reset_weights
 from models.network.spec import Project, project_to_dict
 from models.training.compiled_loop import CompiledFunctions
 
@@ -85,10 +85,12 @@ def _rounded(scale):
     return [np.asarray(part, dtype=np.float64).round(12).tolist() for part in scale]
 
 
-def prepare(model, metric: str, key: str, reusable: bool = True) -> PreparedModel:
+def prepare(model, plan: OutputPlan, key: str, reusable: bool = True) -> PreparedModel:
     """Wraps a model whose optimizer is built; a freshly built one (``reusable``) gives the optimizer's
     starting state."""
-    return PreparedModel(key, model, CompiledFunctions(model, metric),
+    import keras
+
+    return PreparedModel(key, model, CompiledFunctions(model, plan.metric, metric_function(keras, plan)),
                          [np.array(variable) for variable in model.optimizer.variables], reusable)
 
 

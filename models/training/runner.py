@@ -374,7 +374,7 @@ def _prepared_model(project: Project, dataset: Dataset, plan, strategy, steps_pe
         _check_model_matches(continued.model, project, dataset, plan)
         if continued.model.optimizer.built and not continued.model.jit_compile:
             fuse_optimizer_updates(continued.model.optimizer)
-        return prepare(continued.model, plan.metric, key, reusable=False)
+        return prepare(continued.model, plan, key, reusable=False)
     cached = MODELS.take(key)
     if cached is not None:
         _seed_all_but_tensorflow(project.training.seed)
@@ -418,7 +418,7 @@ def _new_prepared_model(project: Project, dataset: Dataset, plan, strategy, step
             # One pass over the weights per update instead of a chain of small
             # operations (see models.training.fused_updates). XLA fuses on its own.
             fuse_optimizer_updates(model.optimizer)
-    return prepare(model, plan.metric, key)
+    return prepare(model, plan, key)
 
 
 def prepare_ahead(project: Project, dataset: Dataset, instruments: bool = True) -> bool:
