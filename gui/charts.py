@@ -271,7 +271,24 @@ def style_axes(item: pg.PlotItem) -> None:
         axis.enableAutoSIPrefix(False)
 
 
-class _PlotWidget(pg.PlotWidget):
+class TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that remembers how long its last paint took, so live drawing can pace itself
+    (see `REDRAW_SHARE`)."""
+
+    last_paint_s = 0.0
+
+    def paintEvent(self, event):  # noqa: N802 (Qt's name)
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint_s = time.perf_counter() - started
+
+
+def paced_interval_ms(cost_s: float, least_ms: int) -> int:
+    """How long to wait before the next live redraw that cost ``cost_s`` (its work and its paint)."""
+    return max(least_ms, round(cost_s * 1000 / REDRAW_SHARE))
+
+
+class _PlotWidget(TimedPlotWidget):
     """A PlotWidget that says when the mouse leaves it, so the hover marks can go."""
 
     sigMouseLeft = Signal()
@@ -660,11 +677,11 @@ class TrainingCharts(QWidget):
         if self.isVisible():
             started = time.perf_counter()
             self._redraw_dirty()
-            self.repaint()  # now rather than at the next turn of the event loop, so that its cost is known
             # A small network reports 30 epochs a second: redrawing and painting thousands of points
             # (15-25 ms) every 50 ms kept the window busy half the time, and its timers late by 100 ms.
-            cost_ms = (time.perf_counter() - started) * 1000
-            self._timer.setInterval(max(REDRAW_INTERVAL_MS, round(cost_ms / REDRAW_SHARE)))
+            # The paint follows later; the last one's time stands for it.
+            cost = time.perf_counter() - started + sum(panel.plot.last_paint_s for panel in self._panels.values())
+            self._timer.setInterval(paced_interval_ms(cost, REDRAW_INTERVAL_MS))
 
     def showEvent(self, event):
         super().showEvent(event)

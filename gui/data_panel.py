@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, Qt
+from PySide6.QtCore import QAbstractTableModel, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,6 +36,7 @@ from datasets.choice import (
     TASK_CHOICES,
 )
 from datasets.registry import DATASETS
+from gui.charts import TimedPlotWidget, paced_interval_ms
 from gui.i18n import tr
 from gui.panel import ProjectPanel
 from models.network.spec import Project
@@ -384,7 +386,11 @@ class DataPreview(QStackedWidget):
         super().__init__(parent)
         self.dataset = None
         self._grid = None
-        self.plot = pg.PlotWidget(background="w")
+        self._probe, self._next_probe = None, 0.0  # the boundary's outputs waiting to be drawn, and when
+        self._probe_timer = QTimer(self)
+        self._probe_timer.setSingleShot(True)
+        self._probe_timer.timeout.connect(self._draw_probe)
+        self.plot = TimedPlotWidget(background="w")
         self.plot.setAspectLocked(False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.addLegend(offset=(5, 5), brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(210, 210, 210),
@@ -406,6 +412,8 @@ class DataPreview(QStackedWidget):
     def clear(self) -> None:
         self.dataset = None
         self._grid = None
+        self._probe_timer.stop()
+        self._probe = None
         self.setCurrentWidget(self.empty)
 
     def show_dataset(self, dataset) -> None:
@@ -422,9 +430,22 @@ class DataPreview(QStackedWidget):
         """Grid points whose predictions draw the decision boundary, for two-feature data."""
         return None if self._grid is None else self._grid[2]
 
-    def show_probe(self, outputs) -> None:
-        if self._grid is None or self.dataset is None:
+    def show_probe(self, outputs, now: bool = False) -> None:
+        """Draws the decision boundary from the model's outputs on the grid: at once when ``now`` (a run's
+        last), else paced so that drawing it takes at most a quarter of the window's time (the latest
+        outputs win)."""
+        self._probe = outputs
+        if now:
+            self._probe_timer.stop()
+            self._draw_probe()
+        elif not self._probe_timer.isActive():
+            self._probe_timer.start(max(0, round((self._next_probe - time.perf_counter()) * 1000)))
+
+    def _draw_probe(self) -> None:
+        outputs, self._probe = self._probe, None
+        if outputs is None or self._grid is None or self.dataset is None:
             return
+        started = time.perf_counter()
         xs, ys, _ = self._grid
         image = boundary_image(outputs, self.GRID, max(self.dataset.n_classes, 1))
         # ImageItem's first axis is x; the grid's rows run along y.
@@ -432,6 +453,8 @@ class DataPreview(QStackedWidget):
         step_x, step_y = xs[1] - xs[0], ys[1] - ys[0]
         self.boundary.setRect(pg.QtCore.QRectF(xs[0] - step_x / 2, ys[0] - step_y / 2,
                                                xs[-1] - xs[0] + step_x, ys[-1] - ys[0] + step_y))
+        cost = time.perf_counter() - started + self.plot.last_paint_s
+        self._next_probe = time.perf_counter() + paced_interval_ms(cost, 0) / 1000
 
     def _show_points(self, dataset) -> None:
         for item in self._scatter_items:

@@ -769,7 +769,7 @@ class MainWindow(QMainWindow):
                                               left=_format_seconds(progress.eta_s)))
         if progress.samples_per_second > 0:  # the report flushed after an epoch's end has no speed of its own
             self.speed_label.setText(tr("{speed} samples/s", speed=f"{progress.samples_per_second:,.0f}"))
-        self._show_probe(progress.probe)  # a run paused inside an epoch shows the boundary it paused at
+        self._show_probe(progress.probe, now=self.run_controls.paused())  # a run paused inside an epoch shows the boundary it paused at
 
     def _epoch_ended(self, result) -> None:
         self.charts.add_epoch(result.epoch, result.logs)
@@ -779,16 +779,16 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(self._fold_prefix() + tr("epoch {epoch}/{epochs}", epoch=result.epoch, epochs=result.epochs))
         self.progress_label.setText("  " + tr("loss {loss} · {left} left", loss=f"{result.logs.get('loss', math.nan):.4f}",
                                               left=_format_seconds(result.eta_s)))
-        self._show_probe(result.probe)
+        self._show_probe(result.probe, now=self.run_controls.paused())
 
-    def _show_probe(self, probe) -> None:
+    def _show_probe(self, probe, now: bool = False) -> None:
         # The data set may have been changed while training: its grid is not the one probed.
         if probe is not None and self.preview.dataset is self._trained_with[1]:
-            self.preview.show_probe(probe)
+            self.preview.show_probe(probe, now=now)
 
     def _run_finished(self, result) -> None:
         self.result = result
-        self._show_probe(result.probe)
+        self._show_probe(result.probe, now=True)  # the trained model's boundary, whatever the pace
         self.charts.redraw_now()
         self.progress.setFormat(tr("Done: {reason}", reason=tr(result.reason_text)))
         self.progress.setRange(0, 1)
