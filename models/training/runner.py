@@ -306,8 +306,7 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
 
     import_tensorflow()
     training = project.training
-    batch_size = min(training.batch_size, len(arrays.x_train))
-    steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
+    batch_size, steps_per_epoch = batches_of(project, arrays)
     strategy, device_label = strategy_for(training.device)
     single = strategy.num_replicas_in_sync == 1
     if options.instruments and _draws_a_loss_surface(project, dataset):
@@ -351,11 +350,9 @@ def _prepared_model(project: Project, dataset: Dataset, plan, strategy, steps_pe
         prepare,
         reset_for_run,
         same_network,
-        structure_key,
     )
 
-    key = structure_key(project, dataset.n_features, plan, steps_per_epoch, options.jit_compile,
-                        dataset.target_scale, dataset.input_scale)
+    key = _run_key(project, dataset, plan, steps_per_epoch, options.jit_compile)
     continued = options.continue_from
     if continued is not None:
         if continued.model is None:
@@ -436,7 +433,7 @@ def prepare_ahead(project: Project, dataset: Dataset, instruments: bool = True) 
     """
     from models.instruments.recorder import draw_probe_rows, traced_measure
     from models.training.devices import import_tensorflow, strategy_for
-    from models.training.model_cache import MODELS, structure_key
+    from models.training.model_cache import MODELS
 
     project.validate()
     if data_problems(project, dataset):
@@ -447,10 +444,8 @@ def prepare_ahead(project: Project, dataset: Dataset, instruments: bool = True) 
     strategy, _ = strategy_for(project.training.device)
     if strategy.num_replicas_in_sync != 1:
         return False
-    batch_size = min(project.training.batch_size, len(arrays.x_train))
-    steps_per_epoch = math.ceil(len(arrays.x_train) / batch_size)
-    key = structure_key(project, dataset.n_features, arrays.plan, steps_per_epoch, "auto", dataset.target_scale,
-                        dataset.input_scale)
+    batch_size, steps_per_epoch = batches_of(project, arrays)
+    key = _run_key(project, dataset, arrays.plan, steps_per_epoch, "auto")
     if not MODELS.reserve(key):
         return False
     try:
@@ -475,14 +470,23 @@ CHANGED_SINCE_RUN = ("the network, its output or its optimizer changed since tha
                      "on with these settings: press Train to start a new run.")
 
 
-def structure_key_for(project: Project, dataset: Dataset, jit_compile: bool | str = "auto") -> str:
-    """The `models.training.model_cache.structure_key` a run of ``project`` on ``dataset`` would have."""
+def batches_of(project: Project, arrays: TrainingArrays) -> tuple[int, int]:
+    """The batch size a run uses (no larger than its training rows) and the batches in an epoch."""
+    batch_size = min(project.training.batch_size, len(arrays.x_train))
+    return batch_size, math.ceil(len(arrays.x_train) / batch_size)
+
+
+def _run_key(project: Project, dataset: Dataset, plan, steps_per_epoch: int, jit_compile) -> str:
     from models.training.model_cache import structure_key
 
+    return structure_key(project, dataset.n_features, plan, steps_per_epoch, jit_compile, dataset.target_scale,
+                         dataset.input_scale)
+
+
+def structure_key_for(project: Project, dataset: Dataset, jit_compile: bool | str = "auto") -> str:
+    """The `models.training.model_cache.structure_key` a run of ``project`` on ``dataset`` would have."""
     arrays = prepare_arrays(project, dataset)
-    batch_size = min(project.training.batch_size, len(arrays.x_train))
-    return structure_key(project, dataset.n_features, arrays.plan, math.ceil(len(arrays.x_train) / batch_size),
-                         jit_compile, dataset.target_scale, dataset.input_scale)
+    return _run_key(project, dataset, arrays.plan, batches_of(project, arrays)[1], jit_compile)
 
 
 def _seed_all_but_tensorflow(seed: int) -> None:
