@@ -18,7 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QEvent,
+    QIODevice,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -46,6 +56,9 @@ GRID_COLOR = "#e8e8e8"
 REDRAW_INTERVAL_MS = 50
 # The live charts take at most this share of the window's time: a redraw that cost c waits c / share.
 REDRAW_SHARE = 0.25
+# An epoch curve keeps its round markers up to this many points; beyond, they are a smear that costs
+# a third of each paint.
+MARKED_POINTS_AT_MOST = 60
 DEFAULT_SMOOTHING = 0.6
 MAX_SMOOTHING = 0.99
 
@@ -81,6 +94,13 @@ def _epoch_curve(name: str, colour) -> pg.PlotDataItem:
         symbolPen=pg.mkPen("w", width=1),
         antialias=True,
     )
+
+def _mark_points_while_few(curve: pg.PlotDataItem, points: int) -> None:
+    """Round markers on an epoch curve of at most `MARKED_POINTS_AT_MOST` points, none on a longer one."""
+    symbol = "o" if points <= MARKED_POINTS_AT_MOST else None
+    if curve.opts["symbol"] != symbol:
+        curve.setSymbol(symbol)
+
 
 class _Series:
     """An append-only pair of float64 arrays that doubles its capacity when full."""
@@ -484,6 +504,7 @@ class TrainingCharts(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_INTERVAL_MS)
         self._timer.timeout.connect(self._redraw_if_visible)
+        self._last_drawn = -1
 
         for panel in self._panels.values():
             panel.plot.sigMouseLeft.connect(self._on_mouse_left)
@@ -674,22 +695,43 @@ class TrainingCharts(QWidget):
 
     def _redraw_if_visible(self) -> None:
         # A hidden chart (another tab) keeps its changes until it is shown again.
-        if self.isVisible():
-            started = time.perf_counter()
-            self._redraw_dirty()
-            # A small network reports 30 epochs a second: redrawing and painting thousands of points
-            # (15-25 ms) every 50 ms kept the window busy half the time, and its timers late by 100 ms.
-            # The paint follows later; the last one's time stands for it.
-            cost = time.perf_counter() - started + sum(panel.plot.last_paint_s for panel in self._panels.values())
-            self._timer.setInterval(paced_interval_ms(cost, REDRAW_INTERVAL_MS))
+        if not self.isVisible():
+            return
+        # One chart per turn of the event loop: both painted in one turn kept the window from
+        # answering for 40-90 ms at a time while a small network reported 30 epochs a second.
+        panel = self._next_panel_to_draw()
+        started = time.perf_counter()
+        self._redraw_dirty(panel)
+        # The scene's queued updates, and with them the paint, happen now rather than in the next
+        # batch of queued calls, where the other chart's could join them.
+        QCoreApplication.sendPostedEvents(panel.plot.scene(), QEvent.Type.MetaCall)
+        # Redrawing and painting thousands of points costs 10-25 ms: the next redraw waits so that
+        # the charts take at most REDRAW_SHARE of the window's time.
+        cost = time.perf_counter() - started
+        interval = paced_interval_ms(cost, REDRAW_INTERVAL_MS // len(self._panels))
+        self._timer.setInterval(interval)
+        if self._dirty:
+            self._timer.start()
+
+    def _next_panel_to_draw(self) -> _Panel:
+        """The panel with changes whose turn it is (the two take turns), or the other one."""
+        panels = list(self._panels.values())
+        order = panels[self._last_drawn + 1:] + panels[:self._last_drawn + 1]
+        for panel in order:
+            if any(self._curve_owner[name] is panel for name in self._dirty):
+                self._last_drawn = panels.index(panel)
+                return panel
+        return order[0]
 
     def showEvent(self, event):
         super().showEvent(event)
         if self._dirty and not self._timer.isActive():
             self._timer.start()
 
-    def _redraw_dirty(self) -> None:
-        dirty, self._dirty = self._dirty, set()
+    def _redraw_dirty(self, only: _Panel | None = None) -> None:
+        """Hands the changed curves (of panel ``only``, or all) to pyqtgraph."""
+        dirty = {name for name in self._dirty if only is None or self._curve_owner[name] is only}
+        self._dirty -= dirty
         for name in SERIES_NAMES:
             if name not in dirty:
                 continue
@@ -701,7 +743,10 @@ class TrainingCharts(QWidget):
                 else series.y
             )
             panel = self._curve_owner[name]
-            panel.curves[name].setData(x, y)
+            curve = panel.curves[name]
+            if name in PREVIOUS_SERIES:
+                _mark_points_while_few(curve, len(x))
+            curve.setData(x, y)
             panel.plotted[name] = (x, y)
 
     # ---------------------------------------------------------------- options

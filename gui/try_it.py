@@ -293,8 +293,12 @@ class TableForm(QWidget):
         while self._layout.rowCount():
             self._layout.removeRow(0)
         self.fields = {}
+        # Grouped once: looking each column up among all inputs took 0.1 s for 784 pixel columns.
+        features = {}
+        for feature in preprocessing.inputs:
+            features.setdefault(feature.column, []).append(feature)
         for column in preprocessing.columns:
-            categories = preprocessing.categories(column)
+            categories = [f.category for f in features[column] if f.kind == ONE_HOT]
             if categories:
                 field = QComboBox()
                 field.addItems(categories)
@@ -302,7 +306,7 @@ class TableForm(QWidget):
             else:
                 field = QLineEdit()
                 field.setMinimumWidth(70)
-                feature = next(f for f in preprocessing.inputs if f.column == column)
+                feature = features[column][0]
                 if feature.minimum is not None and feature.maximum is not None:
                     hint = tr("from {low} to {high}", low=number_text(feature.minimum), high=number_text(feature.maximum))
                     field.setPlaceholderText(hint)

@@ -62,6 +62,37 @@ def test_the_timer_redraws_by_itself(charts, qtbot):
     qtbot.waitUntil(lambda: charts.curve_data("val_metric")[0].size == 2, timeout=2000)
 
 
+def test_the_two_charts_take_turns_so_one_turn_of_the_event_loop_paints_one(charts):
+    _feed(charts, epochs=2, steps=5)
+    charts._redraw_if_visible()  # what the timer does
+    assert charts.curve_data("batch_loss")[0].size == 10
+    assert charts.curve_data("batch_metric")[0].size == 0
+    assert charts._timer.isActive()  # the other chart's turn comes
+    charts._redraw_if_visible()
+    assert charts.curve_data("batch_metric")[0].size == 10
+    charts.add_epoch(3, {"accuracy": 0.9})  # only the metric chart changed: it need not wait its turn
+    charts._redraw_if_visible()
+    assert charts.curve_data("metric")[0].size == 3
+
+
+def test_epoch_markers_go_when_a_curve_grows_long_and_come_back_after_clear(charts):
+    from gui.charts import MARKED_POINTS_AT_MOST
+
+    def marked():
+        return charts._loss.train_curve.opts["symbol"]
+
+    _feed(charts, epochs=MARKED_POINTS_AT_MOST, steps=1)
+    charts.redraw_now()
+    assert marked() == "o"
+    _feed(charts, epochs=1, steps=1)  # one more point
+    charts.redraw_now()
+    assert marked() is None
+    charts.clear()
+    _feed(charts, epochs=2, steps=1)
+    charts.redraw_now()
+    assert marked() == "o"
+
+
 def test_a_hidden_chart_is_drawn_when_shown_but_redraw_now_always_draws(qtbot):
     widget = TrainingCharts()
     qtbot.addWidget(widget)

@@ -69,6 +69,28 @@ def test_the_compiled_loop_trains_as_keras_fit():
         np.testing.assert_allclose(ours, keras_own, rtol=1e-5, atol=1e-6)
 
 
+def test_the_first_validation_runs_untraced_and_gives_the_traced_figures():
+    """A new network's first epoch is validated eagerly (no tracing before its first report), the next traced."""
+    import keras
+
+    from models.network.build import build_model, metric_function
+    from models.training.compiled_loop import CompiledFunctions
+
+    project, dataset = regularised_project(), blobs()
+    arrays = prepare_arrays(project, dataset)
+    model = build_model(project, dataset.n_features, dataset.task, dataset.n_classes)
+    functions = CompiledFunctions(model, "accuracy", metric_function(keras, arrays.plan))
+    _, traced = functions._traced(arrays.x_val, arrays.y_val)
+    eager = functions.evaluate_soon(arrays.x_val, arrays.y_val, 7)
+    assert traced.experimental_get_tracing_count() == 0
+    again = functions.evaluate_soon(arrays.x_val, arrays.y_val, 7)
+    assert traced.experimental_get_tracing_count() == 1
+    assert again == pytest.approx(eager, rel=1e-6)
+    keras_own = model.evaluate(arrays.x_val, arrays.y_val, batch_size=7, verbose=0, return_dict=True)
+    assert eager["loss"] == pytest.approx(keras_own["loss"], rel=1e-5)
+    assert eager["accuracy"] == pytest.approx(keras_own["accuracy"], rel=1e-5)
+
+
 def test_a_cached_model_trains_exactly_as_a_new_one():
     """The same seed gives the same history whether the model is new or reused after other runs."""
     dataset = blobs()
