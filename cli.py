@@ -58,11 +58,9 @@ def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> list[
     return [action.dest for action in parser._actions if action.dest not in before]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="keras-trainer", description="Train a Keras network from the command line.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    train = commands.add_parser("train", help="train a network and write a run folder")
-    source = train.add_argument_group("what to train")
+def add_source_arguments(parser: argparse.ArgumentParser):
+    """Adds the flags saying what to train on (``--project``, ``--dataset`` …), shared by ``train`` and ``sweep``."""
+    source = parser.add_argument_group("what to train")
     source.add_argument("--project", help="a project file saved by the window (JSON); other flags override it")
     source.add_argument("--dataset", help="registry name, e.g. digits, spiral, mnist, csv (see list-datasets)")
     source.add_argument("--data-file", help="the CSV for --dataset csv, or a local mnist.npz / idx folder")
@@ -73,17 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--exclude", metavar="COLUMNS",
                         help="comma-separated CSV columns to leave out of the inputs (one that gives the answer away, "
                              "an id)")
-    source.add_argument("--resume", metavar="RUN_DIR",
-                        help="train a run folder's model on from its weights and optimizer state for --epochs more "
-                             "epochs (default: as many as it ran), on its own data, into a new run folder")
     source.add_argument("--task", choices=["auto", "classification", "regression"],
                         help="for a CSV: predict classes or a number; auto (the default) decides from the target "
                              "column and says why")
+    return source
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="keras-trainer", description="Train a Keras network from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser("train", help="train a network and write a run folder")
+    source = add_source_arguments(train)
+    source.add_argument("--resume", metavar="RUN_DIR",
+                        help="train a run folder's model on from its weights and optimizer state for --epochs more "
+                             "epochs (default: as many as it ran), on its own data, into a new run folder")
     add_network_and_training_arguments(train)
     train.add_argument_group("cross-validation").add_argument("--folds", type=int, metavar="K",
                          help="K-fold cross-validation: train K models, each scored on the training rows it did not see")
     output = train.add_argument_group("output")
-    output.add_argument("--out", help="run folder to write (default: a new runs/DATE-DATASET)")
+    output.add_argument("--out", help="run folder to write (default: a new DATE-DATASET folder in the runs folder "
+                                      "the window uses, which `runs` lists; KERAS_TRAINER_RUNS_DIR moves it)")
     output.add_argument("--overwrite", action="store_true",
                         help="--out may hold an earlier run: remove that run's files first (otherwise it is refused)")
     output.add_argument("--export", help="comma-separated: keras,weights,savedmodel,tflite,onnx,python")
@@ -109,6 +116,28 @@ def build_parser() -> argparse.ArgumentParser:
                               "preprocessing.json beside it")
     predict.add_argument("--data-file", required=True, help="a CSV of raw rows, as the model's data set has them")
     predict.add_argument("--out", help="where the predictions go (default: DATA.predictions.csv beside the data)")
+    sweep = commands.add_parser(
+        "sweep", help="train one run per value of one setting and plot the final figures against it",
+        description="Sweeps one setting: one run per value, one after another, each in its own run folder (so "
+                    "the history lists it). Writes sweep.json and sweep.csv: per value, the last epoch's loss, "
+                    "val_loss and metric, and the test figures. Over a layer's units it draws the notes' "
+                    "model-complexity curve; over train_share, the learning curve.")
+    add_source_arguments(sweep)
+    add_network_and_training_arguments(sweep)
+    what = sweep.add_argument_group("the sweep")
+    what.add_argument("--param", required=True, help="the setting: units:N (hidden Dense layer N's width, 1 for the "
+                      "first), layers, lr, batch_size, dropout, l1, l2, epochs or train_share")
+    what.add_argument("--values", required=True, help="a list (2,8,32,128) or a range start:stop:count, with :log "
+                      "for a geometric step (0.0001:0.1:7:log)")
+    what.add_argument("--out", help="folder for sweep.json and sweep.csv (default: a new DATE-DATASET-PARAM folder "
+                      "in the sweeps folder beside the runs folder)")
+    what.add_argument("--quiet", action="store_true", help="no progress bar")
+    runs = commands.add_parser("runs", help="list the runs kept in the runs folder, newest first",
+                               description="Lists every run folder in the runs folder (the window's and the "
+                                           "command line's): when it started, the data set, the key settings, the "
+                                           "final figures, how long it trained and how it ended.")
+    runs.add_argument("--dataset", help="only the runs on this data set")
+    runs.add_argument("--runs-dir", help="another runs folder (default: the one the window uses)")
     commands.add_parser("list-datasets", help="list the data sets")
     commands.add_parser("list-devices", help="list the devices TensorFlow can use here")
     return parser
@@ -214,7 +243,7 @@ def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
     if not args.project and not args.dataset:
         raise UserError("say what to train: --dataset NAME or --project FILE.")
     if args.out is not None and not args.out.strip():
-        raise UserError("--out needs a folder name (or leave it out for a new folder under runs/).")
+        raise UserError("--out needs a folder name (or leave it out for a new folder in the runs folder).")
     seed_problem = TrainingSpec.RANGES["seed"].problem("--seed", args.seed) if args.seed is not None else None
     if seed_problem:  # one sentence, though the seed goes to the data and to the training
         raise UserError(seed_problem)
@@ -352,13 +381,15 @@ def _load_data_and_catch_interrupts(project):
 
 def _claim_run_folder(args, project):
     """The run folder, claimed before any training: ``--out`` (refused when it holds another run,
-    unless ``--overwrite``), or a new ``runs/DATE-DATASET`` (``-2``, ``-3``… when taken)."""
+    unless ``--overwrite``), or a new ``DATE-DATASET`` (``-2``, ``-3``… when taken) in the runs folder
+    the window shares (`models.experiments.history.default_runs_dir`), so the history lists it."""
+    from models.experiments.history import default_runs_dir
     from models.training.run_folder import RunFolder
 
     if args.out:
         return RunFolder.claim(Path(args.out).expanduser(), overwrite=args.overwrite)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return RunFolder.claim_new(Path("runs"), f"{stamp}-{project.dataset.name}")
+    return RunFolder.claim_new(default_runs_dir(), f"{stamp}-{project.dataset.name}")
 
 
 def command_cross_validate(args, project) -> int:
@@ -670,6 +701,54 @@ def command_predict(args) -> int:
     return 0
 
 
+def command_sweep(args) -> int:
+    from models.experiments.history import default_runs_dir
+    from models.experiments.sweep import param_slug, parse_param, parse_values, run_sweep
+    from models.training.runner import run_training
+
+    param = parse_param(args.param)
+    values = parse_values(args.values, param)
+    out_text, args.out = args.out, None  # project_from_args reads --out as a run folder; here it is the sweep's
+    if out_text is not None and not out_text.strip():
+        raise UserError("--out needs a folder name (or leave it out for a new folder in the sweeps folder).")
+    project = project_from_args(args)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    runs_root = default_runs_dir()
+    out = Path(out_text).expanduser() if out_text else \
+        runs_root.parent / "sweeps" / f"{stamp}-{project.dataset.name}-{param_slug(param)}"
+    _quit_at_once_on_interrupt("while loading the data")
+    dataset, stop = _load_data_and_catch_interrupts(project)
+    print(f"sweeping {param.label} over {', '.join(f'{value:g}' for value in values)} on {project.dataset.name}")
+
+    def one_run(changed, data, folder):
+        listener = ProgressBar(quiet=args.quiet)
+        return run_training(changed, listener=listener, stop=stop, dataset=data, run_dir=folder)
+
+    def report(point):
+        print(f"{param.label} = {point.value:g}: {point.figures_text()}")
+
+    sweep = run_sweep(project, param, values, dataset, out=out, runs_root=runs_root, stamp=stamp, run=one_run,
+                      on_point=report, stopped=stop.is_set)
+    print(f"sweep: {out / 'sweep.json'} and sweep.csv ({len(sweep.points)} of {len(values)} value(s))")
+    return _stopped_status(stop) if len(sweep.points) < len(values) else 0
+
+
+def command_runs(args) -> int:
+    from models.experiments.history import RunHistory, run_table_lines
+
+    history = RunHistory(Path(args.runs_dir).expanduser() if args.runs_dir else None)
+    if args.runs_dir and not history.root.is_dir():
+        raise UserError(f"{history.root} is not a folder.")
+    records = history.runs(args.dataset)
+    if not records:
+        which = f" on {args.dataset}" if args.dataset else ""
+        print(f"no runs{which} in {history.root}.")
+        return 0
+    print("\n".join(run_table_lines(records)))
+    print(f"{len(records)} run(s) in {history.root}")
+    return 0
+
+
 def command_list_datasets() -> int:
     from datasets.registry import DATASETS
 
@@ -695,6 +774,10 @@ def run_cli(argv: list[str]) -> int:
             return command_train(args)
         if args.command == "predict":
             return command_predict(args)
+        if args.command == "sweep":
+            return command_sweep(args)
+        if args.command == "runs":
+            return command_runs(args)
         if args.command == "list-datasets":
             return command_list_datasets()
         return command_list_devices()

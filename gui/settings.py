@@ -27,11 +27,11 @@ def settings_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Where the window writes its run folders (beside the settings when they are overridden)."""
-    if os.environ.get("KERAS_TRAINER_SETTINGS_DIR"):
-        return settings_dir() / "runs"
-    base = QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation) or str(Path.home() / ".local" / "share")
-    return Path(base) / "keras-trainer" / "runs"
+    """Where the window writes its run folders: the runs folder the command line shares
+    (`models.experiments.history.default_runs_dir`)."""
+    from models.experiments.history import default_runs_dir
+
+    return default_runs_dir()
 
 
 class AppSettings:

@@ -407,10 +407,10 @@ def test_a_run_that_fails_before_training_leaves_its_folder_free(tmp_path, monke
     assert train("--dataset", "csv", "--data-file", str(table), "--target", "nope", "--out", out) == EXIT_BAD_INPUT
     assert "no column named 'nope'" in error_line(capsys)
     assert train("--dataset", "csv", "--data-file", str(table), "--target", "y", "--epochs", "1", "--out", out) == 0
-    monkeypatch.chdir(tmp_path)  # the default folder goes under ./runs
+    monkeypatch.setenv("KERAS_TRAINER_RUNS_DIR", str(tmp_path / "runs"))  # the default folder goes there
     status = run_cli(["train", "--quiet", "--dataset", "csv", "--data-file", str(table), "--target", "nope"])
     assert status == EXIT_BAD_INPUT
-    assert not (tmp_path / "runs").exists()  # neither the run's folder nor the runs/ it made is left
+    assert not (tmp_path / "runs").exists()  # neither the run's folder nor the runs folder it made is left
 
 
 def test_a_dropout_before_the_first_dense_layer_is_a_dropout_too():

@@ -47,6 +47,7 @@ def make_progress_callback(keras):
             self.epochs_done = initial_epoch
             self.train_seconds = 0.0
             self.paused_seconds = 0.0  # spent waiting while paused
+            self.learning_rates: list[float] = []  # at each epoch's end (a schedule changes it)
             self.samples_seen = 0
             self._epoch_start = self._last_report = self._run_start = 0.0
             self._steps_before_epoch = initial_epoch * steps_per_epoch  # global steps count the earlier run's
@@ -185,6 +186,7 @@ def make_progress_callback(keras):
             now = time.perf_counter()
             logs = {key: as_float(value) for key, value in (logs or {}).items()}
             logs["learning_rate"] = as_float(self.model.optimizer.learning_rate)
+            self.learning_rates.append(logs["learning_rate"])
             self.epochs_done = epoch + 1
             self.samples_seen += self.train_samples
             self._steps_before_epoch += self.steps_per_epoch

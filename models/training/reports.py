@@ -111,6 +111,7 @@ class RunResult:
     diagnosis: object = field(default=None, repr=False)
     # What the model's traced functions depend on (`models.training.model_cache.structure_key`).
     structure_key: str = field(default="", repr=False)
+    learning_rates: list[float] = field(default_factory=list, repr=False)  # at each epoch's end
 
     def continuation(self) -> Continuation:
         """This run, for `run_training`'s ``continue_from`` ("train more")."""

@@ -44,7 +44,7 @@ RUNNING, COMPLETED, STOPPED, FAILED, KILLED = "running", "completed", "stopped",
 RUN_FILES = (
     STATUS_FILE, "project.json", "history.csv", "metrics.json", "crossval.json", "model.keras",
     "model.weights.h5", "saved_model", "model.tflite", "model.onnx", "train.py", "train_data.npz",
-    "preprocessing.json", "predict.py", "evaluation.csv", "instruments.json", "diagnosis.json",
+    "preprocessing.json", "predict.py", "evaluation.csv", "instruments.json", "diagnosis.json", "tensorboard",
 )
 # Room a run needs besides its model file: the project, history, metrics and status.
 SMALL_FILES_BYTES = 256_000
@@ -425,6 +425,10 @@ class RunFolder:
         diagnosis = getattr(result, "diagnosis", None)
         if diagnosis is not None:
             write_json_atomic(self.path / "diagnosis.json", diagnosis.to_json())
+        from models.experiments.tensorboard_log import write_tensorboard
+
+        write_tensorboard(self.path, result.history, getattr(result, "learning_rates", []),
+                          getattr(result, "instruments", None) or [])
         write_json_atomic(self.path / "metrics.json", {
             **result.test_metrics,
             **({} if evaluation is None else evaluation.metrics_json()),

@@ -605,7 +605,7 @@ def _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays,
         instruments_seconds=recorder.seconds if recorder is not None else 0.0,
         preprocessing=describe_preprocessing(dataset, arrays.plan),
         fit_rows=arrays.fit_rows, validation_rows=arrays.validation_rows,
-        structure_key=prepared.key if prepared is not None else "",
+        structure_key=prepared.key if prepared is not None else "", learning_rates=progress.learning_rates,
     )
     if test_metrics:
         _evaluate_test_rows(predict, dataset, result)

@@ -1,0 +1,1 @@
+"""Experiments: the history of every run, comparing runs, one-setting sweeps."""
