@@ -13,7 +13,7 @@ from models.errors import UserError
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="keras-trainer", description="Open the Keras Trainer window.",
-        epilog="To train without the window: keras-trainer train --help (also predict, list-datasets, list-devices).")
+        epilog="To train without the window: keras-trainer train --help (also predict, runs, list-datasets, list-devices).")
     parser.add_argument("project_file", nargs="?", help="a project file to open")
     parser.add_argument("--project", help="a project file to open")
     parser.add_argument("--dataset", help="start with this registry data set")
@@ -32,7 +32,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # What --view names, and how to find that view in the window (None: the whole window).
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
-                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping")
+                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
@@ -48,6 +48,7 @@ _TABBED_VIEWS = {
     "neurons": ("chart_tabs", "inside.neurons_page", "chart_tabs"),
     "weights": ("chart_tabs", "inside.weights_page", "chart_tabs"),
     "surface": ("chart_tabs", "inside.surface_page", "chart_tabs"),
+    "sweep": ("chart_tabs", "sweep", "chart_tabs"),
 }
 
 
@@ -65,6 +66,14 @@ def _view_widget(window, name: str):
     if name == "activations":
         return _activation_explorer(window)
     return {"network": window.network_editor}.get(name, window)
+
+
+def _overlay_newest_runs(window, count: int = 3) -> None:
+    """The History tab with the newest runs selected and overlaid on the charts, as a learner compares them."""
+    window.bottom_tabs.setCurrentWidget(window.history)
+    window.history.refresh()
+    window.history.select_runs([record.name for record in window.history.shown_records()[:count]])
+    window.history.overlay_selected()
 
 
 def _activation_explorer(window):
@@ -367,6 +376,12 @@ def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -
             wait_for(window.job.batch_progress, 120)
     else:
         window.wait_for_jobs()
+    if view == "history":
+        _overlay_newest_runs(window)
+    if view == "sweep" and window.dataset is not None:
+        window.chart_tabs.setCurrentWidget(window.sweep)  # the first hidden layer's width, the suggested values
+        if window.sweep.start():
+            wait_for(window.sweep.running_changed, 1800)
     app.processEvents()
     window.charts.redraw_now()
     widget = _view_widget(window, view)

@@ -814,6 +814,10 @@ class TrainingCharts(QWidget):
 
     # ------------------------------------------------------- inspection (tests)
 
+    def plot_items(self) -> dict[str, tuple[pg.PlotItem, pg.LegendItem]]:
+        """The loss and metric plots with their legends, for curves drawn from elsewhere (other runs)."""
+        return {name: (panel.plot.getPlotItem(), panel.legend) for name, panel in self._panels.items()}
+
     def points_count(self) -> dict[str, int]:
         """How many points each series holds; "batch" and "epoch" count the loss ones."""
         counts = {name: series.size for name, series in self._series.items()}
