@@ -77,6 +77,9 @@ def add_source_arguments(parser: argparse.ArgumentParser):
     return source
 
 
+OBJECTIVE_CHOICES = ("val_loss", "val_metric", "kfold")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="keras-trainer", description="Train a Keras network from the command line.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -132,6 +135,31 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--out", help="folder for sweep.json and sweep.csv (default: a new DATE-DATASET-PARAM folder "
                       "in the sweeps folder beside the runs folder)")
     what.add_argument("--quiet", action="store_true", help="no progress bar")
+    search = commands.add_parser(
+        "search", help="Bayesian hyperparameter search (Optuna's TPE) over settings you choose",
+        description="Searches the settings named by --space with Optuna: its TPE sampler proposes each trial's "
+                    "values from the trials so far (Bayesian optimisation), a median pruner ends trials whose "
+                    "validation figure lags, and every trial trains into its own run folder. The study is kept "
+                    "in a journal file in the runs folder (or the --storage database): run the same command "
+                    "again, here or on another machine sharing the database, and it continues.")
+    add_source_arguments(search)
+    add_network_and_training_arguments(search)
+    plan = search.add_argument_group("the search")
+    plan.add_argument("--space", required=True,
+                      help="comma-separated settings and ranges: name=low:high, with :log for a log scale, or "
+                           "activation=relu|tanh|gelu and optimizer=adam|sgd|rmsprop; names as sweep --param "
+                           "takes them (units:N, layers, lr, batch_size, dropout, l1, l2, epochs)")
+    plan.add_argument("--objective", choices=OBJECTIVE_CHOICES, default="val_loss",
+                      help="what to optimise: the last epoch's validation loss (default), the validation metric "
+                           "(accuracy up, MAE down), or the mean validation loss of K-fold cross-validation")
+    plan.add_argument("--trials", type=int, default=20, help="trials to run now (default 20)")
+    plan.add_argument("--timeout", type=float, metavar="SECONDS", help="stop starting trials after this long")
+    plan.add_argument("--kfolds", type=int, default=5, metavar="K", help="K for --objective kfold (default 5)")
+    plan.add_argument("--study", help="the study's name: continued when it exists (default: DATASET-SETTINGS)")
+    plan.add_argument("--storage", help="a postgresql:// URL to share the study between machines (default: a "
+                                        "journal file in the runs folder)")
+    plan.add_argument("--search-seed", type=int, default=0, help="the sampler's seed (default 0)")
+    plan.add_argument("--quiet", action="store_true", help="no progress bar")
     runs = commands.add_parser("runs", help="list the runs kept in the runs folder, newest first",
                                description="Lists every run folder in the runs folder (the window's and the "
                                            "command line's): when it started, the data set, the key settings, the "
@@ -733,6 +761,62 @@ def command_sweep(args) -> int:
     return _stopped_status(stop) if len(sweep.points) < len(values) else 0
 
 
+def command_search(args) -> int:
+    from models.experiments.history import default_runs_dir
+    from models.experiments.search import (
+        SearchPlan,
+        default_study_name,
+        importances,
+        parse_space,
+        run_search,
+    )
+    from models.training.runner import run_training  # noqa: F401 - TensorFlow before the first trial's clock
+
+    dimensions = parse_space(args.space)
+    args.out, args.overwrite = None, False
+    project = project_from_args(args)
+    plan = SearchPlan(dimensions, args.objective, args.trials, args.timeout, args.kfolds,
+                      args.study or default_study_name(project, dimensions), args.storage, args.search_seed).check()
+    if args.objective == "kfold":
+        from models.training.crossval import check_fold_count
+
+        check_fold_count(args.kfolds)
+    _quit_at_once_on_interrupt("while loading the data")
+    dataset, stop = _load_data_and_catch_interrupts(project)
+    from models.network.build import resolve_output
+
+    metric = resolve_output(project, dataset.task, dataset.n_classes).metric
+    print(f"searching {'; '.join(dimension.describe() for dimension in dimensions)}")
+    print(f"study {plan.study_name} ({plan.storage or default_runs_dir() / 'optuna-journal.log'}), objective "
+          f"{args.objective}, {plan.trials} trial(s)" + (f" or {plan.timeout_s:g} s" if plan.timeout_s else ""))
+
+    def report(outcome):
+        shown = "  ".join(f"{name}={_shown_value(value)}" for name, value in outcome.params.items())
+        value = "—" if outcome.value is None else f"{outcome.value:.4g}"
+        print(f"trial {outcome.number}: {outcome.state.lower():8} {value:>8}  {shown}  ({outcome.seconds:.1f} s)")
+
+    study, outcomes = run_search(project, plan, dataset, runs_root=default_runs_dir(), metric=metric, stop=stop,
+                                 on_trial=report, listener_for=lambda number: ProgressBar(quiet=args.quiet))
+    from optuna.trial import TrialState
+
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if completed:
+        best = study.best_trial
+        shown = "  ".join(f"{name}={_shown_value(value)}" for name, value in best.params.items())
+        print(f"best: trial {best.number}, {best.value:.4g}  {shown}  ({best.user_attrs.get('run_dir', '')})")
+        shares = importances(study)
+        if shares:
+            print("importance: " + "  ".join(f"{name} {share:.2f}" for name, share in shares.items()))
+    else:
+        print("no trial has completed yet.")
+    print(f"{len(outcomes)} trial(s) now, {len(study.trials)} in the study")
+    return _stopped_status(stop) if stop.is_set() else 0
+
+
+def _shown_value(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def command_runs(args) -> int:
     from models.experiments.history import RunHistory, run_table_lines
 
@@ -774,6 +858,8 @@ def run_cli(argv: list[str]) -> int:
             return command_train(args)
         if args.command == "predict":
             return command_predict(args)
+        if args.command == "search":
+            return command_search(args)
         if args.command == "sweep":
             return command_sweep(args)
         if args.command == "runs":

@@ -32,7 +32,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # What --view names, and how to find that view in the window (None: the whole window).
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
-                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep")
+                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep", "search")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
@@ -49,6 +49,7 @@ _TABBED_VIEWS = {
     "weights": ("chart_tabs", "inside.weights_page", "chart_tabs"),
     "surface": ("chart_tabs", "inside.surface_page", "chart_tabs"),
     "sweep": ("chart_tabs", "sweep", "chart_tabs"),
+    "search": ("chart_tabs", "search", "chart_tabs"),
 }
 
 
@@ -56,9 +57,9 @@ def _view_widget(window, name: str):
     """The widget --view NAME draws, brought to the front of its tabs."""
     from operator import attrgetter
 
-    if name == "diagnosis":  # the findings want more room than the window's first size leaves the tab
+    if name in ("diagnosis", "search"):  # more room than the window's first size leaves the tab
         window.resize(max(window.width(), 1400), max(window.height(), 1000))
-        window.right_splitter.setSizes([400, 600])
+        window.right_splitter.setSizes([400, 600] if name == "diagnosis" else [800, 200])
     if name in _TABBED_VIEWS:
         tabs, tab, drawn = _TABBED_VIEWS[name]
         getattr(window, tabs).setCurrentWidget(attrgetter(tab)(window))
@@ -378,6 +379,11 @@ def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -
         window.wait_for_jobs()
     if view == "history":
         _overlay_newest_runs(window)
+    if view == "search" and window.dataset is not None:
+        window.chart_tabs.setCurrentWidget(window.search)  # the learning rate and the first layer's width
+        window.search.trials_spin.setValue(12)
+        if window.search.start():
+            wait_for(window.search.running_changed, 1800)
     if view == "sweep" and window.dataset is not None:
         window.chart_tabs.setCurrentWidget(window.sweep)  # the first hidden layer's width, the suggested values
         if window.sweep.start():

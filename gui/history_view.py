@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.experiment_view import SortedItem
 from gui.i18n import tr
 from gui.panel import DrawnWhenShown
 from models.errors import UserError
@@ -76,21 +77,6 @@ def setting_label(path: tuple) -> str:
 
 REFRESH_DELAY_MS = 300  # a run writes several files at once: one refresh for all
 ALL_DATASETS = ""
-
-
-class _SortedItem(QTableWidgetItem):
-    """A cell that sorts by a key (a number, a date) rather than by its text."""
-
-    def __init__(self, text: str, key):
-        super().__init__(text)
-        self.key = key
-        self.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
-
-    def __lt__(self, other):  # noqa: D105
-        mine, theirs = self.key, getattr(other, "key", None)
-        if isinstance(mine, (int, float)) and isinstance(theirs, (int, float)):
-            return mine < theirs
-        return str(mine) < str(theirs)
 
 
 def _sort_key(heading: str, record: RunRecord, text: str):
@@ -245,7 +231,8 @@ class HistoryView(DrawnWhenShown, QWidget):
                 text = cell(record)
                 if heading == "ended":
                     text = _translated_ending(record)
-                item = _SortedItem(text, _sort_key(heading, record, text))
+                item = SortedItem(text, _sort_key(heading, record, text))
+                item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
                 item.setData(Qt.ItemDataRole.UserRole, str(record.path))
                 if heading == "settings":
                     item.setToolTip(text)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
 from gui.evaluation_view import EvaluationView
-from gui.history_view import HistoryView
+from gui.experiments import Experiments
 from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
 from gui.inside_views import InsideViews
 from gui.model_preparation import ModelPreparation
@@ -38,10 +38,8 @@ from gui.remedy_trials import RemedyTrials
 from gui.results_page import ResultsPage, crossval_html, run_html, tab_title, test_summary
 from gui.run_controls import RunControls
 from gui.run_exports import RunExports
-from gui.run_overlays import OverlaidRun, RunOverlays
 from gui.sample_gallery import PreviewHighlight
 from gui.settings import AppSettings, runs_dir
-from gui.sweep_view import SweepView
 from gui.training_panel import TrainingPanel
 from gui.try_it import PreviewPointTrial, TryItView, model_from_run
 from gui.worker import CrossValidationJob, FunctionJob, TrainingJob
@@ -197,16 +195,14 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(self.preview, tr("Data preview"))
         self.bottom_tabs.addTab(self.results_page, tr("Results"))
         self.bottom_tabs.addTab(self.try_it, tr("Try it"))
-        self.history = HistoryView(runs_dir())
-        self.bottom_tabs.addTab(self.history, tr("History"))
-        self.overlays = RunOverlays(self.charts)
 
         self.chart_tabs = QTabWidget()
         self.chart_tabs.addTab(self.charts, tr("Training"))
         self.chart_tabs.addTab(self.evaluation, tr("Evaluation"))
-        self.sweep = SweepView(lambda: (self.project, self.dataset), lambda: self.job is None, runs_dir)
-        self.chart_tabs.addTab(self.sweep, tr("Sweep"))
         self.inside = InsideViews(self.chart_tabs)
+        self.experiments = Experiments(self)
+        self.history, self.sweep, self.search = self.experiments.history, self.experiments.sweep, self.experiments.search
+        self.overlays = self.experiments.overlays
 
         self.right_splitter = QSplitter(Qt.Vertical)
         self.right_splitter.addWidget(self.chart_tabs)
@@ -336,15 +332,7 @@ class MainWindow(QMainWindow):
         self.network_editor.message.connect(self.show_message)
         self.run_controls.message.connect(self.show_message)
         self.try_it.model_changed.connect(self.predict_action.setEnabled)
-        self.history.overlay_requested.connect(
-            lambda runs: self.overlays.show([OverlaidRun(label, curves) for label, curves in runs]))
-        self.history.settings_requested.connect(
-            lambda project, run: self.record_edit(project, tr("Use the settings of {run}", run=run)))
-        self.history.message.connect(self.show_message)
-        self.sweep.message.connect(self.show_message)
-        self.sweep.run_added.connect(self.history.refresh_soon)
-        self.sweep.running_changed.connect(lambda running: self._update_run_controls(self.job is not None))
-        self.training_done.connect(lambda _outcome: self.history.refresh_soon())
+        self.experiments.connect()
         self.model_files.model_opened.connect(lambda loaded: self.try_it.set_model(loaded, self.dataset))
         self.model_files.status.connect(self.statusBar().showMessage)
         self.model_files.message.connect(self.show_message)
@@ -386,7 +374,7 @@ class MainWindow(QMainWindow):
         self.data_panel.set_project(self.project)
         self.training_panel.set_project(self.project)
         self.network_editor.set_project(self.project)
-        self.sweep.follow_project(self.project)
+        self.experiments.follow_project(self.project)
         self._update_title()
         if dataset_changed:
             self.load_dataset()
@@ -545,8 +533,8 @@ class MainWindow(QMainWindow):
         """Whether a job can start now; says why not when it cannot."""
         if self.job is not None:
             return False
-        if self.sweep.running:
-            self.show_message(tr("A sweep is training: stop it in the Sweep tab, or wait for it to end."))
+        if self.experiments.running:
+            self.show_message(self.experiments.busy_sentence())
             return False
         if self.dataset is None:
             self.show_message(tr("The data set is not loaded yet (or could not be loaded): see the Data tab."))
@@ -752,7 +740,7 @@ class MainWindow(QMainWindow):
             self.progress.setFormat(tr("Stopping…"))
 
     def _update_run_controls(self, running: bool) -> None:
-        can_train = not running and self.dataset is not None and not self.sweep.running
+        can_train = not running and self.dataset is not None and not self.experiments.running
         self.train_button.setEnabled(can_train)
         self.crossval_button.setEnabled(can_train)
         if hasattr(self, "train_action"):
@@ -909,7 +897,7 @@ class MainWindow(QMainWindow):
         self.settings.set_last_project(self.project)
         self.settings.sync()
         self.preparation.stop()
-        self.sweep.stop()
+        self.experiments.stop()
         if self.job is not None:
             self.job.request_stop()
         # Off the screen at once: a background import cannot be interrupted and
@@ -922,7 +910,6 @@ class MainWindow(QMainWindow):
         """Blocks until every background job has ended (used when quitting)."""
         if self.job is not None:
             self.job.wait()
-        if self.sweep.job is not None:
-            self.sweep.job.wait()
+        self.experiments.wait()
         for job in list(self._jobs):
             job.wait()

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from gui.charts import (
@@ -32,9 +31,10 @@ from gui.charts import (
     VALIDATION_COLOR,
     style_axes,
 )
+from gui.experiment_view import ExperimentView
 from gui.i18n import tr
 from models.errors import UserError
-from models.experiments.sweep import SweepParam, param_slug, parse_values
+from models.experiments.sweep import SweepParam, apply_value, param_slug, parse_values
 
 # What each setting's values start as, in the field: a learner edits them rather than starting blank.
 SUGGESTED_VALUES = {
@@ -92,31 +92,14 @@ class SweepJob(QThread):
             self.sweep_done.emit(sweep)
 
 
-class SweepView(QWidget):
-    """Choose a setting and its values, sweep, and watch each value's final figures appear.
-
-    Args:
-        context: ``() -> (project, dataset)``, what the window would train now.
-        may_start: ``() -> bool``, whether nothing else trains (the window's own run).
-        runs_root: ``() -> Path``, the runs folder.
-
-    Signals:
-        running_changed(bool): a sweep started or ended.
-        run_added(): a run of the sweep finished (its folder is in the history).
-        message(str): a sentence for the status bar.
-    """
-
-    running_changed = Signal(bool)
-    run_added = Signal()
-    message = Signal(str)
+class SweepView(ExperimentView):
+    """Choose a setting and its values, sweep, and watch each value's final figures appear
+    (arguments and signals as `ExperimentView`'s)."""
 
     def __init__(self, context, may_start, runs_root, parent=None):
-        super().__init__(parent)
-        self.context, self.may_start, self.runs_root = context, may_start, runs_root
-        self.job: SweepJob | None = None
+        super().__init__(context, may_start, runs_root, parent)
         self.points, self.values = [], []
         self.param: SweepParam | None = None
-        self.metric = ""
         self._build()
         self.follow_project(None)
 
@@ -136,8 +119,6 @@ class SweepView(QWidget):
         self.stop_button.setToolTip(tr("Stop the sweep after the current run's current batch."))
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
 
         tools = QHBoxLayout()
         tools.addWidget(QLabel(tr("Setting:")))
@@ -199,50 +180,31 @@ class SweepView(QWidget):
             self.values_field.setText(SUGGESTED_VALUES[param.name])
 
     # ------------------------------------------------------------ running
-    @property
-    def running(self) -> bool:
-        return self.job is not None
-
     def start(self) -> bool:
         """Starts the sweep of the chosen setting; a sentence (and `False`) when it cannot start."""
-        if self.job is not None:
+        context = self.ready(tr("A sweep starts when the data set has loaded and no run is training."))
+        if context is None:
             return False
-        project, dataset = self.context()
-        if dataset is None or not self.may_start():
-            self.message.emit(tr("A sweep starts when the data set has loaded and no run is training."))
-            return False
+        project, dataset = context
         param = self.setting_choice.currentData()
         try:
             values = parse_values(self.values_field.text(), param)
-            from models.experiments.sweep import apply_value
-
             for value in values:
                 apply_value(project, param, value).validate()
         except UserError as error:
-            self.message.emit(str(error))
-            self.status.setText(str(error))
+            self.say(str(error))
             return False
         root = self.runs_root()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = root.parent / "sweeps" / f"{stamp}-{project.dataset.name}-{param_slug(param)}"
         self.param, self.points, self.values = param, [], values
         self._draw()
-        self.job = SweepJob(project, param, values, dataset, root, out, parent=self)
-        self.job.point_done.connect(self._point_done)
-        self.job.sweep_done.connect(lambda sweep: self._ended(tr("Sweep done: {count} run(s). sweep.json is in {folder}.",
-                                                                  count=len(sweep.points), folder=out)))
-        self.job.failed.connect(lambda sentence: self._ended(sentence))
-        self.job.finished.connect(self._job_finished)
-        self.status.setText(tr("Training run {number} of {count}…", number=1, count=len(values)))
-        self._set_running(True)
-        self.job.start()
+        job = SweepJob(project, param, values, dataset, root, out, parent=self)
+        job.point_done.connect(self._point_done)
+        job.sweep_done.connect(lambda sweep: self.say(tr("Sweep done: {count} run(s). sweep.json is in {folder}.",
+                                                          count=len(sweep.points), folder=out)))
+        self.launch(job, tr("Training run {number} of {count}…", number=1, count=len(values)))
         return True
-
-    def stop(self) -> None:
-        """Asks the sweep to end after the current batch of its current run."""
-        if self.job is not None:
-            self.job.stop_request.set()
-
 
     def _point_done(self, point) -> None:
         self.points.append(point)
@@ -252,20 +214,12 @@ class SweepView(QWidget):
                                    count=len(self.values)))
         self._draw()
 
-    def _ended(self, sentence: str) -> None:
-        self.status.setText(sentence)
-        self.message.emit(sentence)
-
-    def _job_finished(self) -> None:
-        self.job = None
-        self._set_running(False)
-
-    def _set_running(self, running: bool) -> None:
+    def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.setting_choice.setEnabled(not running)
         self.values_field.setEnabled(not running)
-        self.running_changed.emit(running)
+        super().set_running(running)
 
     # ------------------------------------------------------------ drawing
     def _draw(self) -> None:

@@ -22,7 +22,8 @@ def window_with_runs(qtbot, make_window, tiny_project):
         with qtbot.waitSignal(window.training_done, timeout=TIMEOUT_MS):
             assert window.start_training()
     # A finished run refreshes the history a moment later.
-    qtbot.waitUntil(lambda: window.history.table.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: window.history.table.rowCount() == 2
+                    and all(record.status == "completed" for record in window.history.records), timeout=10_000)
     return window
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from datasets.base import Dataset
 from models.errors import UserError
+from models.experiments.tensorboard_log import tensorboard_available
 from models.network.spec import DenseLayer, Project
 from models.training.runner import (
     EARLY_STOPPING,
@@ -112,6 +113,7 @@ def test_reports_arrive_in_order_and_the_run_folder_is_complete(tmp_path):
         "preprocessing.json",
         "project.json",
         "status.json",
+        *(["tensorboard"] if tensorboard_available() else []),  # the optional extra, which the tests install
     ]
     status = json.loads((folder / "status.json").read_text())
     assert status["status"] == "completed" and status["reason"] == "completed" and status["ended"]

@@ -159,6 +159,7 @@ def run_training(
     instruments: bool = False,
     diagnose: bool = False,
     continue_from: Continuation | None = None,
+    callbacks: tuple = (),
 ) -> RunResult:
     """Trains ``project`` and returns what came of it.
 
@@ -197,6 +198,9 @@ def run_training(
             optimizer state for ``project.training.epochs`` more epochs,
             numbered on from its last, and the result's history holds both
             runs' epochs. Defaults to a new run from the seed's first weights.
+        callbacks: more Keras callbacks, called after the program's own at the same points (a
+            hyperparameter search's pruning, say); one that sets ``model.stop_training`` ends the
+            run after that epoch. Defaults to none.
 
     Raises:
         TrainingFailed: after calling ``listener.on_failed`` with the reason.
@@ -211,7 +215,7 @@ def run_training(
             if not folder.started:  # the window and the command line start theirs before loading data
                 folder.start(project)
         options = _RunOptions(progress_interval, steps_per_execution, jit_compile, probe_x, instruments, diagnose,
-                              continue_from)
+                              continue_from, tuple(callbacks))
         result = _train(project, listener, stop, dataset, folder, options)
     except Exception as error:  # every failure becomes one sentence for the user
         message = describe_exception(error)
@@ -284,6 +288,7 @@ class _RunOptions:
     instruments: bool
     diagnose: bool = False
     continue_from: Continuation | None = None
+    callbacks: tuple = ()
 
 
 def _draws_a_loss_surface(project: Project, dataset: Dataset) -> bool:
@@ -560,6 +565,7 @@ def _fit_and_evaluate(project, listener, stop, dataset, folder, options, arrays,
                 if options.instruments else None)
     if recorder is not None:  # after early stopping, so its last reading sees the weights it restores
         callbacks.append(recorder)
+    callbacks.extend(options.callbacks)
     listener.on_run_started(RunStarted(
         epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
         train_samples=len(arrays.x_train), validation_samples=len(arrays.x_val) if has_validation else 0,

@@ -1,0 +1,79 @@
+"""The experiment tabs wired to the window: History, Sweep and Search (`Experiments`).
+
+Kept out of `gui.main_window`, which only asks this one object whether an
+experiment is training, tells it when the project changes, and stops it on
+closing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gui.history_view import HistoryView
+from gui.i18n import tr
+from gui.run_overlays import OverlaidRun, RunOverlays
+from gui.search_view import SearchView
+from gui.settings import runs_dir
+from gui.sweep_view import SweepView
+
+
+class Experiments:
+    """Builds the History tab (beside the data preview), the Sweep and Search tabs (beside the charts),
+    and connects them to the window: overlays on its charts, undoable edits of its project, its messages."""
+
+    def __init__(self, window):
+        self.window = window
+        self.history = HistoryView(runs_dir())
+        self.overlays = RunOverlays(window.charts)
+        context = lambda: (window.project, window.dataset)  # noqa: E731
+        self.sweep = SweepView(context, lambda: window.job is None and not self.search.running, runs_dir)
+        self.search = SearchView(context, lambda: window.job is None and not self.sweep.running, runs_dir)
+        window.bottom_tabs.addTab(self.history, tr("History"))
+        window.chart_tabs.addTab(self.sweep, tr("Sweep"))
+        window.chart_tabs.addTab(self.search, tr("Search"))
+
+    def connect(self) -> None:
+        window, history = self.window, self.history
+        history.overlay_requested.connect(
+            lambda runs: self.overlays.show([OverlaidRun(label, curves) for label, curves in runs]))
+        history.settings_requested.connect(
+            lambda project, run: window.record_edit(project, tr("Use the settings of {run}", run=run)))
+        self.search.apply_requested.connect(self._apply_search_result)
+        self.search.show_run_requested.connect(self.show_run)
+        for view in (history, self.sweep, self.search):
+            view.message.connect(window.show_message)
+        for view in (self.sweep, self.search):
+            view.run_added.connect(history.refresh_soon)
+            view.running_changed.connect(lambda _running: window._update_run_controls(window.job is not None))
+        window.training_done.connect(lambda _outcome: history.refresh_soon())
+
+    @property
+    def running(self) -> bool:
+        """Whether a sweep or a search is training."""
+        return self.sweep.running or self.search.running
+
+    def busy_sentence(self) -> str:
+        return tr("A sweep or a search is training: stop it in its tab, or wait for it to end.")
+
+    def follow_project(self, project) -> None:
+        self.sweep.follow_project(project)
+
+    def _apply_search_result(self, params: dict) -> None:
+        from models.experiments.search import apply_params
+
+        self.window.record_edit(apply_params(self.window.project, params), tr("Apply the search's best settings"))
+
+    def show_run(self, path: str) -> None:
+        """Brings the History tab forward with the run of folder ``path`` selected."""
+        self.window.bottom_tabs.setCurrentWidget(self.history)
+        self.history.refresh()
+        self.history.select_runs([Path(path).name])
+
+    def stop(self) -> None:
+        self.sweep.stop()
+        self.search.stop()
+
+    def wait(self) -> None:
+        for view in (self.sweep, self.search):
+            if view.job is not None:
+                view.job.wait()
