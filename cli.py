@@ -17,6 +17,7 @@ from models.errors import UserError
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3  # the loss became NaN: the run ended, but its model is no use
 EXIT_NOT_SAVED = 4  # trained, but the run folder could not be written (the model went elsewhere)
+EXIT_NO_RESULT = 5  # a search none of whose trials completed
 EXIT_INTERRUPTED = 130
 
 
@@ -77,7 +78,7 @@ def add_source_arguments(parser: argparse.ArgumentParser):
     return source
 
 
-OBJECTIVE_CHOICES = ("val_loss", "val_metric", "kfold")
+OBJECTIVE_CHOICES = ("auto", "val_loss", "val_metric", "kfold")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,18 +147,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_network_and_training_arguments(search)
     plan = search.add_argument_group("the search")
     plan.add_argument("--space", required=True,
-                      help="comma-separated settings and ranges: name=low:high, with :log for a log scale, or "
+                      help="comma-separated settings and ranges: name=low..high, with :log for a log scale, or "
                            "activation=relu|tanh|gelu and optimizer=adam|sgd|rmsprop; names as sweep --param "
                            "takes them (units:N, layers, lr, batch_size, dropout, l1, l2, epochs)")
-    plan.add_argument("--objective", choices=OBJECTIVE_CHOICES, default="val_loss",
-                      help="what to optimise: the last epoch's validation loss (default), the validation metric "
-                           "(accuracy up, MAE down), or the mean validation loss of K-fold cross-validation")
-    plan.add_argument("--trials", type=int, default=20, help="trials to run now (default 20)")
+    plan.add_argument("--objective", choices=OBJECTIVE_CHOICES, default="auto",
+                      help="what to optimise: auto (the default: the validation accuracy for classes, the "
+                           "validation loss for a regression), the last epoch's validation loss, the validation "
+                           "metric (accuracy up, MAE down), or the mean validation loss of K-fold cross-validation")
+    plan.add_argument("--trials", type=int, default=20,
+                      help="how many finished trials the study should have (default 20): started again, it runs "
+                           "only those still missing")
+    plan.add_argument("--workers", type=int, default=1,
+                      help="processes running trials of the study at once on this machine (default 1)")
+    plan.add_argument("--out", help="the search's folder, for search.json and the study's journal (default: a new "
+                                    "DATE-DATASET-search folder in the runs folder); the same --out and --study "
+                                    "continue a study")
     plan.add_argument("--timeout", type=float, metavar="SECONDS", help="stop starting trials after this long")
     plan.add_argument("--kfolds", type=int, default=5, metavar="K", help="K for --objective kfold (default 5)")
     plan.add_argument("--study", help="the study's name: continued when it exists (default: DATASET-SETTINGS)")
     plan.add_argument("--storage", help="a postgresql:// URL to share the study between machines (default: a "
-                                        "journal file in the runs folder)")
+                                        "journal file in the search's folder)")
     plan.add_argument("--search-seed", type=int, default=0, help="the sampler's seed (default 0)")
     plan.add_argument("--quiet", action="store_true", help="no progress bar")
     runs = commands.add_parser("runs", help="list the runs kept in the runs folder, newest first",
@@ -758,22 +767,28 @@ def command_sweep(args) -> int:
     sweep = run_sweep(project, param, values, dataset, out=out, runs_root=runs_root, stamp=stamp, run=one_run,
                       on_point=report, stopped=stop.is_set)
     print(f"sweep: {out / 'sweep.json'} and sweep.csv ({len(sweep.points)} of {len(values)} value(s))")
-    return _stopped_status(stop) if len(sweep.points) < len(values) else 0
+    return _stopped_status(stop) if stop.is_set() else 0
 
 
 def command_search(args) -> int:
     from models.experiments.history import default_runs_dir
     from models.experiments.search import (
+        JOURNAL_FILE,
         SearchPlan,
         default_study_name,
         importances,
         parse_space,
+        resolved_objective,
         run_search,
     )
     from models.training.runner import run_training  # noqa: F401 - TensorFlow before the first trial's clock
 
     dimensions = parse_space(args.space)
-    args.out, args.overwrite = None, False
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise UserError(f"--workers takes 1 to {MAX_WORKERS} (got {args.workers}).")
+    out_text, args.out, args.overwrite = args.out, None, False  # --out is the search's folder, not a run's
+    if out_text is not None and not out_text.strip():
+        raise UserError("--out needs a folder name (or leave it out for a new folder in the runs folder).")
     project = project_from_args(args)
     plan = SearchPlan(dimensions, args.objective, args.trials, args.timeout, args.kfolds,
                       args.study or default_study_name(project, dimensions), args.storage, args.search_seed).check()
@@ -781,22 +796,31 @@ def command_search(args) -> int:
         from models.training.crossval import check_fold_count
 
         check_fold_count(args.kfolds)
+    runs_root = default_runs_dir()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(out_text).expanduser() if out_text else runs_root / f"{stamp}-{project.dataset.name}-search"
     _quit_at_once_on_interrupt("while loading the data")
     dataset, stop = _load_data_and_catch_interrupts(project)
     from models.network.build import resolve_output
 
     metric = resolve_output(project, dataset.task, dataset.n_classes).metric
     print(f"searching {'; '.join(dimension.describe() for dimension in dimensions)}")
-    print(f"study {plan.study_name} ({plan.storage or default_runs_dir() / 'optuna-journal.log'}), objective "
-          f"{args.objective}, {plan.trials} trial(s)" + (f" or {plan.timeout_s:g} s" if plan.timeout_s else ""))
+    print(f"study {plan.study_name} ({plan.storage or out / JOURNAL_FILE}), objective "
+          f"{resolved_objective(plan.objective, metric)}, until it has {plan.trials} trial(s)"
+          + (f" or after {plan.timeout_s:g} s" if plan.timeout_s else "")
+          + (f", {args.workers} worker processes" if args.workers > 1 else ""))
+    workers = _start_search_workers(args, out, plan.study_name)
 
     def report(outcome):
         shown = "  ".join(f"{name}={_shown_value(value)}" for name, value in outcome.params.items())
         value = "—" if outcome.value is None else f"{outcome.value:.4g}"
         print(f"trial {outcome.number}: {outcome.state.lower():8} {value:>8}  {shown}  ({outcome.seconds:.1f} s)")
 
-    study, outcomes = run_search(project, plan, dataset, runs_root=default_runs_dir(), metric=metric, stop=stop,
-                                 on_trial=report, listener_for=lambda number: ProgressBar(quiet=args.quiet))
+    try:
+        study, outcomes = run_search(project, plan, dataset, runs_root=runs_root, out=out, metric=metric, stop=stop,
+                                     on_trial=report, listener_for=lambda number: ProgressBar(quiet=args.quiet))
+    finally:
+        _end_search_workers(workers, stop.is_set())
     from optuna.trial import TrialState
 
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -807,10 +831,59 @@ def command_search(args) -> int:
         shares = importances(study)
         if shares:
             print("importance: " + "  ".join(f"{name} {share:.2f}" for name, share in shares.items()))
-    else:
-        print("no trial has completed yet.")
-    print(f"{len(outcomes)} trial(s) now, {len(study.trials)} in the study")
-    return _stopped_status(stop) if stop.is_set() else 0
+    print(f"{len(outcomes)} trial(s) here, {len(study.trials)} in the study; {out / 'search.json'}")
+    if stop.is_set():
+        return _stopped_status(stop)
+    if not completed:
+        print("error: no trial of the study completed (each was pruned or failed); see the trials above.",
+              file=sys.stderr)
+        return EXIT_NO_RESULT
+    return 0
+
+
+MAX_WORKERS = 64
+
+
+def _start_search_workers(args, out: Path, study: str) -> list:
+    """``--workers N``: N − 1 more processes of this command on the same study (one takes each trial);
+    each one's output goes to ``worker-K.log`` in the search's folder."""
+    if args.workers <= 1:
+        return []
+    import subprocess
+
+    argv = _without_options(args.argv, {"--workers", "--out", "--study"})
+    out.mkdir(parents=True, exist_ok=True)
+    workers = []
+    for number in range(2, args.workers + 1):
+        log = (out / f"worker-{number}.log").open("w", encoding="utf-8")
+        command = [sys.executable, str(Path(__file__).with_name("main.py")), *argv, "--workers", "1",
+                   "--out", str(out), "--study", study, "--quiet"]
+        workers.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log))
+    return workers
+
+
+def _end_search_workers(workers: list, stopped: bool) -> None:
+    """Waits for the other workers (they end when the study has its trials); a stop is passed on."""
+    for process, log in workers:
+        if stopped and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        process.wait()
+        log.close()
+
+
+def _without_options(argv: list[str], names: set[str]) -> list[str]:
+    """``argv`` without the options ``names`` and their values (``--out DIR`` or ``--out=DIR``)."""
+    kept, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+            continue
+        name = item.split("=", 1)[0]
+        if name in names:
+            skip = "=" not in item
+            continue
+        kept.append(item)
+    return kept
 
 
 def _shown_value(value) -> str:
@@ -859,6 +932,7 @@ def run_cli(argv: list[str]) -> int:
         if args.command == "predict":
             return command_predict(args)
         if args.command == "search":
+            args.argv = list(argv)
             return command_search(args)
         if args.command == "sweep":
             return command_sweep(args)

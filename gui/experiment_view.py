@@ -75,6 +75,9 @@ class ExperimentView(QWidget):
         if self.job is not None:
             self.job.stop_request.set()
 
+    def stop_requested(self) -> bool:
+        return self.job is not None and self.job.stop_request.is_set()
+
     def say(self, sentence: str) -> None:
         """Shows ``sentence`` in the tab and in the status bar."""
         self.status.setText(sentence)

@@ -26,8 +26,8 @@ class Experiments:
         self.history = HistoryView(runs_dir())
         self.overlays = RunOverlays(window.charts)
         context = lambda: (window.project, window.dataset)  # noqa: E731
-        self.sweep = SweepView(context, lambda: window.job is None and not self.search.running, runs_dir)
-        self.search = SearchView(context, lambda: window.job is None and not self.sweep.running, runs_dir)
+        self.sweep = SweepView(context, lambda: self._may_start(self.search), runs_dir)
+        self.search = SearchView(context, lambda: self._may_start(self.sweep), runs_dir)
         window.bottom_tabs.addTab(self.history, tr("History"))
         window.chart_tabs.addTab(self.sweep, tr("Sweep"))
         window.chart_tabs.addTab(self.search, tr("Search"))
@@ -47,6 +47,20 @@ class Experiments:
             view.running_changed.connect(lambda _running: window._update_run_controls(window.job is not None))
         window.training_done.connect(lambda _outcome: history.refresh_soon())
 
+    def _may_start(self, other) -> bool:
+        """Whether an experiment may train now: nothing else trains, nothing reads the window's model
+        (an export, a file prediction), and that model is kept out of the runs' reach."""
+        from models.training.model_cache import MODELS
+
+        window = self.window
+        if window.job is not None or other.running or window.exports.writing() or window.model_files.job is not None:
+            return False
+        # The runs would take a kept model of the same structure and reset its weights; the one the
+        # window shows (Try it, Evaluation, Export, Train more) must stay as it is.
+        if window.result is not None and window.result.model is not None:
+            MODELS.forget(window.result.model)
+        return True
+
     @property
     def running(self) -> bool:
         """Whether a sweep or a search is training."""
@@ -59,9 +73,16 @@ class Experiments:
         self.sweep.follow_project(project)
 
     def _apply_search_result(self, params: dict) -> None:
+        from models.errors import UserError
         from models.experiments.search import apply_params
 
-        self.window.record_edit(apply_params(self.window.project, params), tr("Apply the search's best settings"))
+        try:  # the network may have changed since the search (a layer the best width belongs to removed)
+            project = apply_params(self.window.project, params)
+            project.check_values()
+        except UserError as error:
+            self.window.show_message(tr("The best settings do not fit the project as it is now: {error}", error=error))
+            return
+        self.window.record_edit(project, tr("Apply the search's best settings"))
 
     def show_run(self, path: str) -> None:
         """Brings the History tab forward with the run of folder ``path`` selected."""

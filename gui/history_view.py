@@ -33,7 +33,7 @@ from gui.experiment_view import SortedItem
 from gui.i18n import tr
 from gui.panel import DrawnWhenShown
 from models.errors import UserError
-from models.experiments.history import COLUMNS, RunHistory, RunRecord
+from models.experiments.history import COLUMNS, RunHistory, RunRecord, timestamp
 from models.experiments.project_diff import differences, differing_labels
 
 
@@ -76,12 +76,13 @@ def setting_label(path: tuple) -> str:
 
 
 REFRESH_DELAY_MS = 300  # a run writes several files at once: one refresh for all
+RUNNING_RECHECK_MS = 5000
 ALL_DATASETS = ""
 
 
 def _sort_key(heading: str, record: RunRecord, text: str):
-    if heading == "started":
-        return record.started
+    if heading == "started":  # the moment, whatever time zone each run was started in
+        return timestamp(record.started)
     if heading == "time":
         return record.duration_s if record.duration_s is not None else -1.0
     try:
@@ -111,6 +112,10 @@ class HistoryView(DrawnWhenShown, QWidget):
         self._watcher.directoryChanged.connect(lambda _path: self.refresh_soon())
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self.refresh)
+        # A run going in another process (the command line) ends without touching the runs folder
+        # itself, which is all the watcher sees: while one is listed as running, look again now and then.
+        self._running_timer = QTimer(self, interval=RUNNING_RECHECK_MS)
+        self._running_timer.timeout.connect(self.refresh_soon)
         self._build()
         self.refresh_soon()
 
@@ -209,6 +214,10 @@ class HistoryView(DrawnWhenShown, QWidget):
         self.dataset_choice.setCurrentIndex(max(0, self.dataset_choice.findData(chosen)))
         self.dataset_choice.blockSignals(False)
         self._fill_table()
+        if any(record.status == "running" for record in self.records):
+            self._running_timer.start()
+        else:
+            self._running_timer.stop()
 
     def _watch_root(self) -> None:
         root = str(self.history.root)

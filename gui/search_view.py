@@ -14,6 +14,7 @@ undoable edit) or its run shown in the History tab. The work runs in
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -59,7 +60,8 @@ def setting_names() -> dict[str, str]:
 
 
 def objective_names() -> dict[str, str]:
-    return {"val_loss": tr("validation loss"), "val_metric": tr("validation metric"),
+    return {"auto": tr("automatic: validation accuracy (loss for a regression)"),
+            "val_loss": tr("validation loss"), "val_metric": tr("validation metric"),
             "kfold": tr("K-fold mean loss (5 folds)")}
 
 
@@ -81,6 +83,8 @@ class SearchJob(QThread):
 
         self.project, self.plan, self.dataset = project.copy(), plan, dataset
         self.runs_root, self.metric = runs_root, metric
+        # One folder per study name, so that searching again under that name continues the study.
+        self.out = runs_root / f"{re.sub(r'[^A-Za-z0-9_.:-]+', '_', plan.study_name)}-search"
         self.stop_request = StopRequest()
 
     def run(self) -> None:
@@ -88,15 +92,16 @@ class SearchJob(QThread):
         from models.training.runner import TrainingFailed
 
         try:
-            study, _ = run_search(self.project, self.plan, self.dataset, runs_root=self.runs_root, metric=self.metric,
-                                  stop=self.stop_request, on_epoch=self.epoch_done.emit,
-                                  on_trial=self.trial_done.emit)
+            study, outcomes = run_search(self.project, self.plan, self.dataset, runs_root=self.runs_root, out=self.out,
+                                         metric=self.metric, stop=self.stop_request, on_epoch=self.epoch_done.emit,
+                                         on_trial=self.trial_done.emit)
             rows = trial_rows(study)
             complete = [row for row in rows if row["state"] == "COMPLETE"]
             self.search_done.emit({"rows": rows, "importances": importances(study),
                                    "direction": direction_of(self.plan.objective, self.metric),
                                    "best": study.best_trial.params if complete else None,
-                                   "best_run": study.best_trial.user_attrs.get("run_dir", "") if complete else ""})
+                                   "best_run": study.best_trial.user_attrs.get("run_dir", "") if complete else "",
+                                   "ran": len(outcomes), "study": study.study_name})
         except (UserError, TrainingFailed) as error:
             self.failed.emit(str(error))
         except Exception as error:  # a bug of ours, or the database's: a sentence, never a crash
@@ -141,10 +146,13 @@ class SearchView(ExperimentView):
             self.objective_choice.addItem(label, key)
         self.objective_choice.setToolTip(tr("What a trial is scored by: the last epoch's validation loss, the "
                                             "validation accuracy (or MAE), or the mean loss of 5-fold "
-                                            "cross-validation (slower, steadier, never pruned)."))
+                                            "cross-validation (slower, steadier, never pruned). Automatic takes "
+                                            "the accuracy for classes and the loss for a regression."))
         self.trials_spin = QSpinBox()
         self.trials_spin.setRange(1, 10_000)
         self.trials_spin.setValue(20)
+        self.trials_spin.setToolTip(tr("How many finished trials the study should have: a study continued runs "
+                                       "only those still missing."))
         self.minutes_spin = QSpinBox()
         self.minutes_spin.setRange(0, 24 * 60)
         self.minutes_spin.setSpecialValueText(tr("no limit"))
@@ -275,7 +283,7 @@ class SearchView(ExperimentView):
             if not log_box.isEnabled():
                 parts.append(f"{name}={low}")
             else:
-                parts.append(f"{name}={low}:{high}{':log' if log_box.isChecked() else ''}")
+                parts.append(f"{name}={low}..{high}{':log' if log_box.isChecked() else ''}")
         return ",".join(parts)
 
     def set_space(self, used: dict[str, tuple]) -> None:
@@ -314,7 +322,11 @@ class SearchView(ExperimentView):
             self.say(str(error))
             return False
         self._clear()
-        self.curves_plot.getPlotItem().setLabel("left", objective_names()[plan.objective], color=TEXT_COLOR)
+        from models.experiments.search import direction_of, resolved_objective
+
+        shown = resolved_objective(plan.objective, metric)
+        self.direction = direction_of(plan.objective, metric)  # the best-so-far line is drawn from the first trial
+        self.curves_plot.getPlotItem().setLabel("left", objective_names()[shown], color=TEXT_COLOR)
         job = SearchJob(project, plan, dataset, self.runs_root(), metric, parent=self)
         job.epoch_done.connect(self._epoch_done)
         job.trial_done.connect(self._trial_done)
@@ -421,6 +433,11 @@ class SearchView(ExperimentView):
         self.apply_button.setEnabled(self.best is not None)
         self.show_run_button.setEnabled(bool(self.best_run))
         done = sum(1 for row in summary["rows"] if row["state"] == "COMPLETE")
+        finished = sum(1 for row in summary["rows"] if row["state"] in ("COMPLETE", "PRUNED"))
+        if not summary["ran"] and not self.stop_requested():
+            self.say(tr("The study {name} already has {count} finished trial(s): raise Trials to run more.",
+                        name=summary["study"], count=finished))
+            return
         if self.best is None:
             text = tr("No trial completed: every one was pruned, failed or stopped.")
         else:

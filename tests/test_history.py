@@ -54,6 +54,13 @@ def test_folders_deleted_added_or_damaged_by_hand_are_what_the_next_refresh_show
     (runs / "20260102-090000-iris" / "status.json").write_text(json.dumps(status))
     (runs / "20260102-090000-iris" / "project.json").write_text("{ not json")
     (runs / "notes").mkdir()  # not a run folder: not listed
+    shutil.copytree(runs / "20260101-110000-iris", runs / "20260101-120000-odd")
+    (runs / "20260101-120000-odd" / "project.json").write_text('{"layers": 5, "optimizer": [1]}')
+    (runs / "20260101-120000-odd" / "status.json").write_text(json.dumps({**status, "started": "0001-01-01"}))
+    odd = next(record for record in history.refresh() if record.name == "20260101-120000-odd")
+    assert odd.settings_summary() == "(settings not readable)"
+    assert run_table_lines([odd])  # one line, no exception
+    shutil.rmtree(runs / "20260101-120000-odd")
     newest, older = history.refresh()
     assert newest.name == "20260102-090000-iris"
     assert newest.problem == "project.json is damaged" and newest.dataset == ""

@@ -17,10 +17,13 @@ def test_a_search_draws_each_trial_and_the_best_can_be_applied_and_shown(qtbot, 
     view = window.search
     window.chart_tabs.setCurrentWidget(view)
     view.set_space({"lr": (0.001, 0.1, True), "units:1": (2, 16, True)})
-    assert view.space_text() == "lr=0.001:0.1:log,units:1=2:16:log"
+    assert view.space_text() == "lr=0.001..0.1:log,units:1=2..16:log"
     view.trials_spin.setValue(4)
     assert view.start()
     assert not window.train_button.isEnabled() and not window.sweep.start()  # one thing trains at a time
+    with qtbot.waitSignal(view.job.epoch_done, timeout=TIMEOUT_MS):
+        pass
+    qtbot.waitUntil(lambda: 0 in view.curves, timeout=5000)  # the first trial's curve, while it trains
     wait_for_the_end(qtbot, view)
     assert window.train_button.isEnabled()
     assert view.trial_table.rowCount() == 4 and len(view.curves) == 4
@@ -29,7 +32,8 @@ def test_a_search_draws_each_trial_and_the_best_can_be_applied_and_shown(qtbot, 
     assert drawn == sum(1 for outcome in view.outcomes if outcome.value is not None and math.isfinite(outcome.value))
     assert view.importance_bars is not None  # the first three trials are never pruned: importances exist
     assert view.best is not None and view.apply_button.isEnabled()
-    best = min((outcome for outcome in view.outcomes if outcome.state == "COMPLETE"), key=lambda o: o.value)
+    assert view.direction == "maximize"  # automatic: the validation accuracy of a classification
+    best = max((outcome for outcome in view.outcomes if outcome.state == "COMPLETE"), key=lambda o: o.value)
     assert "Best of" in view.status.text() and f"trial {best.number}," in view.status.text()
     view.apply_button.click()
     assert window.project.optimizer.learning_rate == pytest.approx(best.params["lr"])

@@ -41,8 +41,9 @@ def test_values_come_as_a_list_or_a_linear_or_log_range():
     np.testing.assert_allclose(parse_values("0:0.5:3", SweepParam("dropout")), [0, 0.25, 0.5])
     for text, param, words in (("a,b", lr, "not a comma-separated list"), ("0:1:3:log", lr, "above 0"),
                                ("1:2", lr, "start:stop:count"), ("0,0.1", lr, "learning rate of 0"),
-                               ("0.5,1.5", SweepParam("train_share"), "at most 1"), ("0,2", units, "at least 1"),
-                               ("0.2,1", SweepParam("dropout"), "below 1"), ("", lr, "empty")):
+                               ("0.5,1.5", SweepParam("train_share"), "at most 1"), ("0,2", units, "from 1 to 100,000"),
+                               ("0.2,1", SweepParam("dropout"), "from 0 to 0.95"), ("", lr, "empty"),
+                               ("1,3000000", SweepParam("layers"), "from 0 to 100"), ("0.1,20", lr, "to 10")):
         with pytest.raises(UserError, match=words):
             parse_values(text, param)
 
@@ -105,19 +106,22 @@ def test_a_sweep_trains_one_run_per_value_and_writes_its_points_in_order(tmp_pat
     assert sweep.points[0].run_dir != sweep.points[1].run_dir
 
 
-def test_a_wider_layer_fits_the_spiral_better_the_model_complexity_curve(tmp_path):
-    project = Project(layers=[DenseLayer(2, "relu"), DenseLayer(32, "relu")])
-    project.dataset.samples = 400
-    project.training.epochs = 40
-    project.training.batch_size = 16
-    project.optimizer.learning_rate = 0.01
+def test_on_few_moons_a_wider_layer_fits_the_training_rows_better_the_model_complexity_curve(tmp_path):
+    """The notes' picture: the training loss keeps falling as the layer widens (2 … 512 units on 80
+    training rows), while the validation loss stops following it."""
+    from datasets.choice import DatasetChoice
     from datasets.registry import load_dataset
 
-    sweep = run_sweep(project, SweepParam("units", 1), [1.0, 4.0, 64.0], load_dataset(project.dataset), out=None,
-                      runs_root=tmp_path / "runs", stamp="20260101-000000")
+    project = Project(dataset=DatasetChoice(name="moons", samples=100, noise=0.3), layers=[DenseLayer(2, "relu")])
+    project.training.epochs, project.training.batch_size = 100, 16
+    project.optimizer.learning_rate = 0.01
+    sweep = run_sweep(project, SweepParam("units", 1), [2.0, 8.0, 32.0, 128.0, 512.0], load_dataset(project.dataset),
+                      out=None, runs_root=tmp_path / "runs", stamp="20260101-000000")
     losses = [point.figures["loss"] for point in sweep.points]
-    assert losses[0] > losses[1] > losses[2] and losses[2] < 0.7 * losses[0]  # the training loss keeps falling
-    assert sweep.points[2].figures["accuracy"] > sweep.points[0].figures["accuracy"] + 0.1
+    assert all(wider < narrower for narrower, wider in zip(losses, losses[1:], strict=False))
+    assert losses[-1] < 0.5 * losses[0]
+    validation = [point.figures["val_loss"] for point in sweep.points]
+    assert validation[-1] > losses[-1] * 2  # the widest fits the training rows far better than the rest
 
 
 def test_the_sweep_command_writes_sweep_json_and_csv_and_each_run_to_the_history(tmp_path, monkeypatch, capsys):

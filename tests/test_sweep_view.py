@@ -55,7 +55,7 @@ def test_values_the_setting_cannot_take_are_a_sentence_and_nothing_starts(qtbot,
     view.message.connect(messages.append)
     choose(view, "Dropout rate", "0.2,1.5")
     assert not view.start()
-    assert messages == ["a dropout rate must be below 1 (got 1.5)."] and view.job is None
+    assert messages == ["dropout must be a number from 0 to 0.95 (got 1.5)."] and view.job is None
     choose(view, "Units of layer 1", "2:8")
     assert not view.start()
     assert "start:stop:count" in messages[-1]
@@ -73,3 +73,19 @@ def test_the_settings_offered_follow_the_network_and_keep_what_the_learner_typed
     texts = [view.setting_choice.itemText(index) for index in range(view.setting_choice.count())]
     assert texts[:3] == ["Units of layer 1", "Units of layer 2", "Units of layer 3"]
     assert view.setting_choice.currentText() == "Learning rate" and view.values_field.text() == "0.01,0.1"
+
+
+def test_a_sweep_leaves_the_model_the_window_shows_as_it_was(qtbot, make_window, tiny_project):
+    """The runs of a sweep reuse kept models of the same network; the one the window holds (Try it,
+    Evaluation, Export, Train more) is never among them."""
+    window = make_window(tiny_project())
+    with qtbot.waitSignal(window.training_done, timeout=TIMEOUT_MS):
+        assert window.start_training()
+    shown = [np.array(weights) for weights in window.result.model.get_weights()]
+    choose(window.sweep, "Learning rate", "0.01,0.1")  # the same network: its kept model would be reused
+    assert window.sweep.start()
+    with qtbot.waitSignal(window.sweep.running_changed, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda running: not running):
+        pass
+    for before, after in zip(shown, window.result.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)

@@ -103,8 +103,14 @@ class RunRecord:
         return next((key for key in ("accuracy", "mae") if key in self.final), "")
 
     def settings_summary(self) -> str:
-        """The key settings in one line: ``2×8 tanh · adam 0.001 · batch 32 · 20 epochs``."""
-        return settings_summary(self.project) if self.project else ""
+        """The key settings in one line: ``2×8 tanh · adam 0.001 · batch 32 · 20 epochs``; a project file
+        of unexpected shape (written by hand, say) reads as such rather than failing the history."""
+        if not self.project:
+            return ""
+        try:
+            return settings_summary(self.project)
+        except (TypeError, ValueError, AttributeError):
+            return "(settings not readable)"
 
     def curves(self) -> dict[str, list[float]]:
         """The run's ``history.csv``: ``{figure: [value per epoch]}`` (`UserError` when damaged or missing)."""
@@ -218,13 +224,13 @@ def dataset_label(choice) -> str:
     return name
 
 
-def _timestamp(text: str) -> float:
+def timestamp(text: str) -> float:
     """Seconds since the epoch of an ISO time (runs started in other time zones sort rightly); 0 if unreadable."""
     try:
         moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+    except (TypeError, ValueError, OverflowError, OSError):  # a date no clock reaches, or not a date
         return 0.0
-    return (moment if moment.tzinfo else moment.astimezone()).timestamp()
 
 
 def _is_number(value) -> bool:
@@ -260,13 +266,14 @@ class RunHistory:
         for folder in folders:
             signature = _signature(folder)
             known = self._read.get(folder)
-            if known is None or known[0] != signature:
+            # A running run reads as killed once its process is gone, which changes no file.
+            if known is None or known[0] != signature or known[1].status == "running":
                 known = (signature, read_record(folder))
                 self._read[folder] = known
             records.append(known[1])
         for gone in set(self._read) - set(folders):
             del self._read[gone]
-        return sorted(records, key=lambda record: (_timestamp(record.started), record.name), reverse=True)
+        return sorted(records, key=lambda record: (timestamp(record.started), record.name), reverse=True)
 
     def runs(self, dataset: str | None = None) -> list[RunRecord]:
         """`refresh`, keeping only the runs on ``dataset`` when one is given."""
@@ -336,7 +343,7 @@ def started_text(record: RunRecord) -> str:
     """``2026-12-04 22:58``: the start, to the minute, in the run's own time zone."""
     try:
         return datetime.datetime.fromisoformat(record.started).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
+    except (TypeError, ValueError):
         return record.started
 
 

@@ -22,7 +22,9 @@ which Optuna allows only from inside the optimisation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 import math
 import os
 import socket
@@ -36,7 +38,7 @@ from models.experiments.sweep import PARAMETERS, SweepParam, apply_value, param_
 from models.network.spec import ACTIVATIONS, OPTIMIZERS, DenseLayer, Project
 
 JOURNAL_FILE = "optuna-journal.log"
-OBJECTIVES = ("val_loss", "val_metric", "kfold")
+OBJECTIVES = ("auto", "val_loss", "val_metric", "kfold")
 CATEGORICAL = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS}
 MAX_TRIALS = 10_000
 
@@ -62,13 +64,14 @@ class Dimension:
 
 
 def parse_space(text: str) -> list[Dimension]:
-    """``lr=0.0001:0.1:log, units:1=4:256:log, dropout=0:0.5, activation=relu|tanh`` as dimensions."""
+    """``lr=1e-4..1e-1:log, units:1=8..256:log, dropout=0..0.5, activation=relu|tanh`` as dimensions
+    (``low:high`` is taken for ``low..high`` too)."""
     dimensions = []
     for part in _split_space(text):
         name, equals, rest = part.partition("=")
         name, rest = name.strip().lower(), rest.strip()
         if not equals or not rest:
-            raise UserError(f"'{part}' should read name=low:high (with :log for a log scale) or name=a|b|c.")
+            raise UserError(f"'{part}' should read name=low..high (with :log for a log scale) or name=a|b|c.")
         if name in CATEGORICAL:
             choices = tuple(choice.strip() for choice in rest.split("|") if choice.strip())
             unknown = [choice for choice in choices if choice not in CATEGORICAL[name]]
@@ -80,23 +83,28 @@ def parse_space(text: str) -> list[Dimension]:
         param = parse_param(name)
         if param.name == "train_share":
             raise UserError("train_share makes a learning curve (sweep it); a search keeps all the training rows.")
-        bounds = rest.split(":")
-        log = bounds[-1].strip().lower() == "log"
+        log = rest.lower().endswith(":log")
+        span = rest[:-4] if log else rest
+        bounds = span.split("..") if ".." in span else span.split(":")
         try:
             low, high = float(bounds[0]), float(bounds[1])
         except (ValueError, IndexError):
-            raise UserError(f"'{part}' should read {name}=low:high, with :log for a log scale.") from None
-        if len(bounds) != (3 if log else 2) or not low < high:
-            raise UserError(f"'{part}' needs a low value below its high one ({name}=low:high[:log]).")
+            raise UserError(f"'{part}' should read {name}=low..high, with :log for a log scale.") from None
+        if len(bounds) != 2 or not low < high:
+            raise UserError(f"'{part}' needs a low value below its high one ({name}=low..high[:log]).")
         if log and low <= 0:
             raise UserError(f"a log scale needs values above 0 ('{part}').")
         from models.experiments.sweep import check_value
 
+        if PARAMETERS[param.name][1]:  # a width, a depth: the whole numbers within
+            if math.ceil(low) > math.floor(high):
+                raise UserError(f"'{part}' holds no whole number: {param.label} is a whole number.")
+            low, high = float(math.ceil(low)), float(math.floor(high))
         check_value(param, low)
         check_value(param, high)
         dimensions.append(Dimension(param.label, low, high, log))
     if not dimensions:
-        raise UserError("say what to search: --space lr=0.0001:0.1:log,units:1=4:256:log …")
+        raise UserError("say what to search: --space lr=1e-4..1e-1:log,units:1=8..256:log …")
     names = [dimension.name for dimension in dimensions]
     if len(set(names)) != len(names):
         raise UserError("a setting is named twice in the search space.")
@@ -109,23 +117,24 @@ def _split_space(text: str) -> list[str]:
 
 def suggest(trial, dimensions: list[Dimension]) -> dict:
     """The trial's values: Optuna's TPE proposes each dimension's (a whole number where the setting is one)."""
-    values = {}
-    for dimension in dimensions:
-        if dimension.choices:
-            values[dimension.name] = trial.suggest_categorical(dimension.name, list(dimension.choices))
-        elif PARAMETERS[dimension.param.name][1]:
-            values[dimension.name] = trial.suggest_int(dimension.name, math.ceil(dimension.low),
-                                                       math.floor(dimension.high), log=dimension.log)
-        else:
-            values[dimension.name] = trial.suggest_float(dimension.name, dimension.low, dimension.high,
-                                                         log=dimension.log)
-    return values
+    return {name: _suggest(trial, name, distribution) for name, distribution in distributions(dimensions).items()}
+
+
+def _suggest(trial, name: str, distribution):
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return trial.suggest_categorical(name, list(distribution.choices))
+    if isinstance(distribution, IntDistribution):
+        return trial.suggest_int(name, distribution.low, distribution.high, log=distribution.log)
+    return trial.suggest_float(name, distribution.low, distribution.high, log=distribution.log)
 
 
 def apply_params(project: Project, params: dict) -> Project:
     """``project`` with a trial's values (the keys of `suggest`) set."""
     project = project.copy()
-    for name, value in params.items():
+    # The depth first: a width of layer N then finds its layer.
+    for name, value in sorted(params.items(), key=lambda item: item[0] != "layers"):
         if name == "activation":
             for layer in project.layers:
                 if isinstance(layer, DenseLayer):
@@ -143,9 +152,11 @@ class SearchPlan:
 
     Args:
         dimensions: the settings and their ranges.
-        objective: ``val_loss`` (minimised), ``val_metric`` (accuracy maximised, MAE minimised) or
+        objective: ``auto`` (the validation accuracy for classes, the validation loss for a
+            regression), ``val_loss`` (minimised), ``val_metric`` (accuracy maximised, MAE minimised) or
             ``kfold`` (the mean validation loss of K-fold cross-validation, minimised; not pruned).
-        trials: how many trials at most (this session's, besides those the study has).
+        trials: how many finished trials (complete or pruned) the study should reach: a study
+            continued after a crash runs only those still missing.
         timeout_s: seconds at most, or `None`.
         folds: K for the ``kfold`` objective.
         study_name: the study, created or continued.
@@ -154,7 +165,7 @@ class SearchPlan:
     """
 
     dimensions: list[Dimension]
-    objective: str = "val_loss"
+    objective: str = "auto"
     trials: int = 20
     timeout_s: float | None = None
     folds: int = 5
@@ -175,13 +186,77 @@ class SearchPlan:
         return self
 
 
+def resolved_objective(objective: str, metric: str) -> str:
+    """``auto`` as the task wants it: the validation accuracy for classes, the validation loss otherwise."""
+    if objective != "auto":
+        return objective
+    return "val_metric" if metric == "accuracy" else "val_loss"
+
+
+def check_space(project: Project, dimensions: list[Dimension]) -> None:
+    """Raises `UserError` unless every end of every range (and every choice) makes a project that can train,
+    so that no trial fails for a reason known before the first."""
+    for dimension in dimensions:
+        ends = dimension.choices or (dimension.low, dimension.high)
+        depths = [dimension.low for dimension in dimensions if dimension.name == "layers"]
+        for value in ends:
+            params = {dimension.name: value if dimension.choices else _whole_if(dimension, value)}
+            if depths and dimension.name != "layers":
+                params["layers"] = math.ceil(depths[0])  # the shallowest network a trial may draw
+            try:
+                apply_params(project, params).validate()
+            except UserError as error:
+                raise UserError(f"{dimension.describe()}: at {value:g} {error}" if not dimension.choices
+                                else f"{dimension.describe()}: {error}") from None
+
+
+def _whole_if(dimension: Dimension, value: float):
+    return round(value) if PARAMETERS[dimension.param.name][1] else value
+
+
+def distributions(dimensions: list[Dimension]) -> dict:
+    """The Optuna distribution of each dimension, as `suggest` asks for it."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    found = {}
+    for dimension in dimensions:
+        if dimension.choices:
+            found[dimension.name] = CategoricalDistribution(list(dimension.choices))
+        elif PARAMETERS[dimension.param.name][1]:
+            found[dimension.name] = IntDistribution(math.ceil(dimension.low), math.floor(dimension.high),
+                                                    log=dimension.log)
+        else:
+            found[dimension.name] = FloatDistribution(dimension.low, dimension.high, log=dimension.log)
+    return found
+
+
+def check_same_study(study, plan: SearchPlan, metric: str) -> None:
+    """Raises `UserError` when a continued study searched other ranges or scored another objective: its
+    trials would not compare with the new ones."""
+    attrs = study.user_attrs
+    objective = resolved_objective(plan.objective, metric)
+    if attrs.get("objective", objective) != objective or attrs.get("metric", metric) != metric:
+        raise UserError(f"the study {plan.study_name} scored {attrs.get('objective')} ({attrs.get('metric')}), not "
+                        f"{objective} ({metric}): choose another --study name.")
+    wanted = distributions(plan.dimensions)
+    for trial in study.get_trials(deepcopy=False):
+        for name, distribution in trial.distributions.items():
+            if name in wanted and wanted[name] != distribution:
+                raise UserError(f"the study {plan.study_name} searched {name} over other values ({distribution}): "
+                                "give it the same ranges, or choose another --study name.")
+    if not attrs:
+        study.set_user_attr("objective", objective)
+        study.set_user_attr("metric", metric)
+
+
 def direction_of(objective: str, metric: str) -> str:
     """Whether the objective is minimised or maximised."""
-    return "maximize" if objective == "val_metric" and metric == "accuracy" else "minimize"
+    return "maximize" if resolved_objective(objective, metric) == "val_metric" and metric == "accuracy" \
+        else "minimize"
 
 
-def storage_for(plan: SearchPlan, runs_root: Path):
-    """The Optuna storage: the journal file in the runs folder, or the database at ``plan.storage``."""
+def storage_for(plan: SearchPlan, folder: Path):
+    """The Optuna storage: the journal file in the search's folder, or the database at ``plan.storage``."""
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
@@ -193,29 +268,40 @@ def storage_for(plan: SearchPlan, runs_root: Path):
         except Exception as error:  # a database that is not there, refused, or not PostgreSQL
             first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
             raise UserError(f"cannot open the study database {plan.storage} ({first}).") from None
-    runs_root.mkdir(parents=True, exist_ok=True)
-    path = str(runs_root / JOURNAL_FILE)
-    return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = str(folder / JOURNAL_FILE)
+        return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+    except OSError as error:
+        raise UserError(f"cannot keep the study's journal in {folder}: {error.strerror or error}.") from None
+    except Exception as error:  # a journal this program did not write, or one cut short mid-line
+        raise UserError(f"{folder / JOURNAL_FILE} is not a readable Optuna journal ({type(error).__name__}): "
+                        "choose another --out folder.") from None
 
 
-def open_study(plan: SearchPlan, runs_root: Path, metric: str):
-    """Creates the study or continues it; this machine's trials left running by a dead process are failed."""
+def open_study(plan: SearchPlan, folder: Path, metric: str):
+    """Creates the study or continues it (its journal in ``folder`` unless ``plan.storage`` names a
+    database); this machine's trials left running by a process that is gone are failed."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = storage_for(plan, runs_root)
+    storage = storage_for(plan, folder)
     direction = direction_of(plan.objective, metric)
     try:
         study = optuna.create_study(
             study_name=plan.study_name, storage=storage, load_if_exists=True, direction=direction,
             sampler=optuna.samplers.TPESampler(seed=plan.seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
+    except json.JSONDecodeError:  # a journal cut short, or not a journal at all
+        raise UserError(f"{folder / JOURNAL_FILE} is not a readable Optuna journal: choose another --out "
+                        "folder.") from None
     except ValueError as error:  # an existing study with another direction, say
         raise UserError(f"cannot continue the study {plan.study_name}: {error}") from None
     if study.direction.name.lower() != direction:
         raise UserError(f"the study {plan.study_name} {study.direction.name.lower()}s its value; this objective "
                         f"{direction}s: choose another --study name.")
     fail_dead_trials(study)
+    check_same_study(study, plan, metric)
     return study
 
 
@@ -280,11 +366,15 @@ def objective_key(objective: str, metric: str) -> str:
     return f"val_{metric}" if objective == "val_metric" else "val_loss"
 
 
-def run_search(project: Project, plan: SearchPlan, dataset, *, runs_root: Path, metric: str,
+def run_search(project: Project, plan: SearchPlan, dataset, *, runs_root: Path, out: Path, metric: str,
                stop=None, on_epoch=None, on_trial=None, listener_for=None) -> tuple:
-    """Runs the study's trials; returns ``(study, [TrialOutcome of this session])``.
+    """Runs trials until the study has ``plan.trials`` finished ones; returns ``(study, [TrialOutcome of
+    this session])``. Several processes may run it at once on one study: each takes the next trial.
 
     Args:
+        runs_root: where each trial's run folder goes.
+        out: the search's folder: ``search.json`` (rewritten after each trial) and, unless
+            ``plan.storage`` names a database, the study's journal.
         metric: the task's metric (``accuracy`` or ``mae``), for the objective's name and direction.
         stop: a `StopRequest`: set, the running trial ends (pruned) and no other starts.
         on_epoch: ``f(trial_number, epoch, value)`` after each epoch of a trial (a live curve).
@@ -298,13 +388,14 @@ def run_search(project: Project, plan: SearchPlan, dataset, *, runs_root: Path, 
     from models.training.run_folder import RunFolder
     from models.training.runner import STOPPED, TrainingFailed, run_training
 
-    plan.check()
+    plan = dataclasses.replace(plan.check(), objective=resolved_objective(plan.objective, metric))
     if plan.objective == "val_metric" and project.training.validation_fraction == 0:
         raise UserError("the validation figures need a validation fraction above 0.")
     if plan.objective == "val_loss" and project.training.validation_fraction == 0:
         raise UserError("the validation loss needs a validation fraction above 0 (or use --objective kfold).")
+    check_space(project, plan.dimensions)
     stop = stop or StopRequest()
-    study = open_study(plan, runs_root, metric)
+    study = open_study(plan, out, metric)
     key = objective_key(plan.objective, metric)
     outcomes: list[TrialOutcome] = []
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -353,16 +444,61 @@ def run_search(project: Project, plan: SearchPlan, dataset, *, runs_root: Path, 
         return value
 
     def after_trial(study, frozen):
-        if outcomes and on_trial is not None:
-            on_trial(outcomes[-1])
+        write_search_json(out, study, plan, metric)
+        mine = next((outcome for outcome in reversed(outcomes) if outcome.number == frozen.number), None)
+        if mine is None:  # it failed before training (its folder, say): what the study knows of it
+            seconds = (frozen.datetime_complete - frozen.datetime_start).total_seconds() \
+                if frozen.datetime_complete and frozen.datetime_start else 0.0
+            mine = TrialOutcome(frozen.number, dict(frozen.params), frozen.value, frozen.state.name, seconds,
+                                frozen.user_attrs.get("run_dir", ""))
+            outcomes.append(mine)
+        if on_trial is not None:
+            on_trial(mine)
         if stop.is_set():
             study.stop()  # only here, inside the optimisation, does Optuna allow it
 
-    if stop.is_set():
+    missing = plan.trials - len(finished_trials(study))
+    if stop.is_set() or missing <= 0:
+        write_search_json(out, study, plan, metric)
         return study, outcomes
-    study.optimize(objective, n_trials=plan.trials, timeout=plan.timeout_s, callbacks=[after_trial],
+    # The study's own count ends it, so that another process's trials count too; failures (which
+    # do not count) are bounded by this process's own limit.
+    enough = optuna.study.MaxTrialsCallback(plan.trials, states=finished_states())
+    study.optimize(objective, n_trials=2 * missing + 3, timeout=plan.timeout_s, callbacks=[enough, after_trial],
                    catch=(TrainingFailed, UserError), gc_after_trial=False)
     return study, outcomes
+
+
+def finished_states() -> tuple:
+    """The trials that count towards a study's number: complete and pruned (a failed one, a crash
+    say, is run again)."""
+    from optuna.trial import TrialState
+
+    return TrialState.COMPLETE, TrialState.PRUNED
+
+
+def finished_trials(study) -> list:
+    return study.get_trials(deepcopy=False, states=finished_states())
+
+
+def write_search_json(folder: Path, study, plan: SearchPlan, metric: str) -> None:
+    """``search.json``: the study, its direction and objective, every trial, and the best."""
+    from optuna.trial import TrialState
+
+    from models.files import write_json_atomic
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    best = None
+    if complete:
+        trial = study.best_trial
+        best = {"number": trial.number, "params": trial.params, "value": trial.value}
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "search.json", {
+        "study": study.study_name, "direction": study.direction.name.lower(),
+        "objective": resolved_objective(plan.objective, metric), "metric": metric,
+        "trials": [{"number": trial.number, "params": trial.params, "value": trial.value,
+                    "state": trial.state.name} for trial in study.get_trials(deepcopy=False)],
+        "best": best})
 
 
 class _CurveListener:

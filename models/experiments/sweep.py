@@ -127,20 +127,31 @@ def _range_values(text: str) -> list[float]:
     return [float(value) for value in np.linspace(start, stop, count)]
 
 
+def spec_range(param: SweepParam):
+    """The `Range` the project allows the setting (the window's controls take theirs from there too)."""
+    from models.network.plain import Range
+    from models.network.spec import MAX_LAYERS, OptimizerSpec, TrainingSpec
+
+    return {
+        "units": DenseLayer.RANGES["units"], "layers": Range(0, MAX_LAYERS, whole=True, label="hidden layers"),
+        "lr": OptimizerSpec.RANGES["learning_rate"], "batch_size": TrainingSpec.RANGES["batch_size"],
+        "dropout": DropoutLayer.RANGES["rate"], "l1": DenseLayer.RANGES["l1"], "l2": DenseLayer.RANGES["l2"],
+        "epochs": TrainingSpec.RANGES["epochs"],
+    }.get(param.name)
+
+
 def check_value(param: SweepParam, value: float) -> None:
-    """Raises `UserError` for a value the setting cannot take."""
+    """Raises `UserError` for a value the setting cannot take (before any list of layers is built from it)."""
     if not math.isfinite(value):
         raise UserError(f"{param.label} cannot be {value}.")
+    allowed = spec_range(param)
+    if allowed is not None:
+        problem = allowed.problem(param.label, int(value) if allowed.whole and value == int(value) else value)
+        if problem and not (param.name == "lr" and value == 0):  # said more plainly below
+            raise UserError(problem)
     name = param.name
-    least = {"units": 1, "batch_size": 1, "epochs": 1, "layers": 0}.get(name)
-    if least is not None and value < least:
-        raise UserError(f"{param.label} must be at least {least} (got {value:g}).")
-    if name in ("lr", "l1", "l2", "dropout", "train_share") and value < 0:
-        raise UserError(f"{param.label} cannot be negative (got {value:g}).")
     if name == "lr" and value == 0:
         raise UserError("a learning rate of 0 trains nothing.")
-    if name == "dropout" and value >= 1:
-        raise UserError(f"a dropout rate must be below 1 (got {value:g}).")
     if name == "train_share" and not 0 < value <= 1:
         raise UserError(f"train_share is a share of the training rows, above 0 and at most 1 (got {value:g}).")
 
@@ -308,6 +319,14 @@ def run_sweep(project: Project, param: SweepParam, values: list[float], dataset,
 
     run = run or _plain_run
     sweep = Sweep(param, list(values))
+    for value in values:  # every value checked before the first trains
+        check_value(param, value)
+        apply_value(project, param, value).validate()
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot make the sweep's folder {out}: {error.strerror or error}.") from None
     for value in values:
         if stopped():
             break
@@ -321,8 +340,10 @@ def run_sweep(project: Project, param: SweepParam, values: list[float], dataset,
         point = SweepPoint(float(value), final_figures(result), str(folder.path), result.reason)
         sweep.points.append(point)
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            sweep.write(out)
+            try:
+                sweep.write(out)
+            except OSError as error:  # the runs are in the history whatever happens to this file
+                raise UserError(f"cannot write {out / 'sweep.json'}: {error.strerror or error}.") from None
         if on_point is not None:
             on_point(point)
         if result.reason == "stopped":

@@ -66,7 +66,9 @@ def _write_events(folder: Path, history: dict[str, list[float]], learning_rates:
                     if math.isfinite(value):
                         tf.summary.scalar(tag, value, step=epoch)
         with writers["train"].as_default():
-            for epoch, rate in enumerate(learning_rates, start=1):
+            # Trained on ("train more"), the history holds the earlier epochs too, the rates only the new ones.
+            first = max((len(values) for values in history.values()), default=0) - len(learning_rates) + 1
+            for epoch, rate in enumerate(learning_rates, start=max(first, 1)):
                 tf.summary.scalar("epoch_learning_rate", rate, step=epoch)
             for reading in readings:
                 _write_histograms(tf, reading)

@@ -161,6 +161,14 @@ class ModelCache:
                 self._models.popitem(last=False)
         self.release(prepared.key)
 
+    def forget(self, model) -> None:
+        """Drops ``model`` if it is kept: it is in use elsewhere (a window shows and exports it) and must
+        not be handed to another run, which would reset its weights."""
+        with self._lock:
+            for key, prepared in list(self._models.items()):
+                if prepared.model is model:
+                    del self._models[key]
+
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
