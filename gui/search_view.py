@@ -142,6 +142,9 @@ class SearchView(ExperimentView):
             self._space_row(len(NUMERIC_ROWS) + offset, name, names[name], choices, None, None, used)
 
         self.objective_choice = QComboBox()
+        # Sized by its longest choice it would take the room the ranges need; its list still shows all.
+        self.objective_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.objective_choice.setMinimumContentsLength(16)
         for key, label in objective_names().items():
             self.objective_choice.addItem(label, key)
         self.objective_choice.setToolTip(tr("What a trial is scored by: the last epoch's validation loss, the "
@@ -326,7 +329,9 @@ class SearchView(ExperimentView):
 
         shown = resolved_objective(plan.objective, metric)
         self.direction = direction_of(plan.objective, metric)  # the best-so-far line is drawn from the first trial
-        self.curves_plot.getPlotItem().setLabel("left", objective_names()[shown], color=TEXT_COLOR)
+        label = (tr("validation accuracy") if metric == "accuracy" else tr("validation MAE")) \
+            if shown == "val_metric" else objective_names()[shown]
+        self.curves_plot.getPlotItem().setLabel("left", label, color=TEXT_COLOR)
         job = SearchJob(project, plan, dataset, self.runs_root(), metric, parent=self)
         job.epoch_done.connect(self._epoch_done)
         job.trial_done.connect(self._trial_done)
