@@ -41,6 +41,7 @@ JOURNAL_FILE = "optuna-journal.log"
 OBJECTIVES = ("auto", "val_loss", "val_metric", "kfold")
 CATEGORICAL = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS}
 MAX_TRIALS = 10_000
+DATABASE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -261,13 +262,21 @@ def storage_for(plan: SearchPlan, folder: Path):
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     if plan.storage:
-        try:
-            with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5, and says so
-                warnings.simplefilter("ignore")
-                return optuna.storages.RDBStorage(plan.storage, heartbeat_interval=60, grace_period=180)
-        except Exception as error:  # a database that is not there, refused, or not PostgreSQL
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-            raise UserError(f"cannot open the study database {plan.storage} ({first}).") from None
+        # Workers started together on a new database each create Optuna's tables, and all but one meet
+        # the other's ("duplicate key value violates unique constraint"): the tables are there a moment
+        # later, so a refused attempt is tried again.
+        for attempt in range(DATABASE_ATTEMPTS):
+            try:
+                with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5, and says so
+                    warnings.simplefilter("ignore")
+                    return optuna.storages.RDBStorage(plan.storage, heartbeat_interval=60, grace_period=180)
+            except Exception as error:  # a database that is not there, refused, or not PostgreSQL
+                if attempt + 1 < DATABASE_ATTEMPTS and "unique constraint" in str(error).lower() \
+                        or attempt + 1 < DATABASE_ATTEMPTS and "already exists" in str(error).lower():
+                    time.sleep(0.5 * (attempt + 1))
+                    continue
+                first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                raise UserError(f"cannot open the study database {plan.storage} ({first}).") from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = str(folder / JOURNAL_FILE)
