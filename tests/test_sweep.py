@@ -35,7 +35,7 @@ def test_settings_are_named_as_the_command_line_writes_them():
 def test_values_come_as_a_list_or_a_linear_or_log_range():
     units, lr = SweepParam("units", 1), SweepParam("lr")
     assert parse_values("2, 8,32,8", units) == [2, 8, 32]  # in order, each once
-    assert parse_values("1:4:4", units) == [1, 2, 3, 4]
+    assert parse_values("1:4:4", units) == [1, 2, 3, 4] == parse_values("1..4:4", units)
     assert parse_values("2.4,2.6", units) == [2, 3]  # a width is whole
     np.testing.assert_allclose(parse_values("0.0001:0.1:4:log", lr), [1e-4, 1e-3, 1e-2, 1e-1])
     np.testing.assert_allclose(parse_values("0:0.5:3", SweepParam("dropout")), [0, 0.25, 0.5])
@@ -43,7 +43,7 @@ def test_values_come_as_a_list_or_a_linear_or_log_range():
                                ("1:2", lr, "start:stop:count"), ("0,0.1", lr, "learning rate of 0"),
                                ("0.5,1.5", SweepParam("train_share"), "at most 1"), ("0,2", units, "from 1 to 100,000"),
                                ("0.2,1", SweepParam("dropout"), "from 0 to 0.95"), ("", lr, "empty"),
-                               ("1,3000000", SweepParam("layers"), "from 0 to 100"), ("0.1,20", lr, "to 10")):
+                               ("1,3000000", SweepParam("layers"), "from 0 to 100"), ("0.1,20", lr, "to 10"), ("2..64", units, "needs a count of values")):
         with pytest.raises(UserError, match=words):
             parse_values(text, param)
 

@@ -149,7 +149,7 @@ def settings_summary(project: dict) -> str:
 def _number(value) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    return f"{value:g}"
+    return f"{value:.3g}"  # a searched learning rate has many digits; three tell runs apart
 
 
 def _signature(folder: Path) -> tuple:

@@ -83,11 +83,12 @@ def _param_names() -> list[str]:
 
 
 def parse_values(text: str, param: SweepParam) -> list[float]:
-    """``2,8,32``, or ``start:stop:count`` (evenly spaced) or ``start:stop:count:log`` (geometric)."""
+    """``2,8,32``, or ``start:stop:count`` (evenly spaced) or ``start:stop:count:log`` (geometric);
+    ``start..stop:count[:log]`` reads the same."""
     text = (text or "").strip()
     if not text:
         raise UserError("--values is empty: give a list (2,8,32) or a range (0.0001:0.1:7:log).")
-    if ":" in text:
+    if ":" in text or ".." in text:
         values = _range_values(text)
     else:
         try:
@@ -107,6 +108,12 @@ def parse_values(text: str, param: SweepParam) -> list[float]:
 
 
 def _range_values(text: str) -> list[float]:
+    if ".." in text:  # 2..512:6:log, as the search writes its ranges
+        start, _, rest = text.partition("..")
+        text = f"{start}:{rest}"
+        if rest.count(":") == 0:
+            raise UserError(f"the range '{text.replace(':', '..', 1)}' needs a count of values: "
+                            f"{text.replace(':', '..', 1)}:6, or :6:log for a geometric step.")
     parts = text.split(":")
     log = parts[-1].strip().lower() in ("log", "geometric")
     if log:
