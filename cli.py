@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
                                         "journal file in the search's folder)")
     plan.add_argument("--search-seed", type=int, default=0, help="the sampler's seed (default 0)")
     plan.add_argument("--quiet", action="store_true", help="no progress bar")
+    lessons = commands.add_parser(
+        "lessons", help="list the lessons, or run them and check each one's claim",
+        description="Lists the lessons in resources/lessons (id, number and title in English and Chinese). With "
+                    "--check, trains each lesson's steps (all of them, or the ids given) and prints its claim and "
+                    "whether it held; the exit status is 0 only when every claim held.")
+    lessons.add_argument("--check", nargs="*", metavar="ID", help="run these lessons (all when no id is given)")
     runs = commands.add_parser("runs", help="list the runs kept in the runs folder, newest first",
                                description="Lists every run folder in the runs folder (the window's and the "
                                            "command line's): when it started, the data set, the key settings, the "
@@ -891,6 +897,35 @@ def _shown_value(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+EXIT_CLAIM_FAILED = 1
+
+
+def command_lessons(args) -> int:
+    from models.lessons import load_lessons, run_lesson
+
+    lessons, problems = load_lessons()
+    for problem in problems:
+        print(f"note: not a lesson: {problem}", file=sys.stderr)
+    if args.check is None:
+        for lesson in lessons:
+            print(f"{lesson.number:>3}  {lesson.id:<14} {lesson.title['en']}  |  {lesson.title['zh_CN']}")
+        return 0
+    known = {lesson.id: lesson for lesson in lessons}
+    unknown = [name for name in args.check if name not in known]
+    if unknown:
+        raise UserError(f"no lesson named {', '.join(unknown)}: python main.py lessons lists them.")
+    chosen = [known[name] for name in args.check] if args.check else lessons
+    held_all = True
+    for lesson in chosen:
+        outcome = run_lesson(lesson)
+        held_all = held_all and outcome.held
+        print(f"{lesson.number:>3} {lesson.id}: {lesson.claim['en']}")
+        for check in outcome.checks:
+            print(f"      {'held' if check.held else 'DID NOT HOLD'}: {check.text}")
+        print(f"      → {'the claim held' if outcome.held else 'the claim did not hold'}")
+    return 0 if held_all else EXIT_CLAIM_FAILED
+
+
 def command_runs(args) -> int:
     from models.experiments.history import RunHistory, run_table_lines
 
@@ -937,6 +972,8 @@ def run_cli(argv: list[str]) -> int:
             return command_search(args)
         if args.command == "sweep":
             return command_sweep(args)
+        if args.command == "lessons":
+            return command_lessons(args)
         if args.command == "runs":
             return command_runs(args)
         if args.command == "list-datasets":

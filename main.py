@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = ("train", "predict", "search", "sweep", "runs", "list-datasets", "list-devices")
+CLI_COMMANDS = ("train", "predict", "search", "sweep", "runs", "lessons", "list-datasets", "list-devices")
 
 
 def main(argv: list[str] | None = None) -> int:
