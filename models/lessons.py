@@ -13,7 +13,8 @@ on the steps' results. A check compares figures of the trained runs:
 FIGURE is one of `FIGURES`. Step settings are named as ``sweep --param``
 names them (``lr``, ``units:1``, ``dropout`` …), plus ``activation``,
 ``optimizer``, ``kernel_initializer``, ``early_stopping`` (the patience, with
-the best weights restored), ``epochs`` and ``samples``. The files are
+the best weights restored), ``batch_norm`` (one after each Dense layer),
+``epochs`` and ``samples``. The files are
 untrusted: a faulty one is a sentence naming it, and the others still load.
 """
 
@@ -26,7 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.errors import UserError
-from models.network.spec import DenseLayer, Project, project_from_dict, project_to_dict
+from models.network.spec import (
+    BatchNormLayer,
+    DenseLayer,
+    Project,
+    project_from_dict,
+    project_to_dict,
+)
 
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "resources" / "lessons"
 FORMAT = "keras-trainer-lesson"
@@ -53,7 +60,8 @@ def _figure_of(result, name: str) -> float:
         return float(result.test_metrics.get("loss", math.nan))
     readings = result.instruments[-1].layers if result.instruments else []
     if name == "gradient_ratio":  # the first Dense layer's gradient norm over the last one's
-        return readings[0].gradient_norm / readings[-1].gradient_norm if readings else math.nan
+        last = readings[-1].gradient_norm if readings else 0.0
+        return readings[0].gradient_norm / last if last else math.nan  # a dead network has no ratio
     if name == "first_layer_near_zero":  # the share of the first kernel's entries near 0 (sparsity)
         return readings[0].near_zero_fraction if readings else math.nan
     raise UserError(f"no figure named {name}.")
@@ -118,6 +126,14 @@ def apply_changes(project: Project, changes: dict) -> Project:
             early.enabled, early.patience, early.restore_best_weights = True, int(value), True
         elif name == "samples":
             project.dataset.samples = int(value)
+        elif name == "batch_norm" and value:  # a BatchNormalization layer after each Dense one that has none
+            layers = []
+            for index, layer in enumerate(project.layers):
+                layers.append(layer)
+                following = project.layers[index + 1] if index + 1 < len(project.layers) else None
+                if isinstance(layer, DenseLayer) and not isinstance(following, BatchNormLayer):
+                    layers.append(BatchNormLayer())
+            project.layers = layers
         else:
             rest[name] = value
     project = apply_params(project, rest)

@@ -14,7 +14,7 @@ LESSONS, PROBLEMS = load_lessons()
 
 def test_the_lessons_shipped_all_load_with_both_languages():
     assert PROBLEMS == []
-    assert [lesson.id for lesson in LESSONS] == ["activations", "overfitting", "optimizers"]
+    assert [lesson.id for lesson in LESSONS] == ["activations", "dying_relu", "overfitting", "batch_norm", "optimizers"]
     for lesson in LESSONS:
         assert set(lesson.page) == {"en", "zh_CN"} and all(lesson.page["zh_CN"].values())
 
@@ -58,7 +58,7 @@ def test_a_faulty_file_among_the_lessons_is_named_and_the_others_still_load(tmp_
         shutil.copy(path, tmp_path / path.name)
     (tmp_path / "99_broken.json").write_text("{ not json", encoding="utf-8")
     lessons, problems = load_lessons(tmp_path)
-    assert len(lessons) == 3 and problems == ["99_broken.json: cannot be read (JSONDecodeError)."]
+    assert len(lessons) == len(LESSONS) and problems == ["99_broken.json: cannot be read (JSONDecodeError)."]
 
 
 def test_the_lessons_command_lists_them_and_checks_a_claim(capsys):
