@@ -32,7 +32,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # What --view names, and how to find that view in the window (None: the whole window).
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
-                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep", "search")
+                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep", "search", "lessons")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
@@ -50,6 +50,7 @@ _TABBED_VIEWS = {
     "surface": ("chart_tabs", "inside.surface_page", "chart_tabs"),
     "sweep": ("chart_tabs", "sweep", "chart_tabs"),
     "search": ("chart_tabs", "search", "chart_tabs"),
+    "lessons": ("bottom_tabs", "experiments.lessons", "bottom_tabs"),
 }
 
 
@@ -57,9 +58,9 @@ def _view_widget(window, name: str):
     """The widget --view NAME draws, brought to the front of its tabs."""
     from operator import attrgetter
 
-    if name in ("diagnosis", "search"):  # more room than the window's first size leaves the tab
+    if name in ("diagnosis", "search", "lessons"):  # more room than the window's first size leaves the tab
         window.resize(max(window.width(), 1400), max(window.height(), 1000))
-        window.right_splitter.setSizes([400, 600] if name == "diagnosis" else [800, 200])
+        window.right_splitter.setSizes([800, 200] if name == "search" else [400, 600])
     if name in _TABBED_VIEWS:
         tabs, tab, drawn = _TABBED_VIEWS[name]
         getattr(window, tabs).setCurrentWidget(attrgetter(tab)(window))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gui.history_view import HistoryView
 from gui.i18n import tr
+from gui.lessons_view import LessonsView
 from gui.run_overlays import OverlaidRun, RunOverlays
 from gui.search_view import SearchView
 from gui.settings import runs_dir
@@ -28,7 +29,9 @@ class Experiments:
         context = lambda: (window.project, window.dataset)  # noqa: E731
         self.sweep = SweepView(context, lambda: self._may_start(self.search), runs_dir)
         self.search = SearchView(context, lambda: self._may_start(self.sweep), runs_dir)
+        self.lessons = LessonsView(context, lambda: self._may_start(self.sweep) and not self.search.running, runs_dir)
         window.bottom_tabs.addTab(self.history, tr("History"))
+        window.bottom_tabs.addTab(self.lessons, tr("Lessons"))
         window.chart_tabs.addTab(self.sweep, tr("Sweep"))
         window.chart_tabs.addTab(self.search, tr("Search"))
 
@@ -40,9 +43,10 @@ class Experiments:
             lambda project, run: window.record_edit(project, tr("Use the settings of {run}", run=run)))
         self.search.apply_requested.connect(self._apply_search_result)
         self.search.show_run_requested.connect(self.show_run)
-        for view in (history, self.sweep, self.search):
+        self.lessons.step_requested.connect(self._train_lesson_step)
+        for view in (history, self.sweep, self.search, self.lessons):
             view.message.connect(window.show_message)
-        for view in (self.sweep, self.search):
+        for view in (self.sweep, self.search, self.lessons):
             view.run_added.connect(history.refresh_soon)
             view.running_changed.connect(lambda _running: window._update_run_controls(window.job is not None))
         window.training_done.connect(lambda _outcome: history.refresh_soon())
@@ -63,11 +67,22 @@ class Experiments:
 
     @property
     def running(self) -> bool:
-        """Whether a sweep or a search is training."""
-        return self.sweep.running or self.search.running
+        """Whether a sweep, a search or a lesson's check is training."""
+        return self.sweep.running or self.search.running or self.lessons.running
+
+    def _train_lesson_step(self, project, name: str) -> None:
+        if self.window.job is not None or self.running:
+            self.window.show_message(self.busy_sentence())
+            return
+        self.window.record_edit(project, name)
+        self.window.train_when_data_ready()
+
+    def show_lessons(self) -> None:
+        """Help ▸ Lessons: the Lessons tab in front."""
+        self.window.bottom_tabs.setCurrentWidget(self.lessons)
 
     def busy_sentence(self) -> str:
-        return tr("A sweep or a search is training: stop it in its tab, or wait for it to end.")
+        return tr("A sweep, a search or a lesson is training: stop it in its tab, or wait for it to end.")
 
     def follow_project(self, project) -> None:
         self.sweep.follow_project(project)
@@ -91,10 +106,10 @@ class Experiments:
         self.history.select_runs([Path(path).name])
 
     def stop(self) -> None:
-        self.sweep.stop()
-        self.search.stop()
+        for view in (self.sweep, self.search, self.lessons):
+            view.stop()
 
     def wait(self) -> None:
-        for view in (self.sweep, self.search):
+        for view in (self.sweep, self.search, self.lessons):
             if view.job is not None:
                 view.job.wait()

@@ -307,6 +307,8 @@ class MainWindow(QMainWindow):
             "every attempt.")
         help_menu = bar.addMenu(tr("&Help"))
         self._build_language_menu(help_menu)
+        self._action(help_menu, "&Lessons", self.experiments.show_lessons, None,
+                     "The notes' chapters as guided experiments, each claim checked.")
         self._action(help_menu, "&About", self.show_about, None, "What this program is.")
         self._refresh_recent_menu()
         self._update_run_controls(False)

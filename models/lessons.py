@@ -248,23 +248,29 @@ class LessonOutcome:
         return all(check.held for check in self.checks)
 
 
-def run_lesson(lesson: Lesson, *, run=None, listener_for=None) -> LessonOutcome:
+def run_lesson(lesson: Lesson, *, run=None, listener_for=None, stop=None) -> LessonOutcome:
     """Trains every step (with the instruments and the diagnosis) and checks the claim.
 
     Args:
         run: ``run(project) -> RunResult``; `run_training` with the instruments and diagnosis by default.
         listener_for: ``f(step) -> TrainingListener`` for the default run.
+        stop: a `StopRequest` that ends the running step and skips the rest (`UserError` then: an
+            unfinished lesson proves nothing).
     """
     from models.training.runner import run_training
 
     def default_run(project, step):
         listener = listener_for(step) if listener_for is not None else None
-        return run_training(project, listener=listener, instruments=True, diagnose=True)
+        return run_training(project, listener=listener, instruments=True, diagnose=True, stop=stop)
 
     results = {}
     for step in lesson.steps:
+        if stop is not None and stop.is_set():
+            raise UserError("the lesson was stopped before its claim could be checked.")
         project = lesson.project_for(step)
         results[step.id] = run(project) if run is not None else default_run(project, step)
+    if stop is not None and stop.is_set():
+        raise UserError("the lesson was stopped before its claim could be checked.")
     return LessonOutcome(lesson, results, [evaluate_check(check, results) for check in lesson.checks])
 
 
