@@ -53,39 +53,58 @@ def write_tensorboard(folder: Path, history: dict[str, list[float]], learning_ra
 
 def _write_events(folder: Path, history: dict[str, list[float]], learning_rates: list[float],
                   readings: list) -> None:
-    from models.training.devices import import_tensorflow
+    """The events as TensorBoard's own protocol buffers, written by its event file writer: the same
+    files as ``tf.summary`` writes, without an eager TensorFlow op per value (0.06 s a small run took
+    that way, a fifth of a 20-epoch spiral run)."""
+    import time
 
-    tf = import_tensorflow()
-    writers = {name: tf.summary.create_file_writer(str(folder / name)) for name in ("train", "validation")}
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    now = time.time()
+    writers = {name: EventFileWriter(str(folder / name)) for name in ("train", "validation")}
+
+    def scalar(writer: str, tag: str, value: float, step: int) -> None:
+        writers[writer].add_event(Event(wall_time=now, step=step, summary=Summary(
+            value=[Summary.Value(tag=tag, simple_value=float(value))])))
+
     try:
         for key, values in history.items():
             validation = key.startswith("val_")
-            with writers["validation" if validation else "train"].as_default():
-                tag = f"epoch_{key[4:] if validation else key}"
-                for epoch, value in enumerate(values, start=1):
-                    if math.isfinite(value):
-                        tf.summary.scalar(tag, value, step=epoch)
-        with writers["train"].as_default():
-            # Trained on ("train more"), the history holds the earlier epochs too, the rates only the new ones.
-            first = max((len(values) for values in history.values()), default=0) - len(learning_rates) + 1
-            for epoch, rate in enumerate(learning_rates, start=max(first, 1)):
-                tf.summary.scalar("epoch_learning_rate", rate, step=epoch)
-            for reading in readings:
-                _write_histograms(tf, reading)
+            tag = f"epoch_{key[4:] if validation else key}"
+            for epoch, value in enumerate(values, start=1):
+                if math.isfinite(value):
+                    scalar("validation" if validation else "train", tag, value, epoch)
+        # Trained on ("train more"), the history holds the earlier epochs too, the rates only the new ones.
+        first = max((len(values) for values in history.values()), default=0) - len(learning_rates) + 1
+        for epoch, rate in enumerate(learning_rates, start=max(first, 1)):
+            scalar("train", "epoch_learning_rate", rate, epoch)
+        for reading in readings:
+            writers["train"].add_event(Event(wall_time=now, step=int(reading.step),
+                                             summary=Summary(value=_histograms(reading))))
     finally:
         for writer in writers.values():
             writer.close()
 
 
-def _write_histograms(tf, reading) -> None:
-    """Each Dense layer's weights, gradients and outputs at one reading, at its training step."""
-    from tensorboard.plugins.histogram import metadata
+def _histograms(reading) -> list:
+    """Each Dense layer's weights, gradients and outputs at one reading, as TensorBoard histograms."""
+    from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary
 
+    values = []
     for layer in reading.layers:
         for kind in ("weights", "gradients", "outputs"):
             histogram = getattr(layer, kind)
             edges = np.asarray(histogram.edges, dtype=np.float64)
-            buckets = np.stack([edges[:-1], edges[1:], np.asarray(histogram.counts, dtype=np.float64)], axis=1)
-            tag = f"{layer.name}/{kind}"
-            tf.summary.write(tag, tf.constant(buckets), step=int(reading.step),
-                             metadata=metadata.create_summary_metadata(display_name=tag, description=""))
+            counts = np.asarray(histogram.counts, dtype=np.float64)
+            centres = (edges[:-1] + edges[1:]) / 2
+            total = float(counts.sum())
+            low = histogram.minimum if math.isfinite(histogram.minimum) else float(edges[0])
+            high = histogram.maximum if math.isfinite(histogram.maximum) else float(edges[-1])
+            proto = HistogramProto(min=low, max=high, num=total, sum=float((centres * counts).sum()),
+                                   sum_squares=float((centres ** 2 * counts).sum()),
+                                   bucket_limit=[float(edge) for edge in edges[1:]],
+                                   bucket=[float(count) for count in counts])
+            values.append(Summary.Value(tag=f"{layer.name}/{kind}", histo=proto))
+    return values
