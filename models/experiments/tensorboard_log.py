@@ -6,8 +6,10 @@ folder gets a ``tensorboard/`` folder beside its model, and
 (``train/`` and ``validation/``, as Keras's own callback names them, so the
 two curves share a chart), the learning rate, and each Dense layer's
 weight, gradient and output histograms as the instruments read them.
-Without the extra nothing is written and nothing is missed: TensorFlow's
-summary ops need TensorBoard's own code.
+Without the extra nothing is written and nothing is missed. The events are
+TensorBoard's own protocol buffers, written by its own event file writer:
+``tf.summary`` needs TensorBoard's code as well, and costs an eager op per
+value.
 
 The events are written when the run's results are, into a temporary folder
 renamed into place, so a run killed meanwhile leaves no half-written log.
