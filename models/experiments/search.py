@@ -318,24 +318,16 @@ def fail_dead_trials(study) -> list[int]:
     """Marks failed the trials left running by a process of this machine that is gone (a crash, ``kill -9``)."""
     from optuna.trial import TrialState
 
+    from models.training.run_folder import process_is_alive
+
     failed = []
     host = socket.gethostname()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = trial.user_attrs
-        if attrs.get("host") == host and isinstance(attrs.get("pid"), int) and not _alive(attrs["pid"]):
+        if attrs.get("host") == host and isinstance(attrs.get("pid"), int) and not process_is_alive(attrs["pid"]):
             study.tell(trial.number, state=TrialState.FAIL)
             failed.append(trial.number)
     return failed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def pruning_callback(trial, monitor: str):

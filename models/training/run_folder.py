@@ -71,7 +71,8 @@ def _now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _process_is_alive(pid) -> bool:
+def process_is_alive(pid) -> bool:
+    """Whether process ``pid`` of this machine is running (another user's counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -110,7 +111,7 @@ def read_status(folder: str | os.PathLike) -> dict | None:
     pid = status.get("pid")
     valid_pid = isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31
     if status["status"] == RUNNING and status.get("host") == socket.gethostname() and not (
-            valid_pid and _process_is_alive(pid) and _started_before(pid, status.get("started_at_s"))):
+            valid_pid and process_is_alive(pid) and _started_before(pid, status.get("started_at_s"))):
         status = {**status, "status": KILLED}
     return status
 
