@@ -13,6 +13,7 @@ from models.network.plain import (
     is_writable_text,
     shown_value,
 )
+from models.text import Text
 
 MISSING_VALUE_CHOICES = ("drop", "fill")
 TASK_CHOICES = ("auto", "classification", "regression")
@@ -94,9 +95,9 @@ class DatasetChoice:
         found = []
         is_csv = isinstance(self.name, str) and self.name == "csv"
         if is_csv and not _is_given_path(self.data_file):
-            found.append("dataset 'csv' needs a file: choose a CSV file.")
+            found.append(Text("dataset 'csv' needs a file: choose a CSV file."))
         if is_csv and not (isinstance(self.target, str) and self.target.strip()):
-            found.append("dataset 'csv' needs a target column: name the column to predict.")
+            found.append(Text("dataset 'csv' needs a target column: name the column to predict."))
         return found
 
     def value_problems(self) -> list[str]:
@@ -106,33 +107,38 @@ class DatasetChoice:
         found = []
         if not isinstance(self.name, str) or self.name not in DATASETS:
             # The registry's own words for an unknown name.
-            found.append(f"Unknown data set {shown_value(self.name)}; choose one of: {', '.join(DATASETS)}.")
+            found.append(Text.of("Unknown data set {name}; choose one of: {datasets}.",
+                                 name=shown_value(self.name), datasets=", ".join(DATASETS)))
         check_ranges(found, "dataset ", self, self.RANGES)
         if not _is_one_of(self.missing, MISSING_VALUE_CHOICES):
             found.append(
-                f"dataset missing-value choice must be 'drop' or 'fill' (got {shown_value(self.missing)})."
+                Text.of("dataset missing-value choice must be 'drop' or 'fill' (got {missing}).",
+                        missing=shown_value(self.missing))
             )
         for name in ("data_file", "target"):
             value = getattr(self, name)
             if isinstance(value, str) and not is_writable_text(value):
-                found.append(f"dataset {name.replace('_', ' ')} holds characters that are not valid UTF-8 "
-                             "(a file name in another encoding?): rename the file, or choose another.")
+                found.append(Text.of("dataset {setting} holds characters that are not valid UTF-8 (a file name in "
+                                     "another encoding?): rename the file, or choose another.",
+                                     setting=name.replace('_', ' ')))
         if not isinstance(self.exclude, list) or not all(
                 isinstance(name, str) and is_writable_text(name) for name in self.exclude):
-            found.append("dataset exclude must be a list of column names.")
+            found.append(Text("dataset exclude must be a list of column names."))
         elif len(self.exclude) > MAX_EXCLUDED:
             # Every edit copies the project on the window's thread: half a million names stalled it 0.7 s.
-            found.append(f"dataset exclude names {len(self.exclude):,} columns; at most {MAX_EXCLUDED:,} can be left out.")
+            found.append(Text.of("dataset exclude names {count} columns; at most {max_excluded} can be left out.",
+                                 count=f"{len(self.exclude):,}", max_excluded=f"{MAX_EXCLUDED:,}"))
         if not _is_one_of(self.task, TASK_CHOICES):
             found.append(
-                "dataset task must be 'auto', 'classification' or 'regression' "
-                f"(got {shown_value(self.task)})."
+                Text.of("dataset task must be 'auto', 'classification' or 'regression' (got {task}).",
+                        task=shown_value(self.task))
             )
         elif self.task != "auto" and isinstance(self.name, str) and self.name in DATASETS:
             fixed = DATASETS[self.name].task
             if fixed in (CLASSIFICATION, REGRESSION) and fixed != self.task:
                 found.append(
-                    f"{self.name} is a {fixed} data set; the task can be chosen only for a CSV file."
+                    Text.of("{name} is a {fixed} data set; the task can be chosen only for a CSV file.",
+                            name=self.name, fixed=fixed)
                 )
         return found
 

@@ -91,20 +91,15 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
             low_memory=False,
         )
     except pd.errors.EmptyDataError as error:
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        ) from error
+        raise UserError.of("The CSV file '{name}' is empty; choose a file with a header and rows.", name=path.name) from error
     except (pd.errors.ParserError, ValueError) as error:
-        raise UserError(
-            f"'{path.name}' could not be read as a table ({str(error).strip()}); check that every "
-            "row has as many separators as the header."
-        ) from error
+        raise UserError.of("'{name}' could not be read as a table ({reason}); check that every row has as many "
+                           "separators as the header.", name=path.name, reason=str(error).strip()) from error
     if not isinstance(table.index, pd.RangeIndex):
         # pandas takes the first value(s) of every row as an index then, shifting the columns.
-        raise UserError(
-            f"'{path.name}' has rows with more values than its header has names; add the missing "
-            "column names to the header line, or remove the extra separators at the ends of the rows."
-        )
+        raise UserError.of("'{name}' has rows with more values than its header has names; add the missing column "
+                           "names to the header line, or remove the extra separators at the ends of the rows.",
+                           name=path.name)
     header = header_names(text, delimiter, path.name)
     # pandas numbers repeated names before spaces are stripped, which can leave two
     # columns with one name; the header reader's names are unique and are the ones
@@ -112,9 +107,8 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
     table.columns = header if len(header) == len(table.columns) else _unique_names(
         [str(name).strip() for name in table.columns])
     if table.empty:
-        raise UserError(
-            f"'{path.name}' has a header but no rows of data; choose a file with at least a few rows."
-        )
+        raise UserError.of("'{name}' has a header but no rows of data; choose a file with at least a few rows.",
+                           name=path.name)
     notes = [
         f"Read {len(table)} rows and {len(table.columns)} columns "
         f"({encoding}, {DELIMITER_NAMES[delimiter]}-separated)."
@@ -326,10 +320,8 @@ def _find_target(table: pd.DataFrame, wanted: str, file_name: str) -> str:
         if len(table.columns) > _LISTED_COLUMNS
         else ""
     )
-    raise UserError(
-        f"'{file_name}' has no column named '{wanted}'. Its columns are {listed}{more}; "
-        "choose one of them as the target."
-    )
+    raise UserError.of("'{file_name}' has no column named '{wanted}'. Its columns are {listed}{more}; choose one of "
+                       "them as the target.", file_name=file_name, wanted=wanted, listed=listed, more=more)
 
 
 def _number_name(value: float) -> str:
@@ -360,22 +352,18 @@ def _can_be_classes(n_values: int, n_rows: int) -> bool:
 def _check_classes(name: str, class_names: list[str], n_rows: int, numbers: bool = False) -> None:
     if len(class_names) < 2:
         only = f" ('{class_names[0]}')" if class_names else ""
-        raise UserError(
-            f"The target column '{name}' has only one value{only}, so there is nothing to tell "
-            "apart; choose a column with at least two different values."
-        )
+        raise UserError.of("The target column '{name}' has only one value{only}, so there is nothing to tell apart; "
+                           "choose a column with at least two different values.", name=name, only=only)
     if _can_be_classes(len(class_names), n_rows):
         return
     if numbers:
-        raise UserError(
-            f"The target column '{name}' has {len(class_names):,} different numbers in "
-            f"{n_rows:,} rows, too many to learn as classes; choose regression "
-            "(the Task setting, or --task regression) to predict it as a number."
-        )
-    raise UserError(
-        f"The target column '{name}' has {len(class_names)} different values in {n_rows} rows, "
-        "which looks like names or ids rather than classes; choose a column whose values repeat."
-    )
+        raise UserError.of("The target column '{name}' has {classes} different numbers in {n_rows} rows, too "
+                           "many to learn as classes; choose regression (the Task setting, or --task regression) to "
+                           "predict it as a number.",
+                           name=name, classes=f"{len(class_names):,}", n_rows=f"{n_rows:,}")
+    raise UserError.of("The target column '{name}' has {classes} different values in {n_rows} rows, which "
+                       "looks like names or ids rather than classes; choose a column whose values repeat.",
+                       name=name, classes=len(class_names), n_rows=n_rows)
 
 
 def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, str]:
@@ -392,10 +380,8 @@ def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, str]:
     if _is_text(target) or pd.api.types.is_bool_dtype(target):
         holds = "text" if _is_text(target) else "true/false values"
         if wanted == REGRESSION:
-            raise UserError(
-                f"The target column '{name}' cannot be a regression because the column holds "
-                f"{holds}, not numbers; choose classification, or a column of numbers."
-            )
+            raise UserError.of("The target column '{name}' cannot be a regression because the column holds {holds}, "
+                               "not numbers; choose classification, or a column of numbers.", name=name, holds=holds)
         return CLASSIFICATION, f"Task: classification, because '{name}' holds {holds}."
     if wanted == CLASSIFICATION:
         return CLASSIFICATION, f"Task: classification, as chosen; each value of '{name}' is a class."
@@ -429,12 +415,10 @@ def _regression_target(target: pd.Series, name: str) -> np.ndarray:
     too_big = np.abs(values) > _MAX_TARGET
     if too_big.any():
         row = int(np.flatnonzero(too_big)[0])
-        raise UserError(
-            f"The target column '{name}' in {_row_label(target.index[row])} holds "
-            f"{_shown_number(values[row])}, whose squared error would overflow TensorFlow's 32-bit numbers "
-            f"(target values must stay within about ±{_MAX_TARGET:.1e}); rescale that column "
-            "(into thousands or millions, say) or remove the row."
-        )
+        raise UserError.of("The target column '{name}' in {row} holds {number}, whose squared error would overflow "
+                           "TensorFlow's 32-bit numbers (target values must stay within about ±{max_target}); "
+                           "rescale that column (into thousands or millions, say) or remove the row.",
+                           name=name, row=_row_label(target.index[row]), number=_shown_number(values[row]), max_target=f"{_MAX_TARGET:.1e}")
     return values.astype(np.float32)
 
 
@@ -448,11 +432,9 @@ def _check_number_range(table: pd.DataFrame, features: list[str]) -> None:
         too_big = np.abs(values) > _FLOAT32_MAX  # NaN compares False
         if too_big.any():
             row = int(np.flatnonzero(too_big)[0])
-            raise UserError(
-                f"'{name}' {_row_label(table.index[row])} holds {_shown_number(values[row])}, beyond what "
-                f"TensorFlow's 32-bit numbers can hold (about ±{_FLOAT32_MAX:.1e}); rescale that "
-                "column or remove the row."
-            )
+            raise UserError.of("'{name}' {row} holds {number}, beyond what TensorFlow's 32-bit numbers can hold "
+                               "(about ±{float32_max}); rescale that column or remove the row.",
+                               name=name, row=_row_label(table.index[row]), number=_shown_number(values[row]), float32_max=f"{_FLOAT32_MAX:.1e}")
 
 
 def _shown_number(value: float) -> str:
@@ -506,10 +488,8 @@ def _choose_features(table: pd.DataFrame, target: str, exclude=()) -> tuple[list
             used.append(name)
     if not used:
         detail = " " + " ".join(notes) if notes else ""
-        raise UserError(
-            f"No column is left to learn '{target}' from.{detail} Choose a file with at least one "
-            "other column of numbers or short text."
-        )
+        raise UserError.of("No column is left to learn '{target}' from.{detail} Choose a file with at least one "
+                           "other column of numbers or short text.", target=target, detail=detail)
     return used, notes
 
 
@@ -540,7 +520,7 @@ def _drop_missing_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame
     if not missing.any():
         return table, []
     if missing.all():
-        raise UserError(f"The target column '{target}' has no values; choose another column.")
+        raise UserError.of("The target column '{target}' has no values; choose another column.", target=target)
     note = f"Dropped {int(missing.sum())} row(s) with no value in the target column '{target}'."
     return table.loc[~missing], [note]
 
@@ -565,10 +545,9 @@ def _handle_missing(
         ]
     rows_missing = missing.any(axis=1).to_numpy()
     if rows_missing.all():
-        raise UserError(
-            f"Every row has a missing value (missing per column: {worst}), so dropping them leaves "
-            "nothing; choose 'fill' for missing values, or remove the emptiest columns from the file."
-        )
+        raise UserError.of("Every row has a missing value (missing per column: {worst}), so dropping them leaves "
+                           "nothing; choose 'fill' for missing values, or remove the emptiest columns from the file.",
+                           worst=worst)
     note = (
         f"Dropped {int(rows_missing.sum())} of {len(table)} rows that had a missing value "
         f"(missing per column: {worst}); choose 'fill' to keep them."

@@ -23,6 +23,7 @@ from models.saving.standalone_predict import (  # one reading of CSV text for tr
     _unique_names,
     detect_delimiter,
 )
+from models.text import Text
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SNIFF_CHARACTERS = 65536
@@ -36,17 +37,19 @@ MAX_CSV_BYTES = 2_000_000_000
 def _check_path(path: Path) -> None:
     try:
         if not path.exists():
-            raise UserError(f"The CSV file '{path}' does not exist; choose an existing file.")
+            raise UserError.of("The CSV file '{path}' does not exist; choose an existing file.", path=path)
         if path.is_dir():
-            raise UserError(f"'{path}' is a folder, not a CSV file; choose a file.")
+            raise UserError.of("'{path}' is a folder, not a CSV file; choose a file.", path=path)
         if not path.is_file():  # a FIFO or a device: reading it would block, or never end
-            raise UserError(f"'{path}' is not a regular file (a pipe or a device?); choose a CSV file.")
+            raise UserError.of("'{path}' is not a regular file (a pipe or a device?); choose a CSV file.", path=path)
         size = path.stat().st_size
     except OSError as error:
-        raise UserError(f"The CSV file '{path}' could not be read: {error.strerror or error}.") from None
+        raise UserError.of("The CSV file '{path}' could not be read: {reason}.",
+                           path=path, reason=error.strerror or error) from None
     if size > MAX_CSV_BYTES:
-        raise UserError(f"'{path.name}' is {size / 1e9:.1f} GB; at most {MAX_CSV_BYTES / 1e9:.0f} GB of CSV can be "
-                        "loaded: take a sample of its rows.")
+        raise UserError.of("'{name}' is {size} GB; at most {max_csv_bytes} GB of CSV can be loaded: take a sample of "
+                           "its rows.",
+                           name=path.name, size=f"{size / 1e9:.1f}", max_csv_bytes=f"{MAX_CSV_BYTES / 1e9:.0f}")
 
 
 def _check_not_binary(raw: bytes, path: Path) -> None:
@@ -55,21 +58,17 @@ def _check_not_binary(raw: bytes, path: Path) -> None:
     if raw.startswith(b"\xd0\xcf\x11\xe0"):
         raise UserError(_excel_sentence(path))
     if raw.startswith(b"\x89HDF\r\n\x1a\n"):
-        raise UserError(
-            f"'{path.name}' is an HDF5 file (such as an older Keras model), not a CSV table; "
-            "choose a CSV text file."
-        )
+        raise UserError.of("'{name}' is an HDF5 file (such as an older Keras model), not a CSV table; choose a CSV "
+                           "text file.", name=path.name)
     if b"\x00" in raw[:_SNIFF_CHARACTERS]:
-        raise UserError(
-            f"'{path.name}' is not a text file (it contains binary bytes); choose a CSV file, "
-            "or save the table as 'CSV UTF-8' from your spreadsheet program."
-        )
+        raise UserError.of("'{name}' is not a text file (it contains binary bytes); choose a CSV file, or save the "
+                           "table as 'CSV UTF-8' from your spreadsheet program.", name=path.name)
 
 
 def _excel_sentence(path: Path) -> str:
     return (
-        f"'{path.name}' looks like an Excel workbook, not a CSV text file; open it in "
-        "your spreadsheet program and save it as 'CSV UTF-8'."
+        Text.of("'{name}' looks like an Excel workbook, not a CSV text file; open it in your spreadsheet program and "
+                "save it as 'CSV UTF-8'.", name=path.name)
     )
 
 
@@ -105,14 +104,14 @@ def _zip_sentence(raw: bytes, path: Path) -> str:
         return _excel_sentence(path)
     if keras:
         return (
-            f"'{path.name}' is a Keras model file, not a CSV table; choose the CSV the model "
-            "was trained on."
+            Text.of("'{name}' is a Keras model file, not a CSV table; choose the CSV the model was trained on.",
+                    name=path.name)
         )
     if members is None and path.suffix.lower() in (".xlsx", ".xlsm"):
         return _excel_sentence(path)
     return (
-        f"'{path.name}' is a zip archive, not a CSV text file; unzip it first and choose the "
-        "CSV file inside."
+        Text.of("'{name}' is a zip archive, not a CSV text file; unzip it first and choose the CSV file inside.",
+                name=path.name)
     )
 
 
@@ -153,10 +152,8 @@ def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
         (chinese_text, chinese_name, chinese) if chinese > latin else (latin_text, latin_name, latin)
     )
     if score < MIN_PLAUSIBILITY:
-        raise UserError(
-            f"'{path.name}' could not be read as UTF-8, GBK or Latin-1 text (its letters make "
-            "no sense in any of them); save it again as 'CSV UTF-8'."
-        )
+        raise UserError.of("'{name}' could not be read as UTF-8, GBK or Latin-1 text (its letters make no sense in "
+                           "any of them); save it again as 'CSV UTF-8'.", name=path.name)
     return text, encoding
 
 
@@ -166,18 +163,13 @@ def read_text(path: Path) -> tuple[str, str]:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise UserError(
-            f"The CSV file '{path}' could not be read: {error.strerror or error}."
-        ) from error
+        raise UserError.of("The CSV file '{path}' could not be read: {reason}.",
+                           path=path, reason=error.strerror or error) from error
     if not raw.strip():
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        )
+        raise UserError.of("The CSV file '{name}' is empty; choose a file with a header and rows.", name=path.name)
     text, encoding = decode_text(raw, path)
     if not text.strip():
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        )
+        raise UserError.of("The CSV file '{name}' is empty; choose a file with a header and rows.", name=path.name)
     return text, encoding
 
 
@@ -199,15 +191,12 @@ def read_csv_columns(path: str | Path) -> list[str]:
         with path.open("rb") as file:
             raw = file.read(_SNIFF_CHARACTERS + 1)
     except OSError as error:
-        raise UserError(
-            f"The CSV file '{path}' could not be read: {error.strerror or error}."
-        ) from error
+        raise UserError.of("The CSV file '{path}' could not be read: {reason}.",
+                           path=path, reason=error.strerror or error) from error
     if len(raw) > _SNIFF_CHARACTERS and b"\n" in raw:
         raw = raw[: raw.rfind(b"\n") + 1]  # never cut a character in two
     if not raw.strip():
-        raise UserError(
-            f"The CSV file '{path.name}' is empty; choose a file with a header and rows."
-        )
+        raise UserError.of("The CSV file '{name}' is empty; choose a file with a header and rows.", name=path.name)
     text, _ = decode_text(raw, path)
     return header_names(text, detect_delimiter(text), path.name)
 
@@ -228,9 +217,10 @@ def header_names(text: str, delimiter: str, file_name: str) -> list[str]:
         # Like pandas, skip lines that are empty or only spaces before the header.
         header = next((row for row in rows if any(field.strip() for field in row)), [])
     except csv.Error as error:
-        raise UserError(f"'{file_name}' has no header line that could be read ({error}).") from error
+        raise UserError.of("'{file_name}' has no header line that could be read ({error}).",
+                           file_name=file_name, error=error) from error
     if not header:
-        raise UserError(f"'{file_name}' has no header line that could be read.")
+        raise UserError.of("'{file_name}' has no header line that could be read.", file_name=file_name)
     return _unique_names([name.strip() or f"Unnamed: {index}" for index, name in enumerate(header)])
 
 

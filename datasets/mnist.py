@@ -29,6 +29,7 @@ from datasets.base import CLASSIFICATION, Dataset
 from datasets.choice import DatasetChoice
 from datasets.inputs import pixel_inputs
 from models.errors import UserError
+from models.text import Text
 
 DOWNLOAD_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MNIST_URL = DOWNLOAD_BASE + "mnist.npz"
@@ -75,9 +76,7 @@ def _read_maybe_gzipped(path: Path) -> bytes:
             return gzip.decompress(raw)
         return raw
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise UserError(
-            f"The file '{path}' could not be read ({error}); download it again."
-        ) from error
+        raise UserError.of("The file '{path}' could not be read ({error}); download it again.", path=path, error=error) from error
 
 
 def parse_idx(data: bytes, source: str = "idx data") -> np.ndarray:
@@ -99,23 +98,20 @@ def parse_idx(data: bytes, source: str = "idx data") -> np.ndarray:
             than its header says.
     """
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08 or data[3] == 0:
-        raise UserError(
-            f"'{source}' is not an idx file of images or labels (its first bytes are wrong); "
-            "download the original file again."
-        )
+        raise UserError.of("'{source}' is not an idx file of images or labels (its first bytes are wrong); download "
+                           "the original file again.", source=source)
     ndim = data[3]
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
-        raise UserError(f"'{source}' is cut short inside its header; download it again.")
+        raise UserError.of("'{source}' is cut short inside its header; download it again.", source=source)
     shape = tuple(int(n) for n in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(shape, dtype=np.int64))
     found = len(data) - header_size
     if found != expected:
-        problem = "cut short" if found < expected else "longer than its header says"
-        raise UserError(
-            f"'{source}' is {problem}: its header promises {expected:,} values but it holds "
-            f"{found:,}; download it again."
-        )
+        problem = Text("cut short") if found < expected else Text("longer than its header says")
+        raise UserError.of("'{source}' is {problem}: its header promises {expected} values but it holds {found}; "
+                           "download it again.",
+                           source=source, problem=problem, expected=f"{expected:,}", found=f"{found:,}")
     return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
 
 
@@ -131,10 +127,8 @@ def _read_idx_file(path: Path, ndim: int) -> np.ndarray:
     array = parse_idx(_read_maybe_gzipped(path), str(path))
     if array.ndim != ndim:
         wanted = "images (3 dimensions)" if ndim == 3 else "labels (1 dimension)"
-        raise UserError(
-            f"'{path}' should hold {wanted} but has {array.ndim} dimension(s); "
-            "check that the files have their original names."
-        )
+        raise UserError.of("'{path}' should hold {wanted} but has {ndim} dimension(s); check that the files have "
+                           "their original names.", path=path, wanted=wanted, ndim=array.ndim)
     return array
 
 
@@ -157,10 +151,8 @@ def load_idx_folder(folder: Path) -> ImageArrays:
         if tuple(name.split("-")[:2]) not in files
     ]
     if missing:
-        raise UserError(
-            f"The folder '{folder}' lacks the idx file(s) {', '.join(missing)} (gzipped or not); "
-            "put all four files from the download in one folder."
-        )
+        raise UserError.of("The folder '{folder}' lacks the idx file(s) {missing} (gzipped or not); put all four "
+                           "files from the download in one folder.", folder=folder, missing=", ".join(missing))
     return (
         (
             _read_idx_file(files["train", "images"], 3),
@@ -182,17 +174,14 @@ def load_npz(path: Path) -> ImageArrays:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in _NPZ_KEYS if key not in archive.files]
             if missing:
-                raise UserError(
-                    f"'{path}' lacks the array(s) {', '.join(missing)}; use the mnist.npz "
-                    f"file downloaded from {MNIST_URL}."
-                )
+                raise UserError.of("'{path}' lacks the array(s) {missing}; use the mnist.npz file downloaded from "
+                                   "{mnist_url}.", path=path, missing=", ".join(missing), mnist_url=MNIST_URL)
             arrays = {key: archive[key] for key in _NPZ_KEYS}
     except UserError:
         raise
     except Exception as error:  # np.load raises several types for a damaged archive
-        raise UserError(
-            f"'{path}' could not be read as a .npz archive ({error}); download it again."
-        ) from error
+        raise UserError.of("'{path}' could not be read as a .npz archive ({error}); download it again.",
+                           path=path, error=error) from error
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
@@ -200,19 +189,18 @@ def load_local_file(data_file: str) -> ImageArrays:
     """Reads images from a ``.npz`` file, an idx folder, or one idx file (meaning its folder)."""
     path = Path(data_file).expanduser()
     if not path.exists():
-        raise UserError(f"The file or folder '{path}' does not exist; choose the downloaded file.")
+        raise UserError.of("The file or folder '{path}' does not exist; choose the downloaded file.", path=path)
     if path.is_dir():
         return load_idx_folder(path)
     if not path.is_file():  # a FIFO or a device: reading it would block, or never end
-        raise UserError(f"'{path}' is not a regular file (a pipe or a device?); choose the downloaded file.")
+        raise UserError.of("'{path}' is not a regular file (a pipe or a device?); choose the downloaded file.",
+                           path=path)
     if _IDX_NAME.match(path.name):
         return load_idx_folder(path.parent)
     if path.suffix.lower() == ".npz":
         return load_npz(path)
-    raise UserError(
-        f"'{path.name}' is neither an .npz file nor an idx file such as "
-        "train-images-idx3-ubyte.gz; choose mnist.npz or the folder of idx files."
-    )
+    raise UserError.of("'{name}' is neither an .npz file nor an idx file such as train-images-idx3-ubyte.gz; choose "
+                       "mnist.npz or the folder of idx files.", name=path.name)
 
 
 # ---------------------------------------------------------------- Keras
@@ -275,16 +263,16 @@ def keras_load_data(name: str) -> ImageArrays:
 def download_help(name: str) -> str:
     """The sentence telling the user how to get the files without Keras downloading them."""
     if name == "mnist":
-        where = f"download {MNIST_URL}; then pass that file"
+        where = Text.of("download {url}; then pass that file", url=MNIST_URL)
     else:
         where = (
-            f"download the four files {', '.join(IDX_FILE_NAMES)} from {DOWNLOAD_BASE} "
-            "into one folder; then pass that folder"
+            Text.of("download the four files {files} from {url} into one folder; then pass that "
+                    "folder", files=", ".join(IDX_FILE_NAMES), url=DOWNLOAD_BASE)
         )
     return (
-        f"{_TITLES[name]} is not on this computer and could not be downloaded. "
-        f"On a computer with internet access, {where} with --data-file PATH on the command "
-        "line, or choose it with the file picker in the window."
+        Text.of("{title} is not on this computer and could not be downloaded. On a computer with internet access, "
+                "{where} with --data-file PATH on the command line, or choose it with the file picker in the window.",
+                title=_TITLES[name], where=where)
     )
 
 
@@ -294,7 +282,8 @@ def _load_through_keras(name: str) -> ImageArrays:
     try:
         return keras_load_data(name)
     except Exception as error:  # Keras raises a bare Exception for a failed download
-        raise UserError(f"{download_help(name)} (The download failed: {error})") from error
+        raise UserError.of("{download_help} (The download failed: {error})",
+                           download_help=download_help(name), error=error) from error
 
 
 # ---------------------------------------------------------------- the set
@@ -302,15 +291,12 @@ def _load_through_keras(name: str) -> ImageArrays:
 
 def _check_images(images: np.ndarray, labels: np.ndarray, part: str, n_classes: int) -> None:
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
-        raise UserError(
-            f"The {part} images have shape {images.shape} and labels {labels.shape}; expected "
-            "(n, height, width) images with one label each. Use the original files."
-        )
+        raise UserError.of("The {part} images have shape {shape} and labels {shape2}; expected (n, height, width) "
+                           "images with one label each. Use the original files.",
+                           part=part, shape=images.shape, shape2=labels.shape)
     if labels.min() < 0 or labels.max() >= n_classes:
-        raise UserError(
-            f"The {part} labels run from {labels.min()} to {labels.max()}; expected 0 to "
-            f"{n_classes - 1}. Use the original files."
-        )
+        raise UserError.of("The {part} labels run from {min} to {max}; expected 0 to {highest}. Use the original "
+                           "files.", part=part, min=labels.min(), max=labels.max(), highest=n_classes - 1)
 
 
 def _as_features(images: np.ndarray) -> np.ndarray:
@@ -326,10 +312,8 @@ def images_to_dataset(name: str, arrays: ImageArrays) -> Dataset:
     _check_images(x_train, y_train, "training", n_classes)
     _check_images(x_test, y_test, "test", n_classes)
     if x_train.shape[1:] != x_test.shape[1:]:
-        raise UserError(
-            f"The training images are {x_train.shape[1:]} but the test images are "
-            f"{x_test.shape[1:]}; use the original files."
-        )
+        raise UserError.of("The training images are {shape} but the test images are {shape2}; use the original files.",
+                           shape=x_train.shape[1:], shape2=x_test.shape[1:])
     height, width = (int(n) for n in x_train.shape[1:])
     return Dataset(
         name=name,

@@ -199,7 +199,8 @@ def dataset_info(name: str) -> DatasetInfo:
         UserError: for an unknown name, listing the known ones.
     """
     if name not in DATASETS:
-        raise UserError(f"Unknown data set '{name}'; choose one of: {', '.join(DATASETS)}.")
+        raise UserError.of("Unknown data set '{name}'; choose one of: {datasets}.",
+                           name=name, datasets=", ".join(DATASETS))
     return DATASETS[name]
 
 

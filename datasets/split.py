@@ -8,6 +8,7 @@ import numpy as np
 
 from models.errors import UserError
 from models.scikit_learn import model_selection
+from models.text import Text
 
 
 class SplitIndices(NamedTuple):
@@ -49,9 +50,8 @@ def split_indices(
     """
     n_rows = len(y)
     if not 0 < test_fraction < 1:
-        raise UserError(
-            f"The {held_back} fraction must be between 0 and 1 (got {test_fraction!r})."
-        )
+        raise UserError.of("The {held_back} fraction must be between 0 and 1 (got {test_fraction}).",
+                           held_back=held_back, test_fraction=repr(test_fraction))
     n_held_back = int(np.ceil(test_fraction * n_rows))  # how scikit-learn rounds it
     if n_rows < 2 or n_held_back >= n_rows:
         raise UserError(_too_few_rows(n_rows, test_fraction, held_back))
@@ -77,14 +77,15 @@ def _too_few_rows(n_rows: int, fraction: float, held_back: str) -> str:
     """The sentence for rows that cannot give both parts of a split at least one row."""
     if held_back == "validation":
         return (
-            f"The training set has {n_rows} row(s), too few to hold back a validation "
-            f"fraction of {fraction:g} and still train on at least one; lower the validation "
-            "fraction, or set it to 0 to train without validation rows."
+            Text.of("The training set has {n_rows} row(s), too few to hold back a validation fraction of {fraction} "
+                    "and still train on at least one; lower the validation fraction, or set it to 0 to train without "
+                    "validation rows.", n_rows=n_rows, fraction=f"{fraction:g}")
         )
     return (
-        f"The data has {n_rows} usable row(s), too few to split into training and {held_back} "
-        f"rows with a {held_back} fraction of {fraction:g} (at least 2 rows are needed, and one "
-        f"left for training); use a file with more rows or a smaller {held_back} fraction."
+        Text.of("The data has {n_rows} usable row(s), too few to split into training and {held_back} rows with a "
+                "{held_back} fraction of {fraction} (at least 2 rows are needed, and one left for training); use a "
+                "file with more rows or a smaller {held_back} fraction.",
+                n_rows=n_rows, held_back=held_back, fraction=f"{fraction:g}")
     )
 
 

@@ -157,10 +157,8 @@ _CLASSIFIERS = {
 
 def _check_samples(samples: int) -> None:
     if samples > MAX_SAMPLES:
-        raise UserError(
-            f"dataset samples must be at most {MAX_SAMPLES:,} for a point set (got {samples:,}); "
-            "choose fewer samples."
-        )
+        raise UserError.of("dataset samples must be at most {max_samples} for a point set (got {samples}); choose "
+                           "fewer samples.", max_samples=f"{MAX_SAMPLES:,}", samples=f"{samples:,}")
 
 
 def load_points(choice: DatasetChoice) -> UnsplitData:

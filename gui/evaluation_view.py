@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 from gui.charts import SAVE_FORMATS, figure_bytes
 from gui.confusion_matrix import ConfusionMatrixPlot
 from gui.data_panel import LEGEND_TEXT_COLOUR
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from gui.panel import DrawnWhenShown
 from gui.sample_gallery import SampleSource, SamplesPanel
 from gui.worker import FunctionJob
@@ -525,7 +525,7 @@ class EvaluationView(DrawnWhenShown, QWidget):
             try:
                 self._curves[self.split] = (base.roc_curve(), base.precision_recall_curve())
             except UserError as error:
-                self._curves[self.split] = str(error)
+                self._curves[self.split] = error_text(error)
         curves = self._curves[self.split]
         if isinstance(curves, str):
             for curve in (self.roc_curve, self.pr_curve, self.pr_baseline):
@@ -684,7 +684,7 @@ class EvaluationView(DrawnWhenShown, QWidget):
             with atomic_path(target) as temporary:
                 temporary.write_bytes(data)
         except Exception as error:  # any failure becomes a sentence, never a crash
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error_text(error)
             self.message.emit(tr("Could not save the {title} to {target}: {reason}. Choose another folder or file "
                                  "name and try again.", title=title, target=target, reason=reason))
             return False

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.experiment_view import SortedItem
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from gui.panel import DrawnWhenShown
 from models.errors import UserError
 from models.experiments.history import COLUMNS, RunHistory, RunRecord, timestamp
@@ -237,7 +237,7 @@ class HistoryView(DrawnWhenShown, QWidget):
         self.table.setRowCount(len(shown))
         for row, record in enumerate(shown):
             for column, (heading, cell) in enumerate(COLUMNS):
-                text = cell(record)
+                text = error_text(cell(record))
                 if heading == "ended":
                     text = _translated_ending(record)
                 item = SortedItem(text, _sort_key(heading, record, text))
@@ -322,7 +322,7 @@ class HistoryView(DrawnWhenShown, QWidget):
                 curves.append(record.curves())
                 chosen.append(record)
             except UserError as error:
-                self.message.emit(tr("{run} has no curves to draw: {error}", run=record.name, error=error))
+                self.message.emit(tr("{run} has no curves to draw: {error}", run=record.name, error=error_text(error)))
         if not chosen:
             return
         labels = differing_labels([record.project or {} for record in chosen], [record.short_name for record in chosen],
@@ -344,7 +344,7 @@ class HistoryView(DrawnWhenShown, QWidget):
         try:
             project = load_project(selected[0].path / "project.json")
         except UserError as error:
-            self.message.emit(tr("Could not open {name}: {error}", name=selected[0].name, error=error))
+            self.message.emit(tr("Could not open {name}: {error}", name=selected[0].name, error=error_text(error)))
             return
         self.settings_requested.emit(project, selected[0].name)
 
@@ -367,7 +367,7 @@ class HistoryView(DrawnWhenShown, QWidget):
             try:
                 self.history.delete(record)
             except UserError as error:
-                refused.append(str(error))
+                refused.append(error_text(error))
         if refused:
             self.message.emit(" ".join(refused))
         self.refresh()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from models.diagnosis.remedies import apply_edit
 from models.diagnosis.repair import Attempt, Repair, remedy_outcome
 from models.errors import UserError
@@ -53,7 +53,7 @@ class RemedyTrials(QObject):
         try:
             edited = apply_edit(self._project(), remedy.edit)
         except UserError as error:
-            self.outcome.emit(tr("This remedy cannot be applied: {error}", error=error), False)
+            self.outcome.emit(tr("This remedy cannot be applied: {error}", error=error_text(error)), False)
             return False
         self._edit(edited, tr("Remedy: {remedy}", remedy=remedy.text.translated(tr)))
         self._pending = (finding.code, self.report)

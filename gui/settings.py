@@ -108,6 +108,7 @@ class AppSettings:
         It is opened like any project file, with the same checks; when it fails
         them, `last_project_problem` says why and `None` is returned.
         """
+        from gui.i18n import error_text, tr
         from models.errors import UserError
         from models.network.spec import project_from_json
 
@@ -115,12 +116,12 @@ class AppSettings:
         if not text:
             return None
         if not isinstance(text, str):
-            self.last_project_problem = "The project remembered from the last time is damaged."
+            self.last_project_problem = tr("The project remembered from the last time is damaged.")
             return None
         try:
-            return project_from_json(text, "the project remembered from the last time")
+            return project_from_json(text, tr("the project remembered from the last time"))
         except UserError as error:
-            self.last_project_problem = str(error)
+            self.last_project_problem = error_text(error)
             return None
 
     def set_last_project(self, project) -> None:

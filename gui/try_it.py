@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from datasets.inputs import ONE_HOT, PIXEL
 from gui.data_panel import LEGEND_TEXT_COLOUR
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from models.errors import UserError
 from models.saving.predict import LoadedModel
 
@@ -531,7 +531,7 @@ class TryItView(QStackedWidget):
         try:
             predicted, probabilities, outputs, warnings = self.model.predict_values(values)
         except UserError as error:
-            self.outcome.setText(html.escape(str(error)))
+            self.outcome.setText(html.escape(error_text(error)))
             return None
         except Exception as error:  # a runtime's own failure: a sentence, never a crash
             self.outcome.setText(html.escape(tr("The model could not predict this row ({error}).",

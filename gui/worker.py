@@ -6,7 +6,7 @@ import traceback
 
 from PySide6.QtCore import QThread, Signal
 
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from models.errors import UserError
 
 
@@ -59,7 +59,7 @@ class TrainingJob(QThread):
         self.run_finished.emit(result)
 
     def on_failed(self, message):
-        self.run_failed.emit(message)
+        self.run_failed.emit(error_text(message))
 
     def run(self) -> None:
         from models.training.runner import run_training
@@ -76,7 +76,7 @@ class TrainingJob(QThread):
         except TrainingFailed:
             pass  # the listener has already reported it
         except UserError as error:  # refused before training began (a bad fold count, say)
-            self.run_failed.emit(str(error))
+            self.run_failed.emit(error_text(error))
         except Exception as error:  # a bug outside training itself: still a sentence, never a crash
             traceback.print_exc()
             self.run_failed.emit(tr("training failed unexpectedly ({error})", error=f"{type(error).__name__}: {error}"))
@@ -129,7 +129,7 @@ class FunctionJob(QThread):
         try:
             result = self.function(*self.args, **self.kwargs)
         except UserError as error:
-            self.failed.emit(str(error))
+            self.failed.emit(error_text(error))
         except Exception as error:
             traceback.print_exc()
             self.failed.emit(f"{type(error).__name__}: {error}")

@@ -335,8 +335,8 @@ class Evaluation:
         if len(self.classes) != 2:
             raise ValueError(f"the {what} needs two classes, not {len(self.classes)}")
         if len(np.unique(self.y_true)) < 2:
-            raise UserError(f"the {self.split} rows are all of one class, so they have no {what}, "
-                            "which compares the two: evaluate rows that hold both classes.")
+            raise UserError.of("the {split} rows are all of one class, so they have no {what}, which compares the "
+                               "two: evaluate rows that hold both classes.", split=self.split, what=what)
         return self.probabilities[:, 1]
 
     def _areas(self) -> tuple[float, float]:
@@ -388,8 +388,8 @@ def evaluate(
     y_true, train_y = np.asarray(y_true).reshape(-1), np.asarray(train_y).reshape(-1)
     outputs = np.asarray(outputs)
     if len(y_true) == 0:
-        raise UserError(f"the {split} split has no rows, so there is nothing to evaluate: "
-                        f"choose a split with rows, or make the {split} fraction larger.")
+        raise UserError.of("the {split} split has no rows, so there is nothing to evaluate: choose a split with "
+                           "rows, or make the {split} fraction larger.", split=split)
     if len(train_y) == 0:
         raise ValueError("train_y is empty: the baselines need the training targets")
     outputs = outputs.reshape(len(outputs), -1)
@@ -397,9 +397,9 @@ def evaluate(
         raise ValueError(f"{len(outputs)} output rows for {len(y_true)} targets")
     if not np.all(np.isfinite(outputs)):
         bad = int(np.count_nonzero(~np.all(np.isfinite(outputs), axis=1)))
-        raise UserError(f"the model's outputs on {bad} of the {len(outputs)} {split} rows are not numbers "
-                        "(NaN or infinite), so it cannot be evaluated: its training diverged. "
-                        "Lower the learning rate (or scale the inputs) and train again.")
+        raise UserError.of("the model's outputs on {bad} of the {rows} {split} rows are not numbers (NaN or "
+                           "infinite), so it cannot be evaluated: its training diverged. Lower the learning rate (or "
+                           "scale the inputs) and train again.", bad=bad, rows=len(outputs), split=split)
     if task == REGRESSION:
         return _evaluate_values(outputs, y_true, train_y, output_kind, split)
     return _evaluate_classes(outputs, y_true, train_y, list(classes), output_kind, split, threshold)

@@ -144,15 +144,15 @@ EDITS = {
 def apply_edit(project: Project, edit: dict) -> Project:
     """A copy of ``project`` with ``edit`` made, or `UserError` when the edit is unknown or leaves it invalid."""
     if not isinstance(edit, dict) or edit.get("kind") not in EDITS:
-        raise UserError(f"unknown remedy {edit!r}.")
+        raise UserError.of("unknown remedy {edit}.", edit=repr(edit))
     edited = project.copy()
     settings = {name: value for name, value in edit.items() if name != "kind"}
     try:
         EDITS[edit["kind"]](edited, **settings)
     except TypeError as error:
-        raise UserError(f"the remedy {edit!r} does not fit its kind ({error}).") from error
+        raise UserError.of("the remedy {edit} does not fit its kind ({error}).", edit=repr(edit), error=error) from error
     if len(edited.layers) > MAX_LAYERS:
-        raise UserError(f"the remedy would give the network more than {MAX_LAYERS} layers.")
+        raise UserError.of("the remedy would give the network more than {max_layers} layers.", max_layers=MAX_LAYERS)
     edited.check_values()
     return edited
 

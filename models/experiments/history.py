@@ -24,6 +24,7 @@ from pathlib import Path
 
 from models.errors import UserError
 from models.files import read_json_object
+from models.text import Text
 
 # The files whose change means the run's entry must be read again.
 WATCHED_FILES = ("status.json", "project.json", "metrics.json", "history.csv")
@@ -110,7 +111,7 @@ class RunRecord:
         try:
             return settings_summary(self.project)
         except (TypeError, ValueError, AttributeError):
-            return "(settings not readable)"
+            return Text("(settings not readable)")
 
     def curves(self) -> dict[str, list[float]]:
         """The run's ``history.csv``: ``{figure: [value per epoch]}`` (`UserError` when damaged or missing)."""
@@ -128,22 +129,23 @@ def settings_summary(project: dict) -> str:
         widths = [layer.get("units") for layer in dense]
         activations = {layer.get("activation") for layer in dense}
         shape = f"{len(widths)}×{widths[0]}" if len(set(widths)) == 1 else "-".join(map(str, widths))
-        parts.append(f"{shape} {'/'.join(sorted(map(str, activations)))}")
+        parts.append(Text.of("{shape} {activations}", shape=shape, activations="/".join(sorted(map(str, activations)))))
     else:
-        parts.append("no hidden layer")
+        parts.append(Text("no hidden layer"))
     extras = [layer.get("type") for layer in layers if layer.get("type") != "dense"]
     if "dropout" in extras:
-        parts[-1] += " + dropout"
+        parts[-1] = Text.of("{layers} + dropout", layers=parts[-1])
     if "batchnorm" in extras or "batch_norm" in extras:
-        parts[-1] += " + BN"
+        parts[-1] = Text.of("{layers} + BN", layers=parts[-1])
     optimizer = project.get("optimizer", {}) if isinstance(project.get("optimizer"), dict) else {}
     if optimizer:
-        parts.append(f"{optimizer.get('name', '?')} {_number(optimizer.get('learning_rate'))}")
+        parts.append(Text.of("{optimizer} {learning_rate}", optimizer=optimizer.get("name", "?"),
+                             learning_rate=_number(optimizer.get("learning_rate"))))
     training = project.get("training", {}) if isinstance(project.get("training"), dict) else {}
     if training:
-        parts.append(f"batch {training.get('batch_size', '?')}")
-        parts.append(f"{training.get('epochs', '?')} epochs")
-    return " · ".join(parts)
+        parts.append(Text.of("batch {batch_size}", batch_size=training.get("batch_size", "?")))
+        parts.append(Text.of("{epochs} epochs", epochs=training.get("epochs", "?")))
+    return Text.joined(parts, " · ")
 
 
 def _number(value) -> str:
@@ -304,21 +306,21 @@ def delete_run(folder: Path, root: Path) -> None:
     except OSError:
         inside = False
     if not inside or not _is_run_folder(folder):
-        raise UserError(f"{folder} is not a run folder in {root}: it was not deleted.")
+        raise UserError.of("{folder} is not a run folder in {root}: it was not deleted.", folder=folder, root=root)
     status = read_status(folder)
     if status is not None and status["status"] == RUNNING:
-        raise UserError(f"{folder.name} is a run that is still going: stop it before deleting it.")
+        raise UserError.of("{name} is a run that is still going: stop it before deleting it.", name=folder.name)
     allowed = {*RUN_FILES, PREVIOUS_RUN, "tensorboard", ".lock"}
     foreign = sorted(entry.name for entry in folder.iterdir()
                      if entry.name not in allowed and not entry.name.startswith("."))
     if foreign:
-        raise UserError(f"{folder.name} holds files no run wrote ({', '.join(foreign[:3])}): "
-                        "it was not deleted; remove it by hand if you mean to.")
+        raise UserError.of("{name} holds files no run wrote ({foreign}): it was not deleted; remove it by hand if "
+                           "you mean to.", name=folder.name, foreign=", ".join(foreign[:3]))
     doomed = folder.with_name(f"{DELETING_PREFIX}{folder.name}")
     try:
         folder.rename(doomed)
     except OSError as error:
-        raise UserError(f"cannot delete {folder.name}: {error.strerror or error}.") from None
+        raise UserError.of("cannot delete {name}: {reason}.", name=folder.name, reason=error.strerror or error) from None
     shutil.rmtree(doomed, ignore_errors=True)
 
 
@@ -351,9 +353,11 @@ def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return ""
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return Text.of("{seconds} s", seconds=f"{seconds:.1f}")
     minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+    if minutes < 60:
+        return Text.of("{minutes} min {seconds} s", minutes=minutes, seconds=f"{seconds:02d}")
+    return Text.of("{hours} h {minutes} min", hours=minutes // 60, minutes=f"{minutes % 60:02d}")
 
 
 def ended_text(record: RunRecord) -> str:

@@ -36,12 +36,15 @@ from pathlib import Path
 from models.errors import UserError
 from models.experiments.sweep import PARAMETERS, SweepParam, apply_value, param_slug, parse_param
 from models.network.spec import ACTIVATIONS, OPTIMIZERS, DenseLayer, Project
+from models.text import Text
 
 JOURNAL_FILE = "optuna-journal.log"
 OBJECTIVES = ("auto", "val_loss", "val_metric", "kfold")
 CATEGORICAL = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS}
 MAX_TRIALS = 10_000
 DATABASE_ATTEMPTS = 5
+# What a study does with its value, as a sentence says it.
+_DIRECTIONS = {"minimize": Text("minimizes"), "maximize": Text("maximizes")}
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,11 @@ class Dimension:
     def param(self) -> SweepParam | None:
         return None if self.choices else parse_param(self.name)
 
-    def describe(self) -> str:
+    def describe(self) -> Text:
         if self.choices:
-            return f"{self.name} in {{{', '.join(self.choices)}}}"
-        return f"{self.name} from {self.low:g} to {self.high:g}{' (log)' if self.log else ''}"
+            return Text.of("{name} in {{{choices}}}", name=self.name, choices=", ".join(self.choices))
+        return Text.of("{name} from {low} to {high} (log)" if self.log else "{name} from {low} to {high}",
+                       name=self.name, low=f"{self.low:g}", high=f"{self.high:g}")
 
 
 def parse_space(text: str) -> list[Dimension]:
@@ -72,13 +76,14 @@ def parse_space(text: str) -> list[Dimension]:
         name, equals, rest = part.partition("=")
         name, rest = name.strip().lower(), rest.strip()
         if not equals or not rest:
-            raise UserError(f"'{part}' should read name=low..high (with :log for a log scale) or name=a|b|c.")
+            raise UserError.of("'{part}' should read name=low..high (with :log for a log scale) or name=a|b|c.",
+                               part=part)
         if name in CATEGORICAL:
             choices = tuple(choice.strip() for choice in rest.split("|") if choice.strip())
             unknown = [choice for choice in choices if choice not in CATEGORICAL[name]]
             if unknown or len(choices) < 2:
-                raise UserError(f"{name} chooses among at least two of {', '.join(CATEGORICAL[name])} "
-                                f"(got {rest}).")
+                raise UserError.of("{name} chooses among at least two of {categorical} (got {rest}).",
+                                   name=name, categorical=", ".join(CATEGORICAL[name]), rest=rest)
             dimensions.append(Dimension(name, choices=choices))
             continue
         param = parse_param(name)
@@ -90,16 +95,19 @@ def parse_space(text: str) -> list[Dimension]:
         try:
             low, high = float(bounds[0]), float(bounds[1])
         except (ValueError, IndexError):
-            raise UserError(f"'{part}' should read {name}=low..high, with :log for a log scale.") from None
+            raise UserError.of("'{part}' should read {name}=low..high, with :log for a log scale.",
+                               part=part, name=name) from None
         if len(bounds) != 2 or not low < high:
-            raise UserError(f"'{part}' needs a low value below its high one ({name}=low..high[:log]).")
+            raise UserError.of("'{part}' needs a low value below its high one ({name}=low..high[:log]).",
+                               part=part, name=name)
         if log and low <= 0:
-            raise UserError(f"a log scale needs values above 0 ('{part}').")
+            raise UserError.of("a log scale needs values above 0 ('{part}').", part=part)
         from models.experiments.sweep import check_value
 
         if PARAMETERS[param.name][1]:  # a width, a depth: the whole numbers within
             if math.ceil(low) > math.floor(high):
-                raise UserError(f"'{part}' holds no whole number: {param.label} is a whole number.")
+                raise UserError.of("'{part}' holds no whole number: {label} is a whole number.",
+                                   part=part, label=param.label)
             low, high = float(math.ceil(low)), float(math.floor(high))
         check_value(param, low)
         check_value(param, high)
@@ -176,9 +184,11 @@ class SearchPlan:
 
     def check(self) -> SearchPlan:
         if self.objective not in OBJECTIVES:
-            raise UserError(f"the objective is one of {', '.join(OBJECTIVES)} (got {self.objective}).")
+            raise UserError.of("the objective is one of {objectives} (got {objective}).",
+                               objectives=", ".join(OBJECTIVES), objective=self.objective)
         if not 1 <= self.trials <= MAX_TRIALS:
-            raise UserError(f"--trials takes 1 to {MAX_TRIALS:,} (got {self.trials}).")
+            raise UserError.of("--trials takes 1 to {max_trials} (got {trials}).",
+                               max_trials=f"{MAX_TRIALS:,}", trials=self.trials)
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise UserError("--timeout is a number of seconds above 0.")
         if self.storage and not self.storage.startswith(("postgresql://", "postgresql+psycopg://")):
@@ -207,8 +217,10 @@ def check_space(project: Project, dimensions: list[Dimension]) -> None:
             try:
                 apply_params(project, params).validate()
             except UserError as error:
-                raise UserError(f"{dimension.describe()}: at {value:g} {error}" if not dimension.choices
-                                else f"{dimension.describe()}: {error}") from None
+                if dimension.choices:
+                    raise UserError.of("{dimension}: {error}", dimension=dimension.describe(), error=error) from None
+                raise UserError.of("{dimension}: at {value} {error}", dimension=dimension.describe(), value=f"{value:g}",
+                                   error=error) from None
 
 
 def _whole_if(dimension: Dimension, value: float):
@@ -237,14 +249,16 @@ def check_same_study(study, plan: SearchPlan, metric: str) -> None:
     attrs = study.user_attrs
     objective = resolved_objective(plan.objective, metric)
     if attrs.get("objective", objective) != objective or attrs.get("metric", metric) != metric:
-        raise UserError(f"the study {plan.study_name} scored {attrs.get('objective')} ({attrs.get('metric')}), not "
-                        f"{objective} ({metric}): choose another --study name.")
+        raise UserError.of("the study {study_name} scored {objective} ({metric}), not {objective2} ({metric2}): "
+                           "choose another --study name.",
+                           study_name=plan.study_name, objective=attrs.get("objective"), metric=attrs.get("metric"), objective2=objective, metric2=metric)
     wanted = distributions(plan.dimensions)
     for trial in study.get_trials(deepcopy=False):
         for name, distribution in trial.distributions.items():
             if name in wanted and wanted[name] != distribution:
-                raise UserError(f"the study {plan.study_name} searched {name} over other values ({distribution}): "
-                                "give it the same ranges, or choose another --study name.")
+                raise UserError.of("the study {study_name} searched {name} over other values ({distribution}): give "
+                                   "it the same ranges, or choose another --study name.",
+                                   study_name=plan.study_name, name=name, distribution=distribution)
     if not attrs:
         study.set_user_attr("objective", objective)
         study.set_user_attr("metric", metric)
@@ -276,16 +290,18 @@ def storage_for(plan: SearchPlan, folder: Path):
                     time.sleep(0.5 * (attempt + 1))
                     continue
                 first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-                raise UserError(f"cannot open the study database {plan.storage} ({first}).") from None
+                raise UserError.of("cannot open the study database {storage} ({first}).",
+                                   storage=plan.storage, first=first) from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = str(folder / JOURNAL_FILE)
         return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
     except OSError as error:
-        raise UserError(f"cannot keep the study's journal in {folder}: {error.strerror or error}.") from None
+        raise UserError.of("cannot keep the study's journal in {folder}: {reason}.",
+                           folder=folder, reason=error.strerror or error) from None
     except Exception as error:  # a journal this program did not write, or one cut short mid-line
-        raise UserError(f"{folder / JOURNAL_FILE} is not a readable Optuna journal ({type(error).__name__}): "
-                        "choose another --out folder.") from None
+        raise UserError.of("{path} is not a readable Optuna journal ({kind}): choose another --out folder.",
+                           path=folder / JOURNAL_FILE, kind=type(error).__name__) from None
 
 
 def open_study(plan: SearchPlan, folder: Path, metric: str):
@@ -302,13 +318,14 @@ def open_study(plan: SearchPlan, folder: Path, metric: str):
             sampler=optuna.samplers.TPESampler(seed=plan.seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
     except json.JSONDecodeError:  # a journal cut short, or not a journal at all
-        raise UserError(f"{folder / JOURNAL_FILE} is not a readable Optuna journal: choose another --out "
-                        "folder.") from None
+        raise UserError.of("{path} is not a readable Optuna journal: choose another --out folder.",
+                           path=folder / JOURNAL_FILE) from None
     except ValueError as error:  # an existing study with another direction, say
-        raise UserError(f"cannot continue the study {plan.study_name}: {error}") from None
+        raise UserError.of("cannot continue the study {study_name}: {error}", study_name=plan.study_name, error=error) from None
     if study.direction.name.lower() != direction:
-        raise UserError(f"the study {plan.study_name} {study.direction.name.lower()}s its value; this objective "
-                        f"{direction}s: choose another --study name.")
+        raise UserError.of("the study {study_name} {study_direction} its value; this objective {direction}: choose "
+                           "another --study name.", study_name=plan.study_name,
+                           study_direction=_DIRECTIONS[study.direction.name.lower()], direction=_DIRECTIONS[direction])
     fail_dead_trials(study)
     check_same_study(study, plan, metric)
     return study

@@ -66,15 +66,16 @@ def parse_param(text: str) -> SweepParam:
     name, _, layer = (text or "").strip().lower().partition(":")
     name = ALIASES.get(name, name)
     if name not in PARAMETERS:
-        raise UserError(f"cannot sweep '{text}': choose one of {', '.join(_param_names())}.")
+        raise UserError.of("cannot sweep '{text}': choose one of {param_names}.",
+                           text=text, param_names=", ".join(_param_names()))
     if name != "units":
         if layer:
-            raise UserError(f"'{name}' takes no layer number (only units:N does).")
+            raise UserError.of("'{name}' takes no layer number (only units:N does).", name=name)
         return SweepParam(name)
     if not layer:
         layer = "1"
     if not layer.isdigit() or int(layer) < 1:
-        raise UserError(f"units:N needs the hidden layer's number, 1 for the first (got '{text}').")
+        raise UserError.of("units:N needs the hidden layer's number, 1 for the first (got '{text}').", text=text)
     return SweepParam(name, int(layer))
 
 
@@ -94,14 +95,15 @@ def parse_values(text: str, param: SweepParam) -> list[float]:
         try:
             values = [float(item) for item in text.split(",") if item.strip()]
         except ValueError:
-            raise UserError(f"--values '{text}' is not a comma-separated list of numbers.") from None
+            raise UserError.of("--values '{text}' is not a comma-separated list of numbers.", text=text) from None
     if param.whole:
         values = [float(round(value)) for value in values]
     values = list(dict.fromkeys(values))  # in order, each once
     if not values:
         raise UserError("--values holds no value.")
     if len(values) > MAX_VALUES:
-        raise UserError(f"--values gives {len(values)} values; a sweep takes at most {MAX_VALUES}.")
+        raise UserError.of("--values gives {count} values; a sweep takes at most {max_values}.",
+                           count=len(values), max_values=MAX_VALUES)
     for value in values:
         check_value(param, value)
     return values
@@ -112,8 +114,8 @@ def _range_values(text: str) -> list[float]:
         start, _, rest = text.partition("..")
         text = f"{start}:{rest}"
         if rest.count(":") == 0:
-            raise UserError(f"the range '{text.replace(':', '..', 1)}' needs a count of values: "
-                            f"{text.replace(':', '..', 1)}:6, or :6:log for a geometric step.")
+            raise UserError.of("the range '{range}' needs a count of values: {range}:6, or :6:log for a "
+                               "geometric step.", range=text.replace(":", "..", 1))
     parts = text.split(":")
     log = parts[-1].strip().lower() in ("log", "geometric")
     if log:
@@ -123,13 +125,14 @@ def _range_values(text: str) -> list[float]:
     try:
         start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
     except (ValueError, IndexError):
-        raise UserError(f"the range '{text}' should read start:stop:count, with :log for a geometric step "
-                        "(0.0001:0.1:7:log).") from None
+        raise UserError.of("the range '{text}' should read start:stop:count, with :log for a geometric step "
+                           "(0.0001:0.1:7:log).", text=text) from None
     if len(parts) != 3 or not 2 <= count <= MAX_VALUES:
-        raise UserError(f"the range '{text}' should read start:stop:count with 2 to {MAX_VALUES} values.")
+        raise UserError.of("the range '{text}' should read start:stop:count with 2 to {max_values} values.",
+                           text=text, max_values=MAX_VALUES)
     if log:
         if start <= 0 or stop <= 0:
-            raise UserError(f"a log range needs values above 0 (got '{text}').")
+            raise UserError.of("a log range needs values above 0 (got '{text}').", text=text)
         return [float(value) for value in np.geomspace(start, stop, count)]
     return [float(value) for value in np.linspace(start, stop, count)]
 
@@ -150,7 +153,7 @@ def spec_range(param: SweepParam):
 def check_value(param: SweepParam, value: float) -> None:
     """Raises `UserError` for a value the setting cannot take (before any list of layers is built from it)."""
     if not math.isfinite(value):
-        raise UserError(f"{param.label} cannot be {value}.")
+        raise UserError.of("{label} cannot be {value}.", label=param.label, value=value)
     allowed = spec_range(param)
     if allowed is not None:
         problem = allowed.problem(param.label, int(value) if allowed.whole and value == int(value) else value)
@@ -160,7 +163,8 @@ def check_value(param: SweepParam, value: float) -> None:
     if name == "lr" and value == 0:
         raise UserError("a learning rate of 0 trains nothing.")
     if name == "train_share" and not 0 < value <= 1:
-        raise UserError(f"train_share is a share of the training rows, above 0 and at most 1 (got {value:g}).")
+        raise UserError.of("train_share is a share of the training rows, above 0 and at most 1 (got {value}).",
+                           value=f"{value:g}")
 
 
 def hidden_dense_indices(project: Project) -> list[int]:
@@ -176,8 +180,8 @@ def apply_value(project: Project, param: SweepParam, value: float) -> Project:
     dense = hidden_dense_indices(project)
     if name == "units":
         if param.layer > len(dense):
-            raise UserError(f"units:{param.layer} names hidden Dense layer {param.layer}, but the network has "
-                            f"{len(dense)}.")
+            raise UserError.of("units:{layer} names hidden Dense layer {layer}, but the network has {hidden}.",
+                               layer=param.layer, hidden=len(dense))
         project.layers[dense[param.layer - 1]].units = whole
     elif name == "layers":
         project.layers = _with_hidden_layers(project.layers, whole)
@@ -333,7 +337,8 @@ def run_sweep(project: Project, param: SweepParam, values: list[float], dataset,
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise UserError(f"cannot make the sweep's folder {out}: {error.strerror or error}.") from None
+            raise UserError.of("cannot make the sweep's folder {out}: {reason}.",
+                               out=out, reason=error.strerror or error) from None
     for value in values:
         if stopped():
             break
@@ -350,7 +355,8 @@ def run_sweep(project: Project, param: SweepParam, values: list[float], dataset,
             try:
                 sweep.write(out)
             except OSError as error:  # the runs are in the history whatever happens to this file
-                raise UserError(f"cannot write {out / 'sweep.json'}: {error.strerror or error}.") from None
+                raise UserError.of("cannot write {path}: {reason}.",
+                                   path=out / "sweep.json", reason=error.strerror or error) from None
         if on_point is not None:
             on_point(point)
         if result.reason == "stopped":

@@ -59,7 +59,8 @@ def resolve_output(project: Project, task: str, n_classes: int) -> OutputPlan:
     if activation == "auto":
         activation = "sigmoid" if n_classes == 2 and loss in ("auto", "binary_crossentropy") else "softmax"
     if activation == "sigmoid" and n_classes > 2:
-        raise UserError(f"a sigmoid output has one unit for two classes, but there are {n_classes}: use softmax.")
+        raise UserError.of("a sigmoid output has one unit for two classes, but there are {n_classes}: use softmax.",
+                           n_classes=n_classes)
     units = 1 if activation == "sigmoid" else n_classes
     if loss == "auto":
         loss = "binary_crossentropy" if units == 1 else "categorical_crossentropy"

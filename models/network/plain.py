@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from models.errors import UserError
+from models.text import Text
 
 T = TypeVar("T")
 
@@ -56,25 +57,28 @@ def dataclass_from_dict(cls: type[T], data: Any, where: str) -> T:
         UserError: naming the unknown setting or the value of the wrong type.
     """
     if not isinstance(data, dict):
-        raise UserError(f"'{where}' must be an object of settings, not {type(data).__name__}.")
+        raise UserError.of("'{where}' must be an object of settings, not {kind}.",
+                           where=where, kind=type(data).__name__)
     defaults = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(defaults))
     if unknown:
-        raise UserError(f"'{where}' has unknown setting(s): {', '.join(shown_value(name) for name in unknown[:5])}.")
+        raise UserError.of("'{where}' has unknown setting(s): {names}.",
+                           where=where, names=", ".join(shown_value(name) for name in unknown[:5]))
     values = {}
     for name, value in data.items():
         field = defaults[name]
         default = field.default if field.default is not dataclasses.MISSING else None
         expected = type(default) if default is not None else None
         if expected is str and isinstance(value, str) and not is_writable_text(value):
-            raise UserError(f"'{where}.{name}' holds characters that cannot be written as UTF-8 "
-                            "(a lone surrogate such as \\ud800).")
+            raise UserError.of("'{where}.{name}' holds characters that cannot be written as UTF-8 (a lone surrogate "
+                               "such as \\ud800).", where=where, name=name)
         if expected in _TYPE_NAMES and not _matches(value, expected):
-            raise UserError(f"'{where}.{name}' must be {_TYPE_NAMES[expected]}, not {shown_value(value)}.")
+            raise UserError.of("'{where}.{name}' must be {expected}, not {value}.",
+                               where=where, name=name, expected=_TYPE_NAMES[expected], value=shown_value(value))
         try:
             values[name] = float(value) if expected is float else value
         except OverflowError:  # a whole number too large for any float, such as 10**400
-            raise UserError(f"'{where}.{name}' is a number too large to use.") from None
+            raise UserError.of("'{where}.{name}' is a number too large to use.", where=where, name=name) from None
     return cls(**values)
 
 
@@ -98,11 +102,13 @@ class Range:
         """A sentence when ``value`` is not allowed, else `None`."""
         if self.whole:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not self.low <= value <= self.high:
-                return f"{where} must be a whole number from {self.low:,} to {self.high:,} (got {shown_value(value)})."
+                return Text.of("{where} must be a whole number from {low} to {high} (got {value}).",
+                               where=where, low=f"{self.low:,}", high=f"{self.high:,}", value=shown_value(value))
             return None
         number = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if not number or not math.isfinite(value) or not self.low <= value <= self.high:
-            return f"{where} must be a number from {self.low:g} to {self.high:g} (got {shown_value(value)})."
+            return Text.of("{where} must be a number from {low} to {high} (got {value}).",
+                           where=where, low=f"{self.low:g}", high=f"{self.high:g}", value=shown_value(value))
         return None
 
 

@@ -24,6 +24,7 @@ from models.network.plain import (
     shown_value,
 )
 from models.network.plain import shown_value as _shown
+from models.text import Text
 
 PROJECT_FORMAT = "keras-trainer-project"
 PROJECT_VERSION = 1
@@ -62,12 +63,13 @@ MAX_LAYERS = 100
 
 def _one_of(found: list, where: str, value, allowed) -> None:
     if not isinstance(value, str) or value not in allowed:
-        found.append(f"{where} must be one of {', '.join(allowed)} (got {_shown(value)}).")
+        found.append(Text.of("{where} must be one of {allowed} (got {value}).",
+                             where=where, allowed=", ".join(allowed), value=_shown(value)))
 
 
 def _boolean(found: list, where: str, value) -> None:
     if not isinstance(value, bool):
-        found.append(f"{where} must be true or false (got {_shown(value)}).")
+        found.append(Text.of("{where} must be true or false (got {value}).", where=where, value=_shown(value)))
 
 
 @dataclass
@@ -349,10 +351,11 @@ class TrainingSpec:
         check_ranges(found, "", self, self.RANGES)
         _boolean(found, "shuffle", self.shuffle)
         if not (self.device in ("auto", "cpu", "all_gpus") or _is_gpu_name(self.device)):
-            found.append(f"device must be auto, cpu, gpu:N (N a number such as 0) or all_gpus (got {_shown(self.device)}).")
+            found.append(Text.of("device must be auto, cpu, gpu:N (N a number such as 0) or all_gpus (got {device}).",
+                                 device=_shown(self.device)))
         early = self.early_stopping
         if not isinstance(early, EarlyStoppingSpec):
-            return [*found, "training.early_stopping must be an object of settings."]
+            return [*found, Text("training.early_stopping must be an object of settings.")]
         found += early.problems()
         return found
 
@@ -382,13 +385,14 @@ class Project:
         (a CSV file not chosen yet), which `problems` adds.
         """
         if not isinstance(self.name, str):
-            return ["'name' must be text."]
+            return [Text("'name' must be text.")]
         found = list(self.dataset.value_problems())
         if len(self.layers) > MAX_LAYERS:
-            found.append(f"the network has {len(self.layers):,} layers; at most {MAX_LAYERS} are allowed.")
+            found.append(Text.of("the network has {layers} layers; at most {max_layers} are allowed.",
+                                 layers=f"{len(self.layers):,}", max_layers=MAX_LAYERS))
         for index, layer in enumerate(self.layers[:MAX_LAYERS], start=1):
             if not isinstance(layer, (DenseLayer, DropoutLayer, BatchNormLayer)):
-                found.append(f"layer {index} is not a Dense, Dropout or BatchNormalization layer.")
+                found.append(Text.of("layer {index} is not a Dense, Dropout or BatchNormalization layer.", index=index))
                 continue
             found += layer.problems(f"layer {index}")
         found += self.output.problems()
@@ -408,11 +412,11 @@ class Project:
         """Settings each allowed alone that cannot work together (the controls can set them so)."""
         found = []
         if self.optimizer.clipnorm > 0 and self.optimizer.clipvalue > 0:
-            found.append("gradient clipping: choose clip by norm or clip by value, not both.")
+            found.append(Text("gradient clipping: choose clip by norm or clip by value, not both."))
         early = self.training.early_stopping
         if early.enabled and early.monitor.startswith("val_") and self.training.validation_fraction == 0:
-            found.append("early stopping watches a validation figure: set a validation fraction above 0, "
-                         "or monitor the training loss.")
+            found.append(Text("early stopping watches a validation figure: set a validation fraction above 0, "
+                              "or monitor the training loss."))
         return found
 
     def validate(self) -> Project:
@@ -443,8 +447,8 @@ class Project:
 
 def _raise_if_any(found: list[str]) -> None:
     if found:
-        listed = found[:10] + ([f"and {len(found) - 10} more problem(s)."] if len(found) > 10 else [])
-        raise UserError(" ".join(listed))
+        listed = found[:10] + ([Text.of("and {count} more problem(s).", count=len(found) - 10)] if len(found) > 10 else [])
+        raise UserError(Text.joined(listed))
 
 
 def layer_to_dict(layer: Layer) -> dict:
@@ -453,11 +457,12 @@ def layer_to_dict(layer: Layer) -> dict:
 
 def layer_from_dict(data, where: str) -> Layer:
     if not isinstance(data, dict) or "type" not in data:
-        raise UserError(f"{where} must be an object with a 'type' (dense, dropout or batchnorm).")
+        raise UserError.of("{where} must be an object with a 'type' (dense, dropout or batchnorm).", where=where)
     settings = dict(data)
     kind = settings.pop("type")
     if not isinstance(kind, str) or kind not in LAYER_TYPES:
-        raise UserError(f"{where} has unknown type {_shown(kind)}: use dense, dropout or batchnorm.")
+        raise UserError.of("{where} has unknown type {kind}: use dense, dropout or batchnorm.",
+                           where=where, kind=_shown(kind))
     return dataclass_from_dict(LAYER_TYPES[kind], settings, where)
 
 
@@ -485,14 +490,13 @@ def migrate_project(data: dict) -> dict:
     """
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise UserError(f"the project file has no valid version number (got {_shown(version)}).")
+        raise UserError.of("the project file has no valid version number (got {version}).", version=_shown(version))
     if version > PROJECT_VERSION:
-        raise UserError(
-            f"the project file is version {_shown(version)}, newer than this program understands "
-            f"({PROJECT_VERSION}): update Keras Trainer to open it."
-        )
+        raise UserError.of("the project file is version {version}, newer than this program understands "
+                           "({project_version}): update Keras Trainer to open it.",
+                           version=_shown(version), project_version=PROJECT_VERSION)
     if version < 1:
-        raise UserError(f"the project file has unknown version {_shown(version)}.")
+        raise UserError.of("the project file has unknown version {version}.", version=_shown(version))
     return data
 
 
@@ -507,12 +511,14 @@ def project_from_dict(data, check: bool = True) -> Project:
     if not isinstance(data, dict):
         raise UserError("a project file must hold a JSON object.")
     if data.get("format") != PROJECT_FORMAT:
-        raise UserError(f"this is not a Keras Trainer project (its 'format' is {_shown(data.get('format'))}).")
+        raise UserError.of("this is not a Keras Trainer project (its 'format' is {format}).",
+                           format=_shown(data.get("format")))
     data = migrate_project(data)
     known = {"format", "version", "name", "dataset", "layers", "output", "optimizer", "schedule", "training"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise UserError(f"the project has unknown section(s): {', '.join(shown_value(name) for name in unknown[:5])}.")
+        raise UserError.of("the project has unknown section(s): {names}.",
+                           names=", ".join(shown_value(name) for name in unknown[:5]))
     layers = data.get("layers", [])
     if not isinstance(layers, list):
         raise UserError("'layers' must be a list.")
@@ -526,7 +532,8 @@ def project_from_dict(data, check: bool = True) -> Project:
     if not isinstance(name, str) or not is_writable_text(name):
         raise UserError("'name' must be text that can be written as UTF-8.")
     if check and len(layers) > MAX_LAYERS:
-        raise UserError(f"the network has {len(layers):,} layers; at most {MAX_LAYERS} are allowed.")
+        raise UserError.of("the network has {layers} layers; at most {max_layers} are allowed.",
+                           layers=f"{len(layers):,}", max_layers=MAX_LAYERS)
     project = Project(
         name=name,
         dataset=DatasetChoice.from_dict(data.get("dataset", {})),
@@ -548,11 +555,12 @@ def project_from_json(text: str, name: str = "the project") -> Project:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise UserError(f"{name} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from None
+        raise UserError.of("{name} is not valid JSON (line {lineno}, column {colno}: {msg}).",
+                           name=name, lineno=error.lineno, colno=error.colno, msg=error.msg) from None
     except RecursionError:
-        raise UserError(f"{name} nests brackets too deeply to be a project.") from None
+        raise UserError.of("{name} nests brackets too deeply to be a project.", name=name) from None
     except ValueError as error:  # a whole number of more than 4300 digits, which Python refuses
-        raise UserError(f"{name} cannot be read as a project ({error}).") from None
+        raise UserError.of("{name} cannot be read as a project ({error}).", name=name, error=error) from None
     return project_from_dict(data)
 
 
@@ -561,19 +569,20 @@ def load_project(path: str | Path) -> Project:
     path = Path(path)
     try:
         if not path.exists():
-            raise UserError(f"there is no project file at {path}.")
+            raise UserError.of("there is no project file at {path}.", path=path)
         if path.is_dir():
-            raise UserError(f"{path} is a folder, not a project file.")
+            raise UserError.of("{path} is a folder, not a project file.", path=path)
         if not path.is_file():  # a FIFO or a device would block or never end
-            raise UserError(f"{path} is not a regular file, so it cannot be a project.")
+            raise UserError.of("{path} is not a regular file, so it cannot be a project.", path=path)
         if path.stat().st_size > MAX_PROJECT_BYTES:
-            raise UserError(f"{path.name} is {path.stat().st_size:,} bytes, far too large to be a project.")
+            raise UserError.of("{name} is {size} bytes, far too large to be a project.",
+                               name=path.name, size=f"{path.stat().st_size:,}")
         raw = path.read_bytes()
     except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror or error}.") from None
+        raise UserError.of("cannot read {path}: {reason}.", path=path, reason=error.strerror or error) from None
     try:
         # utf-8-sig: a byte-order mark, as Windows editors write, is not part of the JSON.
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"{path.name} is not a text file (not UTF-8), so it cannot be a project.") from None
+        raise UserError.of("{name} is not a text file (not UTF-8), so it cannot be a project.", name=path.name) from None
     return project_from_json(text, path.name)

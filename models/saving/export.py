@@ -67,7 +67,8 @@ def check_format(fmt: str) -> str:
         UserError: listing the known formats.
     """
     if fmt not in EXPORT_FORMATS:
-        raise UserError(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
+        raise UserError.of("unknown export format {fmt}: choose one of {export_formats}.",
+                           fmt=repr(fmt), export_formats=", ".join(EXPORT_FORMATS))
     return fmt
 
 
@@ -111,7 +112,7 @@ def export_model(
     except UserError:
         raise
     except Exception as error:
-        raise UserError(f"could not export {_LABELS[fmt]}: {_short_reason(error)}") from error
+        raise UserError.of("could not export {format}: {reason}", format=_LABELS[fmt], reason=_short_reason(error)) from error
     if project is None or dataset is None:
         return [path]
     return [path, _write_description(path, project, dataset)]
@@ -185,7 +186,7 @@ def load_exported(
     if fmt == "python":
         raise UserError("a training script holds no trained network: run it to get model.keras, then load that.")
     if not path.exists():
-        raise UserError(f"there is no {_LABELS[fmt]} export at {path}.")
+        raise UserError.of("there is no {format} export at {path}.", format=_LABELS[fmt], path=path)
     try:
         with _quiet_converters():
             if fmt == "weights":
@@ -194,7 +195,8 @@ def load_exported(
     except UserError:
         raise
     except Exception as error:
-        raise UserError(f"could not load {_LABELS[fmt]} from {path.name}: {_short_reason(error)}") from error
+        raise UserError.of("could not load {format} from {name}: {reason}",
+                           format=_LABELS[fmt], name=path.name, reason=_short_reason(error)) from error
 
 
 def verify_export(
@@ -240,15 +242,16 @@ def verify_export(
     try:
         got = predict(x)
     except Exception as error:
-        raise UserError(f"{_LABELS[fmt]} export could not predict: {_short_reason(error)}") from error
+        raise UserError.of("{format} export could not predict: {reason}",
+                           format=_LABELS[fmt], reason=_short_reason(error)) from error
     if got.shape != expected.shape:
-        raise UserError(f"{_LABELS[fmt]} export gives outputs of shape {got.shape}, but the model gives {expected.shape}.")
+        raise UserError.of("{format} export gives outputs of shape {shape}, but the model gives {shape2}.",
+                           format=_LABELS[fmt], shape=got.shape, shape2=expected.shape)
     difference = float(np.max(np.abs(got.astype(np.float64) - expected))) if expected.size else 0.0
     if not difference <= atol:  # also catches NaN
-        raise UserError(
-            f"{_LABELS[fmt]} export predicts differently from the trained model "
-            f"(largest difference {difference:.3g}, allowed {atol:g}): export it again."
-        )
+        raise UserError.of("{format} export predicts differently from the trained model (largest difference "
+                           "{difference}, allowed {atol}): export it again.",
+                           format=_LABELS[fmt], difference=f"{difference:.3g}", atol=f"{atol:g}")
     return difference
 
 
@@ -305,7 +308,7 @@ def _export_script(path: Path, project, dataset) -> list[Path]:
     except UserError:
         raise
     except Exception as error:
-        raise UserError(f"could not export {_LABELS['python']}: {_short_reason(error)}") from error
+        raise UserError.of("could not export {format}: {reason}", format=_LABELS["python"], reason=_short_reason(error)) from error
 
 
 def _require_project(project, dataset) -> None:
@@ -326,11 +329,12 @@ def _ensure_called(model) -> None:
 def _check_file_name(fmt: str, path: Path) -> None:
     ending = _REQUIRED_ENDINGS.get(fmt)
     if ending and not path.name.endswith(ending):
-        raise UserError(f"{_LABELS[fmt]} file name must end with {ending} (got {path.name!r}).")
+        raise UserError.of("{format} file name must end with {ending} (got {name}).",
+                           format=_LABELS[fmt], ending=ending, name=repr(path.name))
     if fmt != "savedmodel" and path.is_dir():
-        raise UserError(f"{path} is a folder: choose a file name for {_LABELS[fmt]}.")
+        raise UserError.of("{path} is a folder: choose a file name for {format}.", path=path, format=_LABELS[fmt])
     if fmt == "savedmodel" and path.exists() and not path.is_dir():
-        raise UserError(f"{path} is a file, but a SavedModel is a folder: choose another name.")
+        raise UserError.of("{path} is a file, but a SavedModel is a folder: choose another name.", path=path)
 
 
 # Loaders -------------------------------------------------------------------
@@ -438,9 +442,10 @@ def _check_script(path: Path) -> None:
         with np.load(path.with_name(DATA_FILE_NAME)) as data:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(data.files)
     except (OSError, SyntaxError, ValueError) as error:
-        raise UserError(f"the training script export is not usable: {_short_reason(error)}") from error
+        raise UserError.of("the training script export is not usable: {reason}", reason=_short_reason(error)) from error
     if missing:
-        raise UserError(f"{DATA_FILE_NAME} lacks {', '.join(sorted(missing))}: export the training script again.")
+        raise UserError.of("{data_file_name} lacks {missing}: export the training script again.",
+                           data_file_name=DATA_FILE_NAME, missing=", ".join(sorted(missing)))
 
 
 # Helpers -------------------------------------------------------------------

@@ -92,8 +92,8 @@ def find_model(path: str | Path) -> tuple[str, Path, Path]:
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise UserError(f"there is no model at {path}: give a run folder, a .keras, .onnx or .tflite file, "
-                        "or a SavedModel folder.")
+        raise UserError.of("there is no model at {path}: give a run folder, a .keras, .onnx or .tflite file, or a "
+                           "SavedModel folder.", path=path)
     if path.is_dir():
         if (path / "saved_model.pb").exists():
             beside = path.parent / FILE_NAME
@@ -101,12 +101,12 @@ def find_model(path: str | Path) -> tuple[str, Path, Path]:
         for fmt, name in MODEL_FILES:
             if (path / name).exists():
                 return fmt, path / name, path / FILE_NAME
-        raise UserError(f"{path} holds no model (model.keras, model.onnx, model.tflite or saved_model): "
-                        "give a run folder whose run finished, or a model file.")
+        raise UserError.of("{path} holds no model (model.keras, model.onnx, model.tflite or saved_model): give a run "
+                           "folder whose run finished, or a model file.", path=path)
     fmt = _SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        raise UserError(f"{path.name} is not a model file Keras Trainer reads: give a run folder, a .keras, "
-                        ".onnx or .tflite file, or a SavedModel folder.")
+        raise UserError.of("{name} is not a model file Keras Trainer reads: give a run folder, a .keras, .onnx or "
+                           ".tflite file, or a SavedModel folder.", name=path.name)
     return fmt, path, path.with_name(FILE_NAME)
 
 
@@ -122,8 +122,8 @@ def load_model(path: str | Path) -> LoadedModel:
 
     fmt, model_path, description_path = find_model(path)
     if not description_path.exists():
-        raise UserError(f"{model_path.name} has no {FILE_NAME} beside it, so its inputs are unknown: "
-                        "export the model again from Keras Trainer (every export writes one).")
+        raise UserError.of("{name} has no {file_name} beside it, so its inputs are unknown: export the model again "
+                           "from Keras Trainer (every export writes one).", name=model_path.name, file_name=FILE_NAME)
     preprocessing = load_preprocessing(description_path)
     predict = load_exported(fmt, model_path)
     loaded = LoadedModel(model_path, fmt, preprocessing, predict)
@@ -136,12 +136,13 @@ def _check_width(loaded: LoadedModel) -> None:
     try:
         outputs = np.asarray(loaded.predict(np.zeros((1, width), dtype=np.float32)))
     except Exception as error:  # a runtime's own message for a wrong shape
-        raise UserError(f"{loaded.path.name} does not take the {width} inputs its {FILE_NAME} lists "
-                        "(they belong to different models): export the model again.") from error
+        raise UserError.of("{name} does not take the {width} inputs its {file_name} lists (they belong to different "
+                           "models): export the model again.", name=loaded.path.name, width=width, file_name=FILE_NAME) from error
     expected = len(loaded.preprocessing.classes) if loaded.preprocessing.output in ("softmax", "scores") else 1
     if outputs.reshape(1, -1).shape[1] != expected:
-        raise UserError(f"{loaded.path.name} gives {outputs.reshape(1, -1).shape[1]} output(s) but its "
-                        f"{FILE_NAME} expects {expected}: they belong to different models; export the model again.")
+        raise UserError.of("{name} gives {outputs} output(s) but its {file_name} expects {expected}: they belong to "
+                           "different models; export the model again.",
+                           name=loaded.path.name, outputs=outputs.reshape(1, -1).shape[1], file_name=FILE_NAME, expected=expected)
 
 
 def read_rows(path: str | Path) -> tuple[list[str], list[list[str]], str]:
@@ -158,7 +159,7 @@ def read_rows(path: str | Path) -> tuple[list[str], list[list[str]], str]:
     try:
         header, rows = rows_io.split_rows(text, delimiter)
     except rows_io.PredictionError as error:
-        raise UserError(f"'{path.name}': {error}") from None
+        raise UserError.of("'{name}': {error}", name=path.name, error=error) from None
     return header, rows, delimiter
 
 
@@ -225,7 +226,7 @@ def predict_file(
     header, rows, delimiter = read_rows(data_file)
     out = Path(out).expanduser() if out else default_output_path(data_file)
     if out.is_dir():
-        raise UserError(f"{out} is a folder: give a file name for the predictions.")
+        raise UserError.of("{out} is a folder: give a file name for the predictions.", out=out)
     if out.resolve() == Path(data_file).expanduser().resolve():
         raise UserError("the predictions would overwrite the rows they come from: choose another --out file.")
     predicted, probabilities, _outputs, warnings = predict_rows(loaded, header, rows, delimiter, progress)
@@ -233,6 +234,7 @@ def predict_file(
     try:
         write_text_atomic(out, csv_text(table))
     except OSError as error:
-        raise UserError(f"the predictions could not be written to {out} ({error.strerror or error}).") from None
+        raise UserError.of("the predictions could not be written to {out} ({reason}).",
+                           out=out, reason=error.strerror or error) from None
     score = rows_io.target_score(loaded.description, header, rows, predicted)
     return PredictionReport(len(rows), out, warnings, score, predicted, probabilities)

@@ -141,19 +141,21 @@ def load_preprocessing(path: str | Path) -> Preprocessing:
     name = path.name
     try:
         if not path.is_file():
-            raise UserError(f"there is no {FILE_NAME} at {path}: a model needs the description of its inputs "
-                            "that Keras Trainer writes beside it; export the model again.")
+            raise UserError.of("there is no {file_name} at {path}: a model needs the description of its inputs that "
+                               "Keras Trainer writes beside it; export the model again.",
+                               file_name=FILE_NAME, path=path)
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise UserError(f"{name} is too large to be a description of a model's inputs.")
+            raise UserError.of("{name} is too large to be a description of a model's inputs.", name=name)
         text = path.read_text(encoding="utf-8-sig")  # a file saved again by Notepad starts with a BOM
     except OSError as error:
-        raise UserError(f"{path} could not be read ({error.strerror or error}).") from None
+        raise UserError.of("{path} could not be read ({reason}).", path=path, reason=error.strerror or error) from None
     except UnicodeDecodeError:
-        raise UserError(f"{name} is not text (UTF-8): it is damaged; export the model again.") from None
+        raise UserError.of("{name} is not text (UTF-8): it is damaged; export the model again.", name=name) from None
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:
-        raise UserError(f"{name} is damaged (not valid JSON: {error}); export the model again.") from None
+        raise UserError.of("{name} is damaged (not valid JSON: {error}); export the model again.",
+                           name=name, error=error) from None
     return preprocessing_from_dict(data, name)
 
 
@@ -168,17 +170,18 @@ def preprocessing_from_dict(data, name: str = FILE_NAME) -> Preprocessing:
         UserError: naming the first key that is missing or wrong.
     """
     def bad(what: str) -> UserError:
-        return UserError(f"{name} is damaged: {what}; export the model again.")
+        return UserError.of("{name} is damaged: {what}; export the model again.", name=name, what=what)
 
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise UserError(f"{name} is not a Keras Trainer description of a model's inputs "
-                        f"(its \"format\" should be \"{FORMAT}\").")
+        raise UserError.of("{name} is not a Keras Trainer description of a model's inputs (its \"format\" should be "
+                           '"{format}").', name=name, format=FORMAT)
     version = data.get("version")
     if not _is_int(version) or not 1 <= version < 1_000_000:
         raise bad('"version" is not a whole number from 1')
     if version > VERSION:
-        raise UserError(f"{name} was written by a newer Keras Trainer (version {version}; this one reads up to "
-                        f"{VERSION}): update Keras Trainer to use this model.")
+        raise UserError.of("{name} was written by a newer Keras Trainer (version {version}; this one reads up to "
+                           "{newest}): update Keras Trainer to use this model.",
+                           name=name, version=version, newest=VERSION)
     task = data.get("task")
     if task not in (CLASSIFICATION, REGRESSION):
         raise bad('"task" must be "classification" or "regression"')

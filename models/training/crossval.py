@@ -113,7 +113,8 @@ class CrossValidationListener(TrainingListener):
 def check_fold_count(folds: int) -> None:
     """Raises `UserError` unless ``folds`` is from 2 to `MAX_FOLDS`."""
     if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= MAX_FOLDS:
-        raise UserError(f"cross-validation needs between 2 and {MAX_FOLDS} folds (got {folds}).")
+        raise UserError.of("cross-validation needs between 2 and {max_folds} folds (got {folds}).",
+                           max_folds=MAX_FOLDS, folds=folds)
 
 
 def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -129,7 +130,8 @@ def fold_indices(y: np.ndarray, folds: int, seed: int, stratify: bool) -> list[t
 
     check_fold_count(folds)
     if folds > len(y):
-        raise UserError(f"{len(y)} training rows cannot be cut into {folds} folds: use fewer folds.")
+        raise UserError.of("{rows} training rows cannot be cut into {folds} folds: use fewer folds.",
+                           rows=len(y), folds=folds)
     rows = np.arange(len(y))
     if stratify and np.bincount(y.astype(np.int64)).min(initial=len(y)) >= folds:
         return list(model_selection.StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(rows, y))

@@ -121,7 +121,8 @@ def strategy_for(device: str):
         index = int(device[4:])
         if index >= len(gpus):
             have = f"GPUs 0 to {len(gpus) - 1}" if gpus else "no GPU"
-            raise UserError(f"there is no GPU {index} on this machine (it has {have}): choose another device.")
+            raise UserError.of("there is no GPU {index} on this machine (it has {have}): choose another device.",
+                               index=index, have=have)
         strategy = tf.distribute.get_strategy() if index == 0 else tf.distribute.OneDeviceStrategy(gpus[index])
         return strategy, f"GPU {index}"
     if device == "all_gpus":
@@ -130,4 +131,4 @@ def strategy_for(device: str):
             raise UserError("'all GPUs' needs at least one GPU, and this machine has none: choose auto or cpu.")
         kind = "GPU" if gpus else "CPU device"
         return tf.distribute.MirroredStrategy(targets), f"{len(targets)} {kind}s mirrored"
-    raise UserError(f"unknown device {device!r}: use auto, cpu, gpu:N or all_gpus.")
+    raise UserError.of("unknown device {device}: use auto, cpu, gpu:N or all_gpus.", device=repr(device))

@@ -37,15 +37,16 @@ def read_history(path: Path) -> dict[str, list[float]]:
     """``history.csv`` back as ``{figure: [value per epoch]}``; `UserError` when it is not one."""
     try:
         if path.stat().st_size > MAX_HISTORY_BYTES:
-            raise UserError(f"{path} is far too large to be a run's history.")
+            raise UserError.of("{path} is far too large to be a run's history.", path=path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path.parent} has no history.csv, so it is not a finished run folder.") from None
+        raise UserError.of("{parent} has no history.csv, so it is not a finished run folder.", parent=path.parent) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read {path} ({getattr(error, 'strerror', None) or error}).") from None
+        raise UserError.of("cannot read {path} ({reason}).",
+                           path=path, reason=getattr(error, "strerror", None) or error) from None
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or rows[0][:1] != ["epoch"]:
-        raise UserError(f"{path} is not a run's history (its first column should be 'epoch').")
+        raise UserError.of("{path} is not a run's history (its first column should be 'epoch').", path=path)
     names = rows[0][1:]
     history: dict[str, list[float]] = {name: [] for name in names}
     for number, row in enumerate((row for row in rows[1:] if row), start=1):
@@ -55,7 +56,8 @@ def read_history(path: Path) -> dict[str, list[float]]:
             for name, value in zip(names, row[1:], strict=True):
                 history[name].append(float(value) if value else math.nan)
         except ValueError:
-            raise UserError(f"{path}, line {number + 1}, is not a history row: the file is damaged.") from None
+            raise UserError.of("{path}, line {number}, is not a history row: the file is damaged.",
+                               path=path, number=number + 1) from None
     return history
 
 
@@ -64,14 +66,15 @@ def load_trained_model(path: Path):
     import keras
 
     if not path.is_file():
-        raise UserError(f"{path.parent} has no model.keras: that run ended before its model was saved.")
+        raise UserError.of("{parent} has no model.keras: that run ended before its model was saved.",
+                           parent=path.parent)
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # a damaged or foreign file: Keras's own words, shortened
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        raise UserError(f"{path} cannot be loaded as a Keras model ({first}).") from None
+        raise UserError.of("{path} cannot be loaded as a Keras model ({first}).", path=path, first=first) from None
     if model.optimizer is None or not model.optimizer.built:
-        raise UserError(f"{path} holds no optimizer state, so it cannot train on as the run would have.")
+        raise UserError.of("{path} holds no optimizer state, so it cannot train on as the run would have.", path=path)
     return model
 
 
@@ -79,11 +82,11 @@ def read_run(folder: str | Path) -> ResumableRun:
     """The project, history and model of a run folder, ready for ``run_training(continue_from=...)``."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise UserError(f"there is no run folder at {folder}.")
+        raise UserError.of("there is no run folder at {folder}.", folder=folder)
     project = load_project(folder / "project.json")
     history = read_history(folder / "history.csv")
     epochs = max((len(values) for values in history.values()), default=0)
     if epochs == 0:
-        raise UserError(f"{folder} has no trained epoch to go on from.")
+        raise UserError.of("{folder} has no trained epoch to go on from.", folder=folder)
     model = load_trained_model(folder / "model.keras")
     return ResumableRun(folder, project, Continuation(model, epochs, history))

@@ -263,7 +263,8 @@ class RunFolder:
             with _locked(folder):
                 run = cls._claim_locked(folder, overwrite, created)
         except OSError as error:
-            raise UserError(f"cannot claim the run folder {folder}: {describe_os_error(error)}.") from None
+            raise UserError.of("cannot claim the run folder {folder}: {reason}.",
+                               folder=folder, reason=describe_os_error(error)) from None
         except UserError:
             _remove_made_folders(created)
             raise
@@ -276,15 +277,15 @@ class RunFolder:
             _restore_previous_run(folder)  # an --overwrite that was never saved gives the old run back
             held, names = _what_is_in(folder)
         if held == "running":
-            raise UserError(f"{folder} is the folder of a run that is still going: wait for it to end, "
-                            "or choose another --out folder.")
+            raise UserError.of("{folder} is the folder of a run that is still going: wait for it to end, or choose "
+                               "another --out folder.", folder=folder)
         if held == "other":
-            raise UserError(f"{folder} holds files a run would replace ({', '.join(names[:4])}) that no run wrote: "
-                            "choose an empty or new --out folder.")
+            raise UserError.of("{folder} holds files a run would replace ({names}) that no run wrote: choose an "
+                               "empty or new --out folder.", folder=folder, names=", ".join(names[:4]))
         if held == "run" and not overwrite:
             shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
-            raise UserError(f"{folder} already holds another run ({shown}): choose another --out folder, "
-                            "or add --overwrite to replace that run.")
+            raise UserError.of("{folder} already holds another run ({shown}): choose another --out folder, or add "
+                               "--overwrite to replace that run.", folder=folder, shown=shown)
         if held == "run":  # kept aside, not deleted, until the new run really trains
             shutil.rmtree(folder / PREVIOUS_RUN, ignore_errors=True)
             (folder / PREVIOUS_RUN).mkdir()
@@ -316,14 +317,16 @@ class RunFolder:
             except FileExistsError:
                 continue
             except OSError as error:
-                raise UserError(f"cannot make the run folder {folder}: {describe_os_error(error)}.") from None
+                raise UserError.of("cannot make the run folder {folder}: {reason}.",
+                                   folder=folder, reason=describe_os_error(error)) from None
             try:
                 _take(folder)
             except UserError:
                 _remove_made_folders([folder, *made_parents])
                 raise
             return cls(folder, created=True, made=[folder, *made_parents])
-        raise UserError(f"{parent} holds 10,000 runs named {name}: choose another --out folder.")
+        raise UserError.of("{parent} holds 10,000 runs named {name}: choose another --out folder.",
+                           parent=parent, name=name)
 
     def abandon(self) -> None:
         """Undoes the claim of a run that was not saved: removes the folders it made, or the files
@@ -376,7 +379,7 @@ class RunFolder:
         except (OSError, UnicodeEncodeError) as error:
             self.abandon()
             reason = describe_os_error(error) if isinstance(error, OSError) else "text that is not UTF-8"
-            raise UserError(f"cannot write the run folder {self.path}: {reason}.") from None
+            raise UserError.of("cannot write the run folder {path}: {reason}.", path=self.path, reason=reason) from None
 
     def check_room(self, model_bytes: int) -> None:
         """Raises `UserError` when the disk has no room for a model of about ``model_bytes``."""
@@ -386,9 +389,9 @@ class RunFolder:
             return
         needed = model_bytes + SMALL_FILES_BYTES
         if free < needed:
-            raise UserError(
-                f"the disk holding {self.path} has {free / 1e6:,.1f} MB free, and this run's files need about "
-                f"{needed / 1e6:,.1f} MB: free some space before training.")
+            raise UserError.of("the disk holding {path} has {free} MB free, and this run's files need about {needed} "
+                               "MB: free some space before training.",
+                               path=self.path, free=f"{free / 1e6:,.1f}", needed=f"{needed / 1e6:,.1f}")
 
     def finish(self, status: str, reason: str = "", message: str = "") -> None:
         """Records how the run ended; a failure to write it is ignored (the run is over anyway)."""
@@ -476,15 +479,18 @@ def _take(folder: Path) -> None:
     try:
         handle = os.open(status, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
-        raise UserError(f"{folder} was claimed by another run at the same moment: choose another --out folder.") from None
+        raise UserError.of("{folder} was claimed by another run at the same moment: choose another --out folder.",
+                           folder=folder) from None
     except OSError as error:
-        raise UserError(f"cannot write in the run folder {folder}: {describe_os_error(error)}.") from None
+        raise UserError.of("cannot write in the run folder {folder}: {reason}.",
+                           folder=folder, reason=describe_os_error(error)) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(json.dumps(_first_status()) + "\n")
     except OSError as error:
         status.unlink(missing_ok=True)
-        raise UserError(f"cannot write in the run folder {folder}: {describe_os_error(error)}.") from None
+        raise UserError.of("cannot write in the run folder {folder}: {reason}.",
+                           folder=folder, reason=describe_os_error(error)) from None
 
 
 def save_model(model, path: Path) -> None:
@@ -526,13 +532,15 @@ def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise UserError(f"cannot use {folder} as a run folder: a file of that name is in the way.") from None
+        raise UserError.of("cannot use {folder} as a run folder: a file of that name is in the way.", folder=folder) from None
     except NotADirectoryError:
-        raise UserError(f"cannot make the run folder {folder}: part of that path is a file, not a folder.") from None
+        raise UserError.of("cannot make the run folder {folder}: part of that path is a file, not a folder.",
+                           folder=folder) from None
     except OSError as error:
-        raise UserError(f"cannot make the run folder {folder}: {describe_os_error(error)}.") from None
+        raise UserError.of("cannot make the run folder {folder}: {reason}.",
+                           folder=folder, reason=describe_os_error(error)) from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write in the run folder {folder}: permission denied.")
+        raise UserError.of("cannot write in the run folder {folder}: permission denied.", folder=folder)
 
 
 def rescue_model(model, preferred: list[Path], preprocessing=None) -> Path | None:

@@ -27,6 +27,7 @@ from models.instruments.recorder import unit_outputs
 from models.network.build import OutputPlan, build_model, encode_targets, resolve_output
 from models.network.spec import Project
 from models.saving.preprocessing import describe_preprocessing
+from models.text import Text
 from models.training.fused_updates import fuse_optimizer_updates
 from models.training.progress import as_float, make_progress_callback
 from models.training.reports import (  # noqa: F401 (callers import the reports from here)
@@ -108,13 +109,13 @@ def data_problems(project: Project, dataset: Dataset) -> list[str]:
     try:
         plan = resolve_output(project, dataset.task, dataset.n_classes)
     except UserError as error:
-        return [str(error)]
+        return [error.text]
     spec = project.training.early_stopping
     watchable = ("val_loss", "loss", f"val_{plan.metric}", plan.metric)
     if spec.enabled and spec.monitor not in watchable:
-        task = "a classification" if plan.metric == "accuracy" else "a regression"
-        return [f"early stopping watches {spec.monitor}, which {task} does not compute: "
-                f"watch {', '.join(watchable[:-1])} or {watchable[-1]}."]
+        task = Text("a classification") if plan.metric == "accuracy" else Text("a regression")
+        return [Text.of("early stopping watches {monitor}, which {task} does not compute: watch {some} or {last}.",
+                        monitor=spec.monitor, task=task, some=", ".join(watchable[:-1]), last=watchable[-1])]
     return []
 
 
@@ -130,16 +131,18 @@ def _early_stopping_callback(keras, project: Project, has_validation: bool):
     )
 
 
-def describe_exception(error: BaseException) -> str:
+def describe_exception(error: BaseException) -> Text:
     """A sentence for the user, from any exception training can raise."""
     if isinstance(error, UserError):
-        return str(error)
+        return error.text
     name = type(error).__name__
     text = str(error).strip().splitlines()
     first = text[0] if text else ""
     if name == "ResourceExhaustedError" or isinstance(error, MemoryError):
-        return "training ran out of memory: try a smaller batch size or a smaller network."
-    return f"training failed ({name}): {first[:300]}" if first else f"training failed ({name})."
+        return Text("training ran out of memory: try a smaller batch size or a smaller network.")
+    if first:
+        return Text.of("training failed ({name}): {first}", name=name, first=first[:300])
+    return Text.of("training failed ({name}).", name=name)
 
 
 class TrainingFailed(UserError):
@@ -249,8 +252,8 @@ def _save_results(folder: RunFolder, project: Project, result: RunResult) -> Non
     try:
         folder.write_results(project, result)
     except OSError as error:
-        result.save_error = (f"the run folder {folder.path} could not be written ({describe_os_error(error)}), "
-                             "so the trained model was not saved there")
+        result.save_error = Text.of("the run folder {path} could not be written ({reason}), so the trained model was "
+                                    "not saved there", path=folder.path, reason=describe_os_error(error))
         folder.give_up(result.reason, result.save_error)
         return
     folder.finish(FOLDER_STATUS[result.reason], result.reason, REASON_TEXT[result.reason])
@@ -272,9 +275,9 @@ def check_fits_in_memory(project: Project, n_features: int, output_units: int) -
     needed = parameters * TRAINING_BYTES_PER_PARAMETER
     available = psutil.virtual_memory().available
     if needed > available:
-        raise UserError(
-            f"this network has {parameters:,} parameters and needs about {needed / 1e9:,.1f} GB to train, "
-            f"but {available / 1e9:,.1f} GB of memory is free: use fewer or narrower layers.")
+        raise UserError.of("this network has {parameters} parameters and needs about {needed} GB to train, but "
+                           "{available} GB of memory is free: use fewer or narrower layers.",
+                           parameters=f"{parameters:,}", needed=f"{needed / 1e9:,.1f}", available=f"{available / 1e9:,.1f}")
 
 
 @dataclass
@@ -303,7 +306,7 @@ def _train(project, listener, stop, dataset, folder, options: _RunOptions):
         dataset = load_dataset(project.dataset)
     problems = data_problems(project, dataset)
     if problems:
-        raise UserError(" ".join(problems))
+        raise UserError(Text.joined(problems))
     arrays = prepare_arrays(project, dataset)
     check_fits_in_memory(project, dataset.n_features, arrays.plan.units)
 
@@ -471,8 +474,8 @@ def prepare_ahead(project: Project, dataset: Dataset, instruments: bool = True) 
     return True
 
 
-CHANGED_SINCE_RUN = ("the network, its output or its optimizer changed since that run, so its model cannot train "
-                     "on with these settings: press Train to start a new run.")
+CHANGED_SINCE_RUN = Text("the network, its output or its optimizer changed since that run, so its model cannot train "
+                          "on with these settings: press Train to start a new run.")
 
 
 def batches_of(project: Project, arrays: TrainingArrays) -> tuple[int, int]:
