@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.finding_marks import FindingMarks
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from models.files import atomic_path
 
 TRAINING_COLOR = (31, 119, 180)  # blue
@@ -906,7 +906,7 @@ class TrainingCharts(QWidget):
             with atomic_path(target) as temporary:
                 temporary.write_bytes(data)
         except Exception as error:  # any failure becomes a sentence, never a crash
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error_text(error)
             self.message.emit(tr(
                 "Could not save the {title} chart to {target}: {reason}. Choose another folder or file name and try again.",
                 title=title, target=target, reason=reason))
@@ -915,10 +915,19 @@ class TrainingCharts(QWidget):
         self.message.emit(tr("Saved the {title} chart to {target}.", title=title, target=target))
         return True
 
-    def _render(self, panel: _Panel, suffix: str) -> bytes:
+    def image(self, which: str, scale: float = 1.0) -> bytes:
+        """One chart ("loss" or "metric") as PNG bytes, as `save_chart` writes it; ``scale`` times as wide as shown."""
+        self.redraw_now()
+        return self._render(self._panels[which], ".png", scale)
+
+    def chart_title(self, which: str) -> str:
+        """A chart's title as the window shows it: "Loss", "Accuracy" or "MAE"."""
+        return tr("Loss") if which == "loss" else tr(METRIC_TITLES.get(self._metric, self._metric))
+
+    def _render(self, panel: _Panel, suffix: str, scale: float = 1.0) -> bytes:
 
         with self._without_hover(panel):
-            return figure_bytes(panel.plot.getPlotItem(), suffix)
+            return figure_bytes(panel.plot.getPlotItem(), suffix, scale)
 
     @contextlib.contextmanager
     def _without_hover(self, panel: _Panel) -> Iterator[None]:
@@ -954,14 +963,18 @@ class TrainingCharts(QWidget):
             self.save_chart(which, path)
 
 
-def figure_bytes(plot_item, suffix: str) -> bytes:
-    """A pyqtgraph plot as PNG or SVG bytes (``suffix`` is ``.png`` or ``.svg``)."""
+def figure_bytes(plot_item, suffix: str, scale: float = 1.0) -> bytes:
+    """A pyqtgraph plot as PNG or SVG bytes (``suffix`` is ``.png`` or ``.svg``); a PNG ``scale`` times
+    as wide as the plot is shown (a report's charts print sharper). Defaults to `1.0`."""
     from pyqtgraph import exporters
 
     if suffix == ".svg":
         with _svg_close_path_fix():
             return exporters.SVGExporter(plot_item).export(toBytes=True)
-    image = exporters.ImageExporter(plot_item).export(toBytes=True)
+    exporter = exporters.ImageExporter(plot_item)
+    if scale != 1.0:
+        exporter.parameters()["width"] = max(1, round(plot_item.sceneBoundingRect().width() * scale))
+    image = exporter.export(toBytes=True)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):

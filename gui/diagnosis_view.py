@@ -48,11 +48,7 @@ class FindingCard(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 8, 6)
         layout.setSpacing(3)
-        where = []
-        if finding.epoch is not None:
-            where.append(tr("before training") if finding.epoch == 0 else tr("epoch {epoch}", epoch=finding.epoch))
-        if finding.layer is not None:
-            where.append(tr("layer {layer}", layer=finding.layer))
+        where = finding.where(tr)
         tag = tr("Problem") if problem else tr("Note")
         header = QLabel(f"<span style='color:{color}'><b>{tag}</b></span> · <b>{html.escape(tr(finding.title))}</b>"
                         + (f" <span style='color:#777'>· {' · '.join(where)}</span>" if where else "")

@@ -29,12 +29,13 @@ from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
 from gui.evaluation_view import EvaluationView
 from gui.experiments import Experiments
-from gui.i18n import CHINESE, ENGLISH, LANGUAGES, language, tr
+from gui.i18n import CHINESE, ENGLISH, LANGUAGES, error_text, language, tr
 from gui.inside_views import InsideViews
 from gui.model_preparation import ModelPreparation
 from gui.network_editor import NetworkEditor
 from gui.predict_dialog import ModelFileActions
 from gui.remedy_trials import RemedyTrials
+from gui.report_export import save_report_dialog
 from gui.results_page import ResultsPage, crossval_html, run_html, tab_title, test_summary
 from gui.run_controls import RunControls
 from gui.run_exports import RunExports
@@ -64,6 +65,10 @@ def default_project() -> Project:
     project.training.batch_size = 16
     project.training.epochs = 30
     return project
+
+
+def _capitalised(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
 
 
 def _format_seconds(seconds: float) -> str:
@@ -274,6 +279,9 @@ class MainWindow(QMainWindow):
                                           "Write the trained model in the chosen format.")
         self.export_history_action = self._action(file_menu, "Export &history as CSV…", self.exports.export_history_dialog, None,
                                                   "Write the loss and metrics of every epoch to a CSV file.")
+        self.report_action = self._action(file_menu, "Save &report…", lambda: save_report_dialog(self), None,
+                                          "Save the last run as a web page and a PDF to hand out: its settings, "
+                                          "charts, evaluation and diagnosis.")
         file_menu.addSeparator()
         self._action(file_menu, "Open &trained model…", self.model_files.open_model_dialog, None,
                      "Open a run folder or a model file to try it and to predict files with it.")
@@ -435,7 +443,7 @@ class MainWindow(QMainWindow):
         try:
             project = load_project(path)
         except UserError as error:
-            self.show_message(tr("Could not open {name}: {error}", name=Path(path).name, error=error))
+            self.show_message(tr("Could not open {name}: {error}", name=Path(path).name, error=error_text(error)))
             return False
         self.project_path = str(path)
         self.saved_state = project_to_dict(project)
@@ -549,7 +557,7 @@ class MainWindow(QMainWindow):
 
         problems = self.project.problems() or data_problems(self.project, self.dataset)
         if problems:
-            self.show_message(tr("Cannot train yet:") + " " + " ".join(problems))
+            self.show_message(tr("Cannot train yet:") + " " + " ".join(error_text(problem) for problem in problems))
             return False
         return True
 
@@ -641,6 +649,11 @@ class MainWindow(QMainWindow):
         self._start_training_job()
         return True
 
+    @property
+    def data_loading(self) -> bool:
+        """Whether the project's data set is loading in the background."""
+        return self._dataset_loading
+
     def train_when_data_ready(self) -> bool:
         """Trains now, or as soon as the data set loads (a remedy that leaves a column out reloads it)."""
         if self.dataset is not None:
@@ -661,7 +674,7 @@ class MainWindow(QMainWindow):
             return folder
         except UserError as error:
             self.show_message(tr("The run will not be saved on its own: {error} When it ends, use File ▸ Export to "
-                                 "save the trained model where you choose.", error=error))
+                                 "save the trained model where you choose.", error=error_text(error)))
             return None
 
     def _start_training_job(self) -> None:
@@ -752,6 +765,7 @@ class MainWindow(QMainWindow):
             has_model = self.result is not None and self.result.model is not None
             self.export_action.setEnabled(has_model and not running)
             self.export_history_action.setEnabled(self.result is not None and not running)
+            self.report_action.setEnabled(self.result is not None and not running)
             self.repair_action.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.results_page.diagnosis.set_running(running)
@@ -814,7 +828,7 @@ class MainWindow(QMainWindow):
         self.evaluation.set_result(result, self._trained_with[1], trained_on.data_file if trained_on.name == "csv" else None)
         if result.save_error:
             self.show_message(tr("{error}. The trained model is kept in memory: use File ▸ Export to save it where "
-                                 "you choose.", error=result.save_error[0].upper() + result.save_error[1:]))
+                                 "you choose.", error=_capitalised(error_text(result.save_error))))
         # For two features the decision boundary says more than the table, so it stays in view;
         # the test figures are in the toolbar as well.
         if result.probe is None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from models.text import Text
+
 DIAGNOSIS_FORMAT = "keras-trainer-diagnosis"
 DIAGNOSIS_VERSION = 1
 
@@ -62,43 +64,6 @@ FIGURE_NAMES = {
     "validation_rows": "validation rows", "single_column_score": "one column's score", "baseline": "baseline",
     "gradient_growth": "growth of the gradient",
 }
-
-
-@dataclass(frozen=True)
-class Text:
-    """A sentence as an English template and the values that fill its ``{names}``.
-
-    The values are already formatted (numbers as the sentence shows them), so
-    every language shows the same figures. A value may itself be a `Text`, or
-    a tuple of them (shown joined by "; "), translated with the sentence.
-    """
-
-    template: str
-    values: tuple = ()
-
-    @classmethod
-    def of(cls, template: str, **values) -> Text:
-        return cls(template, tuple((name, value if isinstance(value, (Text, tuple)) else str(value))
-                                   for name, value in values.items()))
-
-    def __str__(self) -> str:
-        return self.translated(_english)
-
-    def translated(self, translate) -> str:
-        """The sentence through ``translate(template, **values)``, such as the window's ``tr``."""
-        return translate(self.template, **{name: _filled(value, translate) for name, value in self.values})
-
-
-def _english(template: str, **values) -> str:
-    return template.format(**values) if values else template
-
-
-def _filled(value, translate) -> str:
-    if isinstance(value, Text):
-        return value.translated(translate)
-    if isinstance(value, tuple):
-        return "; ".join(_filled(part, translate) for part in value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -154,6 +119,16 @@ class Finding:
     def key(self) -> tuple[str, int | None]:
         """What makes two findings the same one: the code and the layer."""
         return self.code, self.layer
+
+    def where(self, translate) -> list[str]:
+        """Where it was seen, in words through ``translate``: "before training" or "epoch 7", and "layer 2"."""
+        words = []
+        if self.epoch is not None:
+            when = Text.of("before training") if self.epoch == 0 else Text.of("epoch {epoch}", epoch=self.epoch)
+            words.append(when.translated(translate))
+        if self.layer is not None:
+            words.append(Text.of("layer {layer}", layer=self.layer).translated(translate))
+        return words
 
     def to_json(self) -> dict:
         figure = None
