@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from models.errors import UserError
+from models.language import language, language_from_environment, set_language, tr, translated
+from models.text import Text
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3  # the loss became NaN: the run ended, but its model is no use
@@ -176,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "--check, trains each lesson's steps (all of them, or the ids given) and prints its claim and "
                     "whether it held; the exit status is 0 only when every claim held.")
     lessons.add_argument("--check", nargs="*", metavar="ID", help="run these lessons (all when no id is given)")
+    lessons.add_argument("--data-file", metavar="PATH",
+                         help="a local copy of a lesson's data set, for those that download it (MNIST's mnist.npz "
+                              "when offline)")
     runs = commands.add_parser("runs", help="list the runs kept in the runs folder, newest first",
                                description="Lists every run folder in the runs folder (the window's and the "
                                            "command line's): when it started, the data set, the key settings, the "
@@ -193,7 +198,8 @@ def _hidden_widths(text: str) -> list[int]:
     try:
         widths = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UserError(f"--hidden takes widths separated by commas, like 512,256, or 'none' (got {text!r}).") from None
+        raise UserError.of("--hidden takes widths separated by commas, like 512,256, or 'none' (got {text}).",
+                           text=repr(text)) from None
     return widths
 
 
@@ -268,15 +274,16 @@ def _check_file_flags(args, dataset_name: str) -> None:
     if info is None:
         return  # the project's validation names the unknown data set
     if args.data_file and not info.accepts_file:
-        raise UserError(f"--data-file is read only for csv, mnist and fashion_mnist, not for {dataset_name}: "
-                        "drop it, or choose one of those data sets.")
+        raise UserError.of("--data-file is read only for csv, mnist and fashion_mnist, not for {dataset_name}: drop "
+                           "it, or choose one of those data sets.", dataset_name=dataset_name)
     for flag, value in (("--target", args.target), ("--missing", args.missing)):
         if value is not None and dataset_name != "csv":
-            raise UserError(f"{flag} applies only to --dataset csv, not to {dataset_name}: drop it.")
+            raise UserError.of("{flag} applies only to --dataset csv, not to {dataset_name}: drop it.",
+                               flag=flag, dataset_name=dataset_name)
     for flag, value, used in (("--samples", args.samples, info.uses_samples), ("--noise", args.noise, info.uses_noise)):
         if value is not None and not used:
-            raise UserError(f"{flag} applies only to the synthetic data sets (spiral, moons, …), "
-                            f"not to {dataset_name}: drop it.")
+            raise UserError.of("{flag} applies only to the synthetic data sets (spiral, moons, …), not to "
+                               "{dataset_name}: drop it.", flag=flag, dataset_name=dataset_name)
 
 
 def project_from_args(args) -> Project:  # noqa: F821 - imported lazily below
@@ -466,15 +473,16 @@ def command_cross_validate(args, project) -> int:
     if outcome.stopped:
         print(f"stopped after {len(outcome.results)} of {outcome.folds} folds (a fold cut short is not counted).")
     if outcome.diverged:
-        print(f"error: the loss became NaN in fold(s) {', '.join(map(str, outcome.diverged))}, so the means are NaN: "
-              "lower the learning rate or clip gradients.", file=sys.stderr)
+        print("error: " + tr("the loss became NaN in fold(s) {folds}, so the means are NaN: lower the learning rate "
+                             "or clip gradients.", folds=", ".join(map(str, outcome.diverged))), file=sys.stderr)
     try:
         write_json_atomic(folder.path / "crossval.json", outcome.summary())
     except OSError as error:
-        message = f"could not write {folder.path / 'crossval.json'}: {describe_os_error(error)}"
+        message = Text.of("could not write {path}: {reason}", path=folder.path / "crossval.json",
+                          reason=describe_os_error(error))
         folder.begin_training()
         folder.give_up("not_saved", message)
-        print(f"error: {message}; the scores are printed above.", file=sys.stderr)
+        print("error: " + tr("{message}; the scores are printed above.", message=translated(message)), file=sys.stderr)
         return EXIT_NOT_SAVED
     status = STOPPED if outcome.stopped else FAILED if outcome.diverged else COMPLETED
     folder.finish(status, "nan_loss" if outcome.diverged else status)
@@ -532,8 +540,9 @@ def _rescue(result) -> int:
 
     place = rescue_model(result.model, [Path(tempfile.gettempdir()) / "keras-trainer-rescued",
                                         Path.home() / "keras-trainer-rescued", Path.cwd()], result.preprocessing)
-    where = f"the trained model was saved to {place} instead" if place else "no other folder could take the model either"
-    print(f"error: {result.save_error}; {where}.", file=sys.stderr)
+    where = (tr("the trained model was saved to {place} instead", place=place) if place
+             else tr("no other folder could take the model either"))
+    print(f"error: {translated(result.save_error)}; {where}.", file=sys.stderr)
     return EXIT_NOT_SAVED
 
 
@@ -549,8 +558,8 @@ def resumed_project(args):
 
     fixed = [f"--{name.replace('_', '-')}" for name in RESUME_KEEPS if getattr(args, name, None) not in (None, False)]
     if fixed:
-        raise UserError(f"--resume trains the run's own network on its own data, so {', '.join(fixed)} cannot "
-                        "change it: drop it, or train a new run.")
+        raise UserError.of("--resume trains the run's own network on its own data, so {fixed} cannot change it: drop "
+                           "it, or train a new run.", fixed=", ".join(fixed))
     run = read_run(args.resume)
     project = run.project
     if args.epochs is None:
@@ -569,7 +578,8 @@ def command_train(args) -> int:
 
         unknown = [item for item in formats if item not in EXPORT_FORMATS]
         if unknown:
-            raise UserError(f"unknown export format(s) {', '.join(unknown)}: use {','.join(EXPORT_FORMATS)}.")
+            raise UserError.of("unknown export format(s) {unknown}: use {export_formats}.",
+                               unknown=", ".join(unknown), export_formats=",".join(EXPORT_FORMATS))
     if args.folds is not None:
         from models.training.crossval import check_fold_count
 
@@ -583,7 +593,8 @@ def command_train(args) -> int:
         check_fold_count(args.folds)
         return command_cross_validate(args, project)
     if args.auto_remedy is not None and not 1 <= args.auto_remedy <= MAX_AUTO_REMEDY:
-        raise UserError(f"--auto-remedy takes 1 to {MAX_AUTO_REMEDY} retrains (got {args.auto_remedy}).")
+        raise UserError.of("--auto-remedy takes 1 to {max_auto_remedy} retrains (got {auto_remedy}).",
+                           max_auto_remedy=MAX_AUTO_REMEDY, auto_remedy=args.auto_remedy)
     if args.auto_remedy is not None and args.no_diagnosis:
         raise UserError("--auto-remedy repairs what the diagnosis finds: drop --no-diagnosis.")
     if args.auto_remedy is not None and args.export:
@@ -619,7 +630,8 @@ def command_train(args) -> int:
             and kept.report.find("nan_loss") is None:
         print(f"note: the first run's loss became NaN; the repaired run in {kept.run_dir} is the one to keep.")
     elif result.reason == NAN_LOSS:
-        print(f"error: {result.reason_text}; the model in {folder.path} is not usable.", file=sys.stderr)
+        print("error: " + tr("{reason}; the model in {path} is not usable.", reason=tr(result.reason_text),
+                             path=folder.path), file=sys.stderr)
         return EXIT_DIVERGED
     if formats:
         from models.saving.export import export_all
@@ -627,8 +639,8 @@ def command_train(args) -> int:
         try:
             written = export_all(result.model, formats, folder.path, project, dataset)
         except OSError as error:
-            raise UserError(f"the export could not be written ({describe_os_error(error)}); model.keras in "
-                            f"{folder.path} holds the trained model.") from None
+            raise UserError.of("the export could not be written ({reason}); model.keras in {path} holds the trained "
+                               "model.", reason=describe_os_error(error), path=folder.path) from None
         for fmt, paths in written.items():
             print(f"exported {fmt}: {', '.join(str(path) for path in paths)}")
     print(f"run folder: {folder.path} ({time.perf_counter() - started:.1f} s in all)")
@@ -792,7 +804,8 @@ def command_search(args) -> int:
 
     dimensions = parse_space(args.space)
     if not 1 <= args.workers <= MAX_WORKERS:
-        raise UserError(f"--workers takes 1 to {MAX_WORKERS} (got {args.workers}).")
+        raise UserError.of("--workers takes 1 to {max_workers} (got {workers}).",
+                           max_workers=MAX_WORKERS, workers=args.workers)
     out_text, args.out, args.overwrite = args.out, None, False  # --out is the search's folder, not a run's
     if out_text is not None and not out_text.strip():
         raise UserError("--out needs a folder name (or leave it out for a new folder in the runs folder).")
@@ -842,7 +855,7 @@ def command_search(args) -> int:
     if stop.is_set():
         return _stopped_status(stop)
     if not completed:
-        print("error: no trial of the study completed (each was pruned or failed); see the trials above.",
+        print("error: " + tr("no trial of the study completed (each was pruned or failed); see the trials above."),
               file=sys.stderr)
         return EXIT_NO_RESULT
     return 0
@@ -913,16 +926,21 @@ def command_lessons(args) -> int:
     known = {lesson.id: lesson for lesson in lessons}
     unknown = [name for name in args.check if name not in known]
     if unknown:
-        raise UserError(f"no lesson named {', '.join(unknown)}: python main.py lessons lists them.")
+        raise UserError.of("no lesson named {unknown}: python main.py lessons lists them.", unknown=", ".join(unknown))
     chosen = [known[name] for name in args.check] if args.check else lessons
+    lang = "zh_CN" if language() == "zh_CN" else "en"
     held_all = True
     for lesson in chosen:
-        outcome = run_lesson(lesson)
+        outcome = run_lesson(lesson, data_file=args.data_file or "")
         held_all = held_all and outcome.held
-        print(f"{lesson.number:>3} {lesson.id}: {lesson.claim['en']}")
+        print(f"{lesson.number:>3} {lesson.id}: {lesson.text(lesson.claim, lang)}")
+        for step in lesson.steps:
+            for line in outcome.readouts.get(step.id, []):
+                print(f"      {translated(line)}")
         for check in outcome.checks:
-            print(f"      {'held' if check.held else 'DID NOT HOLD'}: {check.text}")
-        print(f"      → {'the claim held' if outcome.held else 'the claim did not hold'}")
+            verdict = tr("held") if check.held else tr("DID NOT HOLD")
+            print(f"      {verdict}: {translated(check.text)}")
+        print("      → " + (tr("the claim held") if outcome.held else tr("the claim did not hold")))
     return 0 if held_all else EXIT_CLAIM_FAILED
 
 
@@ -931,7 +949,7 @@ def command_runs(args) -> int:
 
     history = RunHistory(Path(args.runs_dir).expanduser() if args.runs_dir else None)
     if args.runs_dir and not history.root.is_dir():
-        raise UserError(f"{history.root} is not a folder.")
+        raise UserError.of("{root} is not a folder.", root=history.root)
     records = history.runs(args.dataset)
     if not records:
         which = f" on {args.dataset}" if args.dataset else ""
@@ -959,7 +977,20 @@ def command_list_devices() -> int:
 
 
 def run_cli(argv: list[str]) -> int:
-    """Runs the command line; returns the exit status. Bad input: status 2, one ``error:`` line."""
+    """Runs the command line; returns the exit status. Bad input: status 2, one ``error:`` line.
+
+    Its sentences are in the language `models.language.language_from_environment` chooses
+    (``KERAS_TRAINER_LANGUAGE``, else the system's); the one in use before is restored after.
+    """
+    previous = language()
+    set_language(language_from_environment())
+    try:
+        return _run_cli(argv)
+    finally:
+        set_language(previous)
+
+
+def _run_cli(argv: list[str]) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         args = build_parser().parse_args(argv)
@@ -980,14 +1011,14 @@ def run_cli(argv: list[str]) -> int:
             return command_list_datasets()
         return command_list_devices()
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {translated(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # the output went to a reader that stopped (| head): nothing more to say
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt as error:
-        print("error: interrupted.", file=sys.stderr)
+        print("error: " + tr("interrupted."), file=sys.stderr)
         return 128 + getattr(error, "signum", signal.SIGINT)
     except Exception as error:  # a bug of ours: still one line, with the way to see more
         if os.environ.get("KERAS_TRAINER_DEBUG"):

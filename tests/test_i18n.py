@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKING_CALLS = {"tr": (0,), "_field_label": (0,), "_plural": (1, 2), "_action": (1, 4)}
 
 
-def _literal_arguments(path: Path) -> set[str]:
+def _literal_arguments(path: Path, calls: dict = MARKING_CALLS) -> set[str]:
     texts = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call):
             continue
         name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-        for position in MARKING_CALLS.get(name, ()):
+        for position in calls.get(name, ()):
             if position < len(node.args) and isinstance(node.args[position], ast.Constant):
                 value = node.args[position].value
                 if isinstance(value, str):
@@ -40,8 +40,13 @@ def _strings(node: ast.AST, assigned: dict[str, list[ast.AST]]) -> set[str]:
     return set()
 
 
+# The engine's sentences: `Text(...)`, `Text.of(...)`, `UserError(...)` and `UserError.of(...)` (and its
+# `TrainingFailed`), whose templates the window and the command line translate.
+SENTENCE_CLASSES = {"Text", "UserError", "TrainingFailed"}
+
+
 def _text_templates(path: Path) -> set[str]:
-    """The templates of the diagnosis's `Text.of(...)` and `Text(...)` calls, which the window translates."""
+    """The templates of a module's `Text`/`UserError` calls (see `SENTENCE_CLASSES`), which are translated."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assigned: dict[str, list[ast.AST]] = {}
     for node in ast.walk(tree):
@@ -54,9 +59,9 @@ def _text_templates(path: Path) -> set[str]:
         if not isinstance(node, ast.Call) or not node.args:
             continue
         func = node.func
-        if (isinstance(func, ast.Name) and func.id == "Text") or (
+        if (isinstance(func, ast.Name) and func.id in SENTENCE_CLASSES) or (
                 isinstance(func, ast.Attribute) and func.attr == "of"
-                and isinstance(func.value, ast.Name) and func.value.id == "Text"):
+                and isinstance(func.value, ast.Name) and func.value.id in SENTENCE_CLASSES):
             texts |= _strings(node.args[0], assigned)
     return texts
 
@@ -99,15 +104,30 @@ def translatable_texts() -> set[str]:
     from models.diagnosis import findings, repair
 
     texts |= set(findings.TITLES.values()) | set(repair.FIGURE_NAMES.values())  # a finding's title, a figure's name
-    for path in sorted((ROOT / "models" / "diagnosis").glob("*.py")):
-        texts |= _text_templates(path)  # a finding's evidence, cause and remedies, shown with `Text.translated(tr)`
+    # The report's words: `models.saving.report` takes the window's translation as ``translate`` (``t``).
+    texts |= _literal_arguments(ROOT / "models" / "saving" / "report.py", {"t": (0,), "translate": (0,)})
+    from models.saving import report
+
+    texts |= set(report.AVERAGES)
+    from models import lessons
+
+    texts |= {title for titles in lessons.FIGURE_TITLES.values()  # a lesson's figures, as its page names them
+              for title in ((titles,) if isinstance(titles, str) else titles)}
+    for path in engine_files():
+        texts |= _text_templates(path)  # findings, errors and other sentences, shown with `Text.translated(tr)`
+    texts |= _literal_arguments(ROOT / "cli.py")  # the command line's own sentences
     # Names kept as they are in every language: Keras's own words and symbols; and patterns of values
     # and symbols only, such as "{figure} {before} → {after}" (the names in braces are not words).
     return {text for text in texts if text and re.search("[A-Za-z]", re.sub(r"\{\w*\}", "", text))
             and text not in KEPT_AS_IS}
 
 
-KEPT_AS_IS = {"SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Nadam", "Huber", "MAE", "L1", "L2", "CPU",
+def engine_files() -> list[Path]:
+    """The engine's modules (and the command line's), whose sentences are `Text` and `UserError`."""
+    return sorted((ROOT / "models").rglob("*.py")) + sorted((ROOT / "datasets").rglob("*.py")) + [ROOT / "cli.py"]
+
+
+KEPT_AS_IS = {"{layers} + BN", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Nadam", "Huber", "MAE", "L1", "L2", "CPU",
               "ONNX", "TensorFlow Lite", "AMSGrad", "MNIST", "Nesterov", "Sigmoid", "Softmax"}
 
 
@@ -127,7 +147,8 @@ def test_every_text_has_a_chinese_translation_and_no_translation_is_stale():
     wanted = translatable_texts()
     missing = sorted(wanted - set(table))
     assert not missing, "no Chinese for:\n" + "\n".join(missing)
-    stale = sorted(set(table) - wanted - KEPT_AS_IS)
+    # A pattern of values only ("{reason}.") needs no translation, but may have one: Chinese ends with "。".
+    stale = sorted(text for text in set(table) - wanted - KEPT_AS_IS if re.search("[A-Za-z]", re.sub(r"\{\w*\}", "", text)))
     assert not stale, "translations of texts the window no longer shows:\n" + "\n".join(stale)
 
 
@@ -179,3 +200,70 @@ def test_choosing_a_language_saves_it_for_the_next_start(qtbot, make_window, tin
 def test_the_table_is_valid_json_in_utf8():
     raw = (ROOT / "resources" / "i18n" / "zh_CN.json").read_bytes()
     assert isinstance(json.loads(raw.decode("utf-8")), dict)
+
+
+def test_every_engine_error_is_a_template_not_an_english_sentence():
+    """A ``UserError(f"...")`` would be English in every language: the engine builds its errors from templates."""
+    found = []
+    for path in engine_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SENTENCE_CLASSES
+                    and node.args and isinstance(node.args[0], ast.JoinedStr)):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, "f-strings where a template belongs:\n" + "\n".join(found)
+
+
+def test_a_csv_error_reads_in_chinese_in_the_window_and_in_english_as_text(tmp_path, chinese):
+    from datasets.choice import DatasetChoice
+    from datasets.csv_table import load_csv
+    from models.errors import UserError
+
+    path = tmp_path / "empty.csv"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        load_csv(DatasetChoice(name="csv", data_file=str(path), target="y"))
+    assert str(caught.value) == "The CSV file 'empty.csv' is empty; choose a file with a header and rows."
+    shown = i18n.error_text(caught.value)
+    assert "empty.csv" in shown and re.search("[\u4e00-\u9fff]", shown) and "choose" not in shown
+    assert i18n.error_text(ValueError("plain")) == "plain"  # anything else as it is
+
+
+def test_a_nested_sentence_is_translated_with_the_sentence_around_it(chinese):
+    from models.errors import UserError
+    from models.text import Text
+
+    inner = UserError.of("there is no project file at {path}.", path="/p.json")
+    outer = Text.of("{dimension}: {error}", dimension="lr", error=inner)
+    assert str(outer) == "lr: there is no project file at /p.json."
+    assert i18n.error_text(outer) == "lr: " + i18n.tr("there is no project file at {path}.", path="/p.json")
+    assert i18n.error_text(outer) != str(outer)
+
+
+def test_an_error_keeps_its_template_through_pickling():
+    import pickle
+
+    from models.errors import UserError
+
+    error = pickle.loads(pickle.dumps(UserError.of("there is no run folder at {folder}.", folder="/r")))
+    assert str(error) == "there is no run folder at /r." and error.text.template == "there is no run folder at {folder}."
+
+
+@pytest.mark.parametrize(("language", "expected"), [("zh_CN", "无法扫描"), ("en", "error: cannot sweep 'nonsense': ")])
+def test_the_command_line_speaks_the_chosen_language(capsys, monkeypatch, language, expected):
+    from cli import run_cli
+
+    monkeypatch.setenv("KERAS_TRAINER_LANGUAGE", language)
+    assert run_cli(["sweep", "--dataset", "xor", "--param", "nonsense", "--values", "1,2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err
+    assert i18n.language() == i18n.ENGLISH  # the command line leaves the language as it found it
+
+
+def test_the_command_line_takes_the_system_language_when_none_is_set(monkeypatch):
+    from models import language
+
+    monkeypatch.delenv("KERAS_TRAINER_LANGUAGE", raising=False)
+    monkeypatch.setattr(language, "system_locale", lambda: "zh_CN.UTF-8")
+    assert language.language_from_environment() == language.CHINESE
+    monkeypatch.setattr(language, "system_locale", lambda: "en_US")
+    assert language.language_from_environment() == language.ENGLISH

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from cli import run_cli
@@ -14,15 +15,49 @@ LESSONS, PROBLEMS = load_lessons()
 
 def test_the_lessons_shipped_all_load_with_both_languages():
     assert PROBLEMS == []
-    assert [lesson.id for lesson in LESSONS] == ["activations", "dying_relu", "overfitting", "batch_norm", "optimizers"]
+    assert [lesson.number for lesson in LESSONS] == list(range(1, 16))
     for lesson in LESSONS:
         assert set(lesson.page) == {"en", "zh_CN"} and all(lesson.page["zh_CN"].values())
 
 
+@pytest.fixture(scope="module")
+def digits_as_mnist(tmp_path_factory):
+    """scikit-learn's 1,797 handwritten digits drawn at MNIST's 28×28 and saved as Keras's mnist.npz:
+    the lesson's local-file route, since CI cannot download MNIST."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.pad(np.kron(digits.images, np.ones((3, 3))), ((0, 0), (2, 2), (2, 2)))
+    images = (images / 16 * 255).astype(np.uint8)
+    labels = digits.target.astype(np.uint8)
+    path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(path, x_train=images[:1500], y_train=labels[:1500], x_test=images[1500:], y_test=labels[1500:])
+    return str(path)
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
-def test_each_lessons_claim_holds(lesson):
-    outcome = run_lesson(lesson)
+def test_each_lessons_claim_holds(lesson, request):
+    data_file = request.getfixturevalue("digits_as_mnist") if lesson.id == "mnist" else ""
+    outcome = run_lesson(lesson, data_file=data_file)
     assert outcome.held, [check.text for check in outcome.checks if not check.held]
+
+
+def test_the_linear_regression_lesson_prints_the_trained_and_the_closed_form_w_and_b():
+    outcome = run_lesson(next(lesson for lesson in LESSONS if lesson.id == "linear_regression"))
+    trained, closed = [line for line in outcome.readouts["sgd"] if " w = " in line]
+    assert "w = [1.99" in trained or "w = [2.00" in trained
+    weights = [float(part.strip(" ],")) for part in closed.split("w = [")[1].split("]")[0].split(",")]
+    assert weights == pytest.approx([2.0, -3.4], abs=0.01)  # D2L's true w, found by (XᵀX)⁻¹Xᵀy
+
+
+def test_a_sweep_step_names_each_run_by_its_value_and_a_check_reads_them():
+    lesson = next(lesson for lesson in LESSONS if lesson.id == "learning_rate_batch")
+    step = lesson.steps[0]
+    assert [name for name, _ in step.sweep_points()] == ["lr@0.0001", "lr@0.001", "lr@0.01", "lr@0.1", "lr@1"]
+    data = json.loads(lesson.path.read_text(encoding="utf-8"))
+    data["claim"]["checks"].append({"compare": ["lr@0.5", "loss", "<", 1]})
+    with pytest.raises(UserError, match="a compare check reads"):
+        lesson_from_dict(data)  # no run of the sweep has that value
 
 
 def test_the_activations_lesson_shows_the_gradient_vanish_only_with_sigmoid():
@@ -45,6 +80,11 @@ def lesson_data():
     (lambda data: data["claim"]["checks"].append({"fires": ["nobody", "underfitting"]}), "a fires or quiet check"),
     (lambda data: data["steps"][1]["changes"].update(optimizer="telepathy"), "optimizer"),
     (lambda data: data.update(steps=[]), "no steps"),
+    (lambda data: data["steps"][0].update(sweep={"param": "lr"}), "sweep needs a param and a list of values"),
+    (lambda data: data["steps"][0].update(sweep={"param": "happiness", "values": [1]}), "happiness"),
+    (lambda data: data["steps"][0].update(kfold="five"), "kfold is a number of folds"),
+    (lambda data: data["steps"][0].update(search={"space": "lr=0..1:log"}), "log"),
+    (lambda data: data["steps"][0].update(show=["mood"]), "show lists figures"),
 ])
 def test_a_faulty_lesson_is_refused_with_a_sentence(spoil, words):
     data = lesson_data()
@@ -64,9 +104,16 @@ def test_a_faulty_file_among_the_lessons_is_named_and_the_others_still_load(tmp_
 def test_the_lessons_command_lists_them_and_checks_a_claim(capsys):
     assert run_cli(["lessons"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert listed[0].split()[:2] == ["4", "activations"] and "激活函数" in listed[0]
-    assert run_cli(["lessons", "--check", "optimizers"]) == 0
+    assert listed[0].split()[:2] == ["1", "linear_regression"] and "线性回归" in listed[0] and len(listed) == 15
+    assert run_cli(["lessons", "--check", "softmax_iris"]) == 0
     out = capsys.readouterr().out
-    assert "held: adam loss" in out and "the claim held" in out
+    assert "held: softmax: test accuracy 1 >= 0.9" in out and "the claim held" in out
     assert run_cli(["lessons", "--check", "nonsense"]) == 2
     assert "no lesson named nonsense" in capsys.readouterr().err
+
+
+def test_the_lessons_command_takes_a_local_data_file_and_speaks_chinese(capsys, monkeypatch, digits_as_mnist):
+    monkeypatch.setenv("KERAS_TRAINER_LANGUAGE", "zh_CN")
+    assert run_cli(["lessons", "--check", "mnist", "--data-file", digits_as_mnist]) == 0
+    out = capsys.readouterr().out
+    assert "Dense(512, relu) 加 softmax" in out and "成立: recipe: 测试准确率" in out and "→ 结论成立" in out
