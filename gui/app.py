@@ -21,6 +21,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--train-epochs", type=int, default=0, metavar="N", help="with --screenshot: train N epochs first")
     parser.add_argument("--view", default="window", choices=SCREENSHOT_VIEWS,
                         help="with --screenshot: draw only this view (default: the whole window)")
+    parser.add_argument("--lesson", metavar="ID", default="",
+                        help="with --screenshot --view lessons: open this lesson and run its steps in the window first "
+                             "(python main.py lessons lists the ids)")
     from cli import add_network_and_training_arguments
 
     # The same network and training flags as `train`, applied to the project the window opens with.
@@ -50,7 +53,6 @@ _TABBED_VIEWS = {
     "surface": ("chart_tabs", "inside.surface_page", "chart_tabs"),
     "sweep": ("chart_tabs", "sweep", "chart_tabs"),
     "search": ("chart_tabs", "search", "chart_tabs"),
-    "lessons": ("bottom_tabs", "experiments.lessons", "bottom_tabs"),
 }
 
 
@@ -67,6 +69,9 @@ def _view_widget(window, name: str):
         return getattr(window, drawn)
     if name == "activations":
         return _activation_explorer(window)
+    if name == "lessons":
+        window.experiments.show_lessons()  # the panel docked beside the charts: the whole window shows both
+        return window
     return {"network": window.network_editor}.get(name, window)
 
 
@@ -76,6 +81,30 @@ def _overlay_newest_runs(window, count: int = 3) -> None:
     window.history.refresh()
     window.history.select_runs([record.name for record in window.history.shown_records()[:count]])
     window.history.overlay_selected()
+
+
+def _run_lesson_steps(app, window, lesson_id: str) -> None:
+    """Opens the lesson and runs each of its steps in the window, as a learner presses them, then overlays them."""
+    from PySide6.QtCore import QEventLoop
+
+    view = window.experiments.lessons
+    ids = [lesson.id for lesson in view.lessons]
+    if lesson_id not in ids:
+        print(f"note: no lesson named {lesson_id}: python main.py lessons lists them.", file=sys.stderr)
+        return
+    view.chooser.setCurrentIndex(ids.index(lesson_id) + 1)
+    window.experiments.show_lessons()
+
+    def busy() -> bool:
+        return (window.job is not None or window.experiments.running or window.data_loading
+                or window.experiments.lesson_steps.waiting)
+
+    for step in view.lesson.steps:
+        view.train_step(step)
+        deadline = time.monotonic() + 1800
+        while busy() and time.monotonic() < deadline:
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 100)
+    view.overlay_steps()
 
 
 def _activation_explorer(window):
@@ -303,7 +332,7 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get("KERAS_TRAINER_STARTUP_REPORT"):
         _report_startup_when_ready(app, window, tensorflow)
     if args.screenshot:
-        return _take_screenshot(app, window, args.screenshot, args.train_epochs, args.view)
+        return _take_screenshot(app, window, args.screenshot, args.train_epochs, args.view, args.lesson)
     return app.exec()
 
 
@@ -351,7 +380,7 @@ def _quiet_harmless_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
-def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -> int:
+def _take_screenshot(app, window, out: str, epochs: int, view: str = "window", lesson: str = "") -> int:
     """Waits for the data (and N epochs of training), then saves the window as a PNG."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -380,6 +409,8 @@ def _take_screenshot(app, window, out: str, epochs: int, view: str = "window") -
         window.wait_for_jobs()
     if view == "history":
         _overlay_newest_runs(window)
+    if view == "lessons" and lesson:
+        _run_lesson_steps(app, window, lesson)
     if view == "search" and window.dataset is not None:
         window.chart_tabs.setCurrentWidget(window.search)  # the learning rate and the first layer's width
         window.search.trials_spin.setValue(12)

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
+
 from gui.history_view import HistoryView
-from gui.i18n import tr
+from gui.i18n import error_text, tr
+from gui.lesson_steps import LessonSteps
 from gui.lessons_view import LessonsView
 from gui.run_overlays import OverlaidRun, RunOverlays
 from gui.search_view import SearchView
 from gui.settings import runs_dir
 from gui.sweep_view import SweepView
+
+START_PAGE_SHOWN = "lessons/start_page_shown"  # the settings' note that the first launch is over
 
 
 class Experiments:
@@ -31,7 +37,7 @@ class Experiments:
         self.search = SearchView(context, lambda: self._may_start(self.sweep), runs_dir)
         self.lessons = LessonsView(context, lambda: self._may_start(self.sweep) and not self.search.running, runs_dir)
         window.bottom_tabs.addTab(self.history, tr("History"))
-        window.bottom_tabs.addTab(self.lessons, tr("Lessons"))
+        self.lessons_dock = self._lessons_dock()
         window.chart_tabs.addTab(self.sweep, tr("Sweep"))
         window.chart_tabs.addTab(self.search, tr("Search"))
 
@@ -43,7 +49,7 @@ class Experiments:
             lambda project, run: window.record_edit(project, tr("Use the settings of {run}", run=run)))
         self.search.apply_requested.connect(self._apply_search_result)
         self.search.show_run_requested.connect(self.show_run)
-        self.lessons.step_requested.connect(self._train_lesson_step)
+        self.lesson_steps = LessonSteps(self)
         for view in (history, self.sweep, self.search, self.lessons):
             view.message.connect(window.show_message)
         for view in (self.sweep, self.search, self.lessons):
@@ -70,16 +76,25 @@ class Experiments:
         """Whether a sweep, a search or a lesson's check is training."""
         return self.sweep.running or self.search.running or self.lessons.running
 
-    def _train_lesson_step(self, project, name: str) -> None:
-        if self.window.job is not None or self.running:
-            self.window.show_message(self.busy_sentence())
-            return
-        self.window.record_edit(project, name)
-        self.window.train_when_data_ready()
+    def _lessons_dock(self) -> QDockWidget:
+        """The Lessons panel, docked beside the charts so a lesson's page stays in view while its steps train;
+        open on the first launch (on its start page), then when Help ▸ Lessons asks."""
+        window = self.window
+        dock = QDockWidget(tr("Lessons"), window)
+        dock.setObjectName("lessons")
+        dock.setWidget(self.lessons)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        first_launch = window.settings.value(START_PAGE_SHOWN) is None
+        dock.setVisible(first_launch)
+        if first_launch:
+            window.settings.set_value(START_PAGE_SHOWN, 1)
+            window.settings.sync()
+        return dock
 
     def show_lessons(self) -> None:
-        """Help ▸ Lessons: the Lessons tab in front."""
-        self.window.bottom_tabs.setCurrentWidget(self.lessons)
+        """Help ▸ Lessons: the Lessons panel, shown and in front."""
+        self.lessons_dock.show()
+        self.lessons_dock.raise_()
 
     def busy_sentence(self) -> str:
         return tr("A sweep, a search or a lesson is training: stop it in its tab, or wait for it to end.")
@@ -95,7 +110,7 @@ class Experiments:
             project = apply_params(self.window.project, params)
             project.check_values()
         except UserError as error:
-            self.window.show_message(tr("The best settings do not fit the project as it is now: {error}", error=error))
+            self.window.show_message(tr("The best settings do not fit the project as it is now: {error}", error=error_text(error)))
             return
         self.window.record_edit(project, tr("Apply the search's best settings"))
 

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from gui.charts import TEXT_COLOR, TRAINING_COLOR, VALIDATION_COLOR, style_axes
 from gui.experiment_view import ExperimentView, SortedItem
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from models.errors import UserError
 
 # The settings offered, with the range each starts with: (name, from, to, log, used at first).
@@ -103,7 +103,7 @@ class SearchJob(QThread):
                                    "best_run": study.best_trial.user_attrs.get("run_dir", "") if complete else "",
                                    "ran": len(outcomes), "study": study.study_name})
         except (UserError, TrainingFailed) as error:
-            self.failed.emit(str(error))
+            self.failed.emit(error_text(error))
         except Exception as error:  # a bug of ours, or the database's: a sentence, never a crash
             self.failed.emit(tr("the search failed unexpectedly ({error})", error=f"{type(error).__name__}: {error}"))
 
@@ -310,6 +310,29 @@ class SearchView(ExperimentView):
                           minutes * 60.0 if minutes else None, 5, name).check()
 
     # ------------------------------------------------------------ running
+    def start_with(self, space: str, trials: int, objective: str = "auto", study_name: str = "") -> bool:
+        """Sets the ranges from ``space`` (the search command's ``--space``), the trials, the objective and
+        the study's name (a new study each time, for a lesson), and starts; a sentence (and `False`) when
+        it cannot."""
+        from models.experiments.search import parse_space
+
+        try:
+            dimensions = parse_space(space)
+        except UserError as error:
+            self.say(error_text(error))
+            return False
+        known = {name for name, *_ in self.rows}
+        missing = [dimension.name for dimension in dimensions if dimension.name not in known]
+        if missing:
+            self.say(tr("The Search tab has no row for {names}.", names=", ".join(missing)))
+            return False
+        self.set_space({dimension.name: ("|".join(dimension.choices) if dimension.choices else f"{dimension.low:g}",
+                                         f"{dimension.high:g}", dimension.log) for dimension in dimensions})
+        self.trials_spin.setValue(int(trials))
+        self.objective_choice.setCurrentIndex(max(0, self.objective_choice.findData(objective)))
+        self.study_field.setText(study_name)
+        return self.start()
+
     def start(self) -> bool:
         """Starts the search; a sentence (and `False`) when it cannot."""
         context = self.ready(tr("A search starts when the data set has loaded and no run is training."))
@@ -322,7 +345,7 @@ class SearchView(ExperimentView):
             plan = self.plan(project)
             metric = resolve_output(project, dataset.task, dataset.n_classes).metric
         except UserError as error:
-            self.say(str(error))
+            self.say(error_text(error))
             return False
         self._clear()
         from models.experiments.search import direction_of, resolved_objective

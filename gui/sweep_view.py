@@ -32,7 +32,7 @@ from gui.charts import (
     style_axes,
 )
 from gui.experiment_view import ExperimentView
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from models.errors import UserError
 from models.experiments.sweep import SweepParam, apply_value, param_slug, parse_values
 
@@ -85,7 +85,7 @@ class SweepJob(QThread):
                               runs_root=self.runs_root, stamp=stamp, run=one_run, on_point=self.point_done.emit,
                               stopped=self.stop_request.is_set)
         except (UserError, TrainingFailed) as error:
-            self.failed.emit(str(error))
+            self.failed.emit(error_text(error))
         except Exception as error:  # a bug of ours: a sentence, never a crash
             self.failed.emit(tr("the sweep failed unexpectedly ({error})", error=f"{type(error).__name__}: {error}"))
         else:
@@ -180,6 +180,19 @@ class SweepView(ExperimentView):
             self.values_field.setText(SUGGESTED_VALUES[param.name])
 
     # ------------------------------------------------------------ running
+    def start_with(self, param_text: str, values: list) -> bool:
+        """Chooses the setting ``param_text`` (``lr``, ``units:1`` …) and ``values``, and starts (a lesson's step)."""
+        from models.experiments.sweep import parse_param
+
+        self.follow_project(self.context()[0])
+        index = self._index_of(parse_param(param_text))
+        if index < 0:
+            self.say(tr("The sweep cannot vary {param} in this network.", param=param_text))
+            return False
+        self.setting_choice.setCurrentIndex(index)
+        self.values_field.setText(",".join(f"{float(value):g}" for value in values))
+        return self.start()
+
     def start(self) -> bool:
         """Starts the sweep of the chosen setting; a sentence (and `False`) when it cannot start."""
         context = self.ready(tr("A sweep starts when the data set has loaded and no run is training."))
@@ -192,7 +205,7 @@ class SweepView(ExperimentView):
             for value in values:
                 apply_value(project, param, value).validate()
         except UserError as error:
-            self.say(str(error))
+            self.say(error_text(error))
             return False
         root = self.runs_root()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
