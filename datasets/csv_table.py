@@ -56,6 +56,7 @@ from datasets.csv_text import (
 from datasets.inputs import InputFeature, number_inputs, one_hot_inputs
 from datasets.unsplit import UnsplitData
 from models.errors import UserError
+from models.text import Text
 
 MAX_NUMERIC_CLASSES = 20
 MAX_TEXT_VALUES = 50
@@ -110,8 +111,8 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise UserError.of("'{name}' has a header but no rows of data; choose a file with at least a few rows.",
                            name=path.name)
     notes = [
-        f"Read {len(table)} rows and {len(table.columns)} columns "
-        f"({encoding}, {DELIMITER_NAMES[delimiter]}-separated)."
+        Text.of("Read {rows} rows and {columns} columns ({encoding}, {separator}-separated).",
+                rows=len(table), columns=len(table.columns), encoding=encoding, separator=DELIMITER_NAMES[delimiter])
     ]
     notes += _read_numbers_in_text(table, decimal_comma=delimiter != ",")
     _infinities_as_missing(table, text, delimiter)
@@ -191,10 +192,8 @@ def _read_numbers_in_text(table: pd.DataFrame, decimal_comma: bool) -> list[str]
         table[name] = numbers
         if n_stray:
             examples = ", ".join(repr(str(word)) for word in text[stray].unique()[:3])
-            notes.append(
-                f"'{name}' was read as numbers; its {n_stray} value(s) that are not numbers "
-                f"(such as {examples}) count as missing."
-            )
+            notes.append(Text.of("'{name}' was read as numbers; its {count} value(s) that are not numbers "
+                                 "(such as {examples}) count as missing.", name=name, count=n_stray, examples=examples))
     return notes
 
 
@@ -316,7 +315,7 @@ def _find_target(table: pd.DataFrame, wanted: str, file_name: str) -> str:
         return by_case[0]
     listed = ", ".join(repr(name) for name in table.columns[:_LISTED_COLUMNS])
     more = (
-        f" and {len(table.columns) - _LISTED_COLUMNS} more"
+        Text.of(" and {count} more", count=len(table.columns) - _LISTED_COLUMNS)
         if len(table.columns) > _LISTED_COLUMNS
         else ""
     )
@@ -366,7 +365,7 @@ def _check_classes(name: str, class_names: list[str], n_rows: int, numbers: bool
                        name=name, classes=len(class_names), n_rows=n_rows)
 
 
-def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, str]:
+def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, Text]:
     """The task for this target column and the note that says why.
 
     Args:
@@ -378,30 +377,30 @@ def _choose_task(target: pd.Series, name: str, wanted: str) -> tuple[str, str]:
         UserError: when regression is asked of a column of text or true/false values.
     """
     if _is_text(target) or pd.api.types.is_bool_dtype(target):
-        holds = "text" if _is_text(target) else "true/false values"
+        holds = Text("text" if _is_text(target) else "true/false values")
         if wanted == REGRESSION:
             raise UserError.of("The target column '{name}' cannot be a regression because the column holds {holds}, "
                                "not numbers; choose classification, or a column of numbers.", name=name, holds=holds)
-        return CLASSIFICATION, f"Task: classification, because '{name}' holds {holds}."
+        return CLASSIFICATION, Text.of("Task: classification, because '{name}' holds {holds}.", name=name, holds=holds)
     if wanted == CLASSIFICATION:
-        return CLASSIFICATION, f"Task: classification, as chosen; each value of '{name}' is a class."
+        return CLASSIFICATION, Text.of("Task: classification, as chosen; each value of '{name}' is a class.", name=name)
     if wanted == REGRESSION:
-        return REGRESSION, f"Task: regression, as chosen; '{name}' is predicted as a number."
+        return REGRESSION, Text.of("Task: regression, as chosen; '{name}' is predicted as a number.", name=name)
     numbers = _as_numbers(target)
     n_values = int(pd.Series(numbers + 0.0).nunique())
     whole = bool(np.all(numbers == np.round(numbers)))
     if whole and n_values <= MAX_NUMERIC_CLASSES:
-        return CLASSIFICATION, (
-            f"Task: classification, because '{name}' holds {n_values} different whole numbers "
-            f"(at most {MAX_NUMERIC_CLASSES} count as classes); choose regression "
-            "(the Task setting, or --task regression) to predict it as a number."
-        )
-    why = f"Task: regression, because '{name}' holds numbers with {n_values:,} different values"
-    if not whole:
-        why += " (not all whole numbers)"
+        return CLASSIFICATION, Text.of(
+            "Task: classification, because '{name}' holds {count} different whole numbers (at most {most} count as "
+            "classes); choose regression (the Task setting, or --task regression) to predict it as a number.",
+            name=name, count=n_values, most=MAX_NUMERIC_CLASSES)
+    values = {"name": name, "count": f"{n_values:,}", "not_whole": "" if whole else Text(" (not all whole numbers)")}
     if _can_be_classes(n_values, len(target)):
-        return REGRESSION, why + "; choose classification (the Task setting, or --task classification) to treat each value as a class."
-    return REGRESSION, why + "."
+        return REGRESSION, Text.of("Task: regression, because '{name}' holds numbers with {count} different values"
+                                   "{not_whole}; choose classification (the Task setting, or --task classification) "
+                                   "to treat each value as a class.", **values)
+    return REGRESSION, Text.of("Task: regression, because '{name}' holds numbers with {count} different values"
+                               "{not_whole}.", **values)
 
 
 def _regression_target(target: pd.Series, name: str) -> np.ndarray:
@@ -438,30 +437,28 @@ def _check_number_range(table: pd.DataFrame, features: list[str]) -> None:
 
 
 def _shown_number(value: float) -> str:
-    return f"{value:g}" if np.isfinite(value) else "a number too large for any computer (such as 1e400)"
+    return f"{value:g}" if np.isfinite(value) else Text("a number too large for any computer (such as 1e400)")
 
 
 def _row_label(index: int) -> str:
     """How a row is named to the user: its place among the file's rows of data."""
-    return f"row {int(index) + 1} (counting data rows below the header)"
+    return Text.of("row {row} (counting data rows below the header)", row=int(index) + 1)
 
 
 # ---------------------------------------------------------------- features
 
 
-def _skip_reason(name: str, column: pd.Series) -> str | None:
+def _skip_reason(name: str, column: pd.Series) -> Text | None:
     """Why a feature column cannot be used, or None when it can."""
     present = int((~_is_missing(column)).sum())
     if present == 0:
-        return f"'{name}' was skipped because it is empty."
+        return Text.of("'{name}' was skipped because it is empty.", name=name)
     if not _is_text(column):
         return None
     distinct = _clean_text(column).nunique()
     if distinct > MAX_TEXT_VALUES or (distinct > 10 and distinct > present / 2):
-        return (
-            f"'{name}' was skipped because its text has {distinct} different values, "
-            "too many to encode (names or ids tell the model nothing general)."
-        )
+        return Text.of("'{name}' was skipped because its text has {count} different values, too many to encode "
+                       "(names or ids tell the model nothing general).", name=name, count=distinct)
     return None
 
 
@@ -472,12 +469,12 @@ def _feature_column(name: str, column: pd.Series) -> NumericColumn | TextColumn:
     return NumericColumn(name, _as_numbers(column))
 
 
-def _choose_features(table: pd.DataFrame, target: str, exclude=()) -> tuple[list[str], list[str]]:
+def _choose_features(table: pd.DataFrame, target: str, exclude=()) -> tuple[list[str], list[Text]]:
     """Names of the usable feature columns, and notes about the skipped ones."""
     used, notes = [], []
     left_out = [name for name in table.columns if name in exclude and name != target]
     if left_out:
-        notes.append(f"Left out as the project asks: {', '.join(repr(name) for name in left_out)}.")
+        notes.append(Text.of("Left out as the project asks: {names}.", names=", ".join(repr(name) for name in left_out)))
     for name in table.columns:
         if name == target or name in left_out:
             continue
@@ -487,7 +484,7 @@ def _choose_features(table: pd.DataFrame, target: str, exclude=()) -> tuple[list
         else:
             used.append(name)
     if not used:
-        detail = " " + " ".join(notes) if notes else ""
+        detail = Text.of(" {notes}", notes=Text.joined(notes)) if notes else ""
         raise UserError.of("No column is left to learn '{target}' from.{detail} Choose a file with at least one "
                            "other column of numbers or short text.", target=target, detail=detail)
     return used, notes
@@ -515,13 +512,14 @@ def _is_missing(column: pd.Series) -> np.ndarray:
     return (_clean_text(column) if _is_text(column) else column).isna().to_numpy()
 
 
-def _drop_missing_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]:
+def _drop_missing_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[Text]]:
     missing = _is_missing(table[target])
     if not missing.any():
         return table, []
     if missing.all():
         raise UserError.of("The target column '{target}' has no values; choose another column.", target=target)
-    note = f"Dropped {int(missing.sum())} row(s) with no value in the target column '{target}'."
+    note = Text.of("Dropped {count} row(s) with no value in the target column '{target}'.",
+                   count=int(missing.sum()), target=target)
     return table.loc[~missing], [note]
 
 
@@ -531,7 +529,7 @@ def _missing_mask(table: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 def _handle_missing(
     table: pd.DataFrame, features: list[str], how: str
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[Text]]:
     """Drops rows with missing features (``"drop"``) or counts the values to fill (``"fill"``)."""
     missing = _missing_mask(table, features)
     per_column = missing.sum().sort_values(ascending=False)
@@ -540,18 +538,16 @@ def _handle_missing(
     worst = ", ".join(f"'{name}' ({int(count)})" for name, count in per_column.items() if count > 0)
     if how == "fill":
         return table, [
-            f"Filled {int(per_column.sum())} missing value(s) in {worst}: numbers with the training "
-            "rows' median, text with the training rows' most frequent value."
+            Text.of("Filled {count} missing value(s) in {worst}: numbers with the training rows' median, text with "
+                    "the training rows' most frequent value.", count=int(per_column.sum()), worst=worst)
         ]
     rows_missing = missing.any(axis=1).to_numpy()
     if rows_missing.all():
         raise UserError.of("Every row has a missing value (missing per column: {worst}), so dropping them leaves "
                            "nothing; choose 'fill' for missing values, or remove the emptiest columns from the file.",
                            worst=worst)
-    note = (
-        f"Dropped {int(rows_missing.sum())} of {len(table)} rows that had a missing value "
-        f"(missing per column: {worst}); choose 'fill' to keep them."
-    )
+    note = Text.of("Dropped {count} of {rows} rows that had a missing value (missing per column: {worst}); "
+                   "choose 'fill' to keep them.", count=int(rows_missing.sum()), rows=len(table), worst=worst)
     return table.loc[~rows_missing], [note]
 
 
@@ -592,10 +588,8 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
         y, class_names = _encode_classes(table[target])
         _check_classes(target, class_names, len(table), numbers=not _is_text(table[target]))
         for name in _answer_giving_columns(table, features, y):
-            notes.append(
-                f"'{name}' matches the target one to one, so a model can read the answer from "
-                "it; remove that column from the file for a fair test."
-            )
+            notes.append(Text.of("'{name}' matches the target one to one, so a model can read the answer from it; "
+                                 "remove that column from the file for a fair test.", name=name))
     else:
         y, class_names = _regression_target(table[target], target), []
 
@@ -612,18 +606,14 @@ def load_csv(choice: DatasetChoice) -> UnsplitData:
     )
 
 
-def _encoding_notes(columns: list[NumericColumn | TextColumn]) -> list[str]:
+def _encoding_notes(columns: list[NumericColumn | TextColumn]) -> list[Text]:
     text = [column.name for column in columns if isinstance(column, TextColumn)]
     numeric = [column.name for column in columns if isinstance(column, NumericColumn)]
     notes = []
     if numeric:
-        notes.append(
-            "Numeric columns keep their units; the model standardises them with the training rows' "
-            "mean and standard deviation."
-        )
+        notes.append(Text("Numeric columns keep their units; the model standardises them with the training rows' "
+                          "mean and standard deviation."))
     if text:
-        notes.append(
-            f"Text column(s) {', '.join(text)} became one 0/1 column per value "
-            "(values taken from the whole file)."
-        )
+        notes.append(Text.of("Text column(s) {names} became one 0/1 column per value (values taken from the whole "
+                             "file).", names=", ".join(text)))
     return notes

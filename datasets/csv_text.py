@@ -25,7 +25,8 @@ from models.saving.standalone_predict import (  # one reading of CSV text for tr
 )
 from models.text import Text
 
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# Sentences name the separator (a `Text`, so each language has its word for it).
+DELIMITER_NAMES = {",": Text("comma"), ";": Text("semicolon"), "\t": Text("tab"), "|": Text("pipe")}
 _SNIFF_CHARACTERS = 65536
 _SNIFF_LINES = 50
 
@@ -136,7 +137,7 @@ def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
         UserError: for binary bytes, or text that reads as none of these.
     """
     if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), Text("UTF-8 with BOM")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace"), "UTF-16"
     _check_not_binary(raw, path)

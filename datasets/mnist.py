@@ -327,9 +327,9 @@ def images_to_dataset(name: str, arrays: ImageArrays) -> Dataset:
         target_name="digit" if name == "mnist" else "clothing",
         image_shape=(height, width),
         notes=[
-            f"The official split of {len(x_train):,} training and {len(x_test):,} test images "
-            "is kept; the test fraction setting does not apply.",
-            "Pixels run from 0 to 255; the model divides them by 255 itself.",
+            Text.of("The official split of {train} training and {test} test images is kept; the test fraction "
+                    "setting does not apply.", train=f"{len(x_train):,}", test=f"{len(x_test):,}"),
+            Text("Pixels run from 0 to 255; the model divides them by 255 itself."),
         ],
         inputs=pixel_inputs(height * width, None, 255.0, standardize=False),
     )

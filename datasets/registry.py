@@ -18,6 +18,7 @@ import numpy as np
 from datasets.base import CLASSIFICATION, REGRESSION, Dataset
 from datasets.choice import DatasetChoice
 from models.errors import UserError
+from models.text import Text
 
 POINTS = "points"
 TABLE = "table"
@@ -224,7 +225,7 @@ def load_dataset(choice: DatasetChoice) -> Dataset:
     """
     problems = choice.problems()
     if problems:
-        raise UserError(" ".join(problems))
+        raise UserError(Text.joined(problems))
     dataset_info(choice.name)
     if choice.name in _PRESPLIT_LOADERS:
         return _loader(_PRESPLIT_LOADERS[choice.name])(choice)

@@ -19,6 +19,7 @@ from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
 from datasets.unsplit import ArrayFeatures, UnsplitData
 from models.errors import UserError
+from models.text import Text
 
 MAX_SAMPLES = 1_000_000
 POINT_FEATURES = ["x1", "x2"]
@@ -195,7 +196,7 @@ def load_linear(choice: DatasetChoice) -> UnsplitData:
         features=ArrayFeatures(x, list(POINT_FEATURES)),
         y=y,
         notes=[
-            "1000 rows of y = 2·x1 − 3.4·x2 + 4.2 plus noise of 0.01; the samples and "
-            "noise settings do not apply to this set."
+            Text("1000 rows of y = 2·x1 − 3.4·x2 + 4.2 plus noise of 0.01; the samples and "
+                 "noise settings do not apply to this set.")
         ],
     )

@@ -16,6 +16,7 @@ from datasets.base import CLASSIFICATION, REGRESSION
 from datasets.choice import DatasetChoice
 from datasets.unsplit import ArrayFeatures, UnsplitData
 from models.scikit_learn import datasets as sklearn_datasets
+from models.text import Text
 
 _CLASSIFICATION_LOADERS = {
     "iris": sklearn_datasets.load_iris,
@@ -49,8 +50,8 @@ def load_table(choice: DatasetChoice) -> UnsplitData:
     )
 
 
-_STANDARDISED = ("The model standardises each feature with the training rows' mean and standard deviation, "
-                 "so it takes values in their own units.")
+_STANDARDISED = Text("The model standardises each feature with the training rows' mean and standard deviation, "
+                     "so it takes values in their own units.")
 
 
 def _load_digits() -> UnsplitData:
@@ -64,8 +65,8 @@ def _load_digits() -> UnsplitData:
         target_name=_TARGET_NAMES["digits"],
         class_names=[str(n) for n in bunch.target_names],
         image_shape=(8, 8),
-        notes=["Pixels run from 0 to 16; the model standardises each with the training images' mean and "
-               "standard deviation for that pixel."],
+        notes=[Text("Pixels run from 0 to 16; the model standardises each with the training images' mean and "
+                    "standard deviation for that pixel.")],
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from datasets.base import CLASSIFICATION, Dataset
 from datasets.inputs import InputFeature, number_inputs, pixel_inputs
 from datasets.split import split_indices
+from models.text import Text
 
 
 class FeatureRows(Protocol):
@@ -100,10 +101,8 @@ class UnsplitData:
         y_type = np.int32 if classification else np.float32
         notes = list(self.notes)
         if classification and not parts.stratified:
-            notes.append(
-                "A class has too few rows to keep class shares equal in the training and "
-                "test sets, so the rows were split at random instead."
-            )
+            notes.append(Text("A class has too few rows to keep class shares equal in the training and "
+                              "test sets, so the rows were split at random instead."))
         return Dataset(
             name=name,
             task=self.task,

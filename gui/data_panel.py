@@ -37,7 +37,7 @@ from datasets.choice import (
 )
 from datasets.registry import DATASETS
 from gui.charts import TimedPlotWidget, paced_interval_ms
-from gui.i18n import tr
+from gui.i18n import error_text, tr
 from gui.panel import ProjectPanel
 from models.network.spec import Project
 
@@ -268,7 +268,7 @@ class DataPanel(ProjectPanel):
         else:
             lines.append(tr("Regression of <b>{target}</b> (mean {mean}, sd {sd}).", target=html.escape(dataset.target_name),
                             mean=f"{float(np.mean(dataset.y_train)):.4g}", sd=f"{float(np.std(dataset.y_train)):.4g}"))
-        lines += [f"<span style='color:#555'>{html.escape(note)}</span>" for note in dataset.notes]
+        lines += [f"<span style='color:#555'>{html.escape(error_text(note))}</span>" for note in dataset.notes]
         self.status.setText("<br>".join(lines))
 
     # ------------------------------------------------------------ editing
