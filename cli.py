@@ -423,7 +423,7 @@ def _load_data_and_catch_interrupts(project):
     import_tensorflow()
     dataset = load_dataset(project.dataset)
     for note in dataset.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {translated(note)}", file=sys.stderr)
     print(f"task: {dataset.task} ({dataset.summary()})")
     stop = StopRequest()
     _install_stop_on_interrupt(stop)
@@ -718,7 +718,7 @@ def _print_instruments(result) -> None:
     from models.instruments.readings import layer_table
 
     if result.instruments_error:
-        print(f"note: {result.instruments_error}", file=sys.stderr)
+        print(f"note: {translated(result.instruments_error)}", file=sys.stderr)
     if result.instruments:
         print("\n".join(layer_table(result.instruments[-1])))
 
@@ -918,8 +918,10 @@ def command_lessons(args) -> int:
 
     lessons, problems = load_lessons()
     for problem in problems:
-        print(f"note: not a lesson: {problem}", file=sys.stderr)
+        print(f"note: not a lesson: {translated(problem)}", file=sys.stderr)
     if args.check is None:
+        if args.data_file:
+            raise UserError("--data-file goes with --check: it is the data a lesson trains on.")
         for lesson in lessons:
             print(f"{lesson.number:>3}  {lesson.id:<14} {lesson.title['en']}  |  {lesson.title['zh_CN']}")
         return 0
@@ -928,6 +930,8 @@ def command_lessons(args) -> int:
     if unknown:
         raise UserError.of("no lesson named {unknown}: python main.py lessons lists them.", unknown=", ".join(unknown))
     chosen = [known[name] for name in args.check] if args.check else lessons
+    if args.data_file and not Path(args.data_file).expanduser().exists():
+        raise UserError.of("there is no file at {path}.", path=args.data_file)
     lang = "zh_CN" if language() == "zh_CN" else "en"
     held_all = True
     for lesson in chosen:

@@ -287,7 +287,9 @@ def run_gui(argv: list[str]) -> int:
     try:
         project, path = _initial_project(args)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        from gui.i18n import error_text
+
+        print(f"error: {error_text(error)}", file=sys.stderr)
         return 2
 
     missing = no_screen_problem() or missing_system_library()

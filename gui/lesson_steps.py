@@ -26,14 +26,17 @@ class LessonSteps:
         lessons.step_requested.connect(self.run_step)
         lessons.overlay_requested.connect(
             lambda runs: experiments.overlays.show([OverlaidRun(label, history) for label, history in runs]))
-        window.training_done.connect(
-            lambda outcome: lessons.step_finished(outcome, window.project, window.dataset))
+        # What the run trained with, not what the panels hold now (the data set may have changed since).
+        window.training_done.connect(lambda outcome: lessons.step_finished(outcome, *window._trained_with))
         window.dataset_ready.connect(self._data_ready)
         lessons.report_requested.connect(self.save_report)
 
     @property
     def waiting(self) -> bool:
-        """Whether a step waits for its data set to load before it starts."""
+        """Whether a step waits for its data set to load before it starts (not once the load failed)."""
+        if self._after_load is not None and not self.window.data_loading and self.window.dataset is None:
+            self._after_load = None
+            self.lessons.step_started(None)
         return self._after_load is not None
 
     def run_step(self, lesson, step) -> None:
@@ -47,7 +50,7 @@ class LessonSteps:
         if current.name == project.dataset.name and current.data_file and not project.dataset.data_file:
             project.dataset.data_file = current.data_file  # a local copy chosen in the Data panel (MNIST offline)
         window.record_edit(project, tr("Lesson step: {step}", step=step.label[page_language()]))
-        self.lessons.step_started(step)
+        self.lessons.step_started(step, window.project.copy())
         if step.kind == "run":
             start = window.train_when_data_ready
         elif step.kind == "kfold":
@@ -64,13 +67,17 @@ class LessonSteps:
         if step.kind == "run" or self.window.dataset is not None:
             self._after_load = None
             self._started(start())
+        elif not window.data_loading:  # the step's data set failed to load before
+            window.show_message(tr("The data set could not be loaded: see the Data tab."))
+            self._started(False)
         else:  # the step changed the data set, which loads in the background
             self._after_load = (start, window.project.dataset)
 
     def _data_ready(self, _dataset) -> None:
         waiting, self._after_load = self._after_load, None
-        if waiting is not None and waiting[1] == self.window.project.dataset:  # still the step's data set
-            self._started(waiting[0]())
+        if waiting is not None:
+            # The project may have moved on to another data set while this one loaded: then the step is off.
+            self._started(waiting[1] == self.window.project.dataset and waiting[0]())
 
     def _started(self, started: bool) -> None:
         if not started:  # refused (with a sentence): no run of the window's is the step's
@@ -83,7 +90,7 @@ class LessonSteps:
         from models.lessons import CheckResult
 
         parts = lesson_report_parts(lesson)
-        lines = [translated(line) for step in lesson.steps for line in self.lessons.readouts.get(step.id, [])]
+        lines = [translated(line) for step in lesson.steps for line in self.lessons.runs.readouts.get(step.id, [])]
         if lines:
             parts["notes"] = [*parts["notes"], (tr("What your runs showed"), "; ".join(lines))]
         if checks is not None:

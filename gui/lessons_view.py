@@ -16,6 +16,7 @@ start page that lists them all.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
@@ -46,7 +47,9 @@ def translated(text) -> str:
 class LessonCheckJob(QThread):
     """Runs a lesson's steps and checks its claim in a background thread; emits plain data."""
 
-    checked = Signal(list, bool, dict)  # [(check text, held)], whether the claim held, {step id: [lines]}
+    # [(check text, held)], whether the claim held, {step id: [lines]} (an object: a dict would cross the
+    # thread as a Qt map and lose its lines' translations)
+    checked = Signal(list, bool, object)
     failed = Signal(str)
 
     def __init__(self, lesson, data_file: str = "", parent=None):
@@ -69,6 +72,15 @@ class LessonCheckJob(QThread):
                               dict(outcome.readouts))
 
 
+@dataclass
+class LessonRuns:
+    """What one lesson's steps produced in the window, and its last check."""
+
+    step_runs: dict = field(default_factory=dict)  # step id → (label, history)
+    readouts: dict = field(default_factory=dict)  # step id → the lines its run showed
+    checks: dict | None = None  # {"checks": [(text, held)], "held": bool}
+
+
 class LessonsView(ExperimentView):
     """The lesson list, the chosen lesson's page, its steps and its claim.
 
@@ -87,10 +99,8 @@ class LessonsView(ExperimentView):
         super().__init__(context, may_start, runs_root, parent)
         self.lessons, problems = load_lessons()
         self.lesson = None
-        self.pending_step = None  # the step whose run the window is training
-        self.step_runs: dict[str, tuple[str, dict]] = {}  # step id → (label, history), this lesson's runs
-        self.readouts: dict[str, list] = {}  # step id → the lines its run showed
-        self.checks: dict | None = None  # the last Check the claim's result
+        self.pending = None  # (step, project) whose run the window is training
+        self.kept: dict[str, LessonRuns] = {}  # lesson id → what its steps and checks produced this session
         self.step_buttons: list[QPushButton] = []
         self.chooser = QComboBox()  # the start page, then each lesson
         self.chooser.addItem("⌂  " + tr("Start page"))
@@ -111,7 +121,7 @@ class LessonsView(ExperimentView):
         self.report_button.setToolTip(tr("Save the lesson's page, your runs' figures, the charts and the claim's "
                                          "checks as an HTML page and a PDF, to hand out."))
         self.report_button.clicked.connect(lambda: self.lesson and self.report_requested.emit(self.lesson,
-                                                                                              self.checks))
+                                                                                              self.runs.checks))
         self.check_button = QPushButton(tr("Check the claim"))
         self.check_button.setToolTip(tr("Train every step of the lesson in the background and check what the notes "
                                         "claim, as python main.py lessons --check does."))
@@ -168,8 +178,6 @@ class LessonsView(ExperimentView):
         if not 0 <= row < len(self.lessons):
             self.show_start_page()
             return
-        if self.lesson is not self.lessons[row]:
-            self.step_runs, self.readouts, self.checks = {}, {}, None
         self.lesson = lesson = self.lessons[row]
         lang = page_language()
         self._show_page()
@@ -198,15 +206,17 @@ class LessonsView(ExperimentView):
                     "expect": tr("What should happen"), "question": tr("A question to think about")}
         body = "".join(f"<h4>{html.escape(headings[part])}</h4><p>{html.escape(parts[part])}</p>" for part in headings)
         shown = ""
-        if self.readouts:
+        readouts = self.runs.readouts
+        if readouts:
             lines = "".join(f"<li>{html.escape(translated(line))}</li>"
-                            for step in lesson.steps for line in self.readouts.get(step.id, []))
+                            for step in lesson.steps for line in readouts.get(step.id, []))
             shown = f"<h4>{html.escape(tr('What your runs showed'))}</h4><ul>{lines}</ul>"
         checked = ""
-        if self.checks is not None:
-            verdict = tr("The claim held.") if self.checks["held"] else tr("The claim did not hold.")
+        checks = self.runs.checks
+        if checks is not None:
+            verdict = tr("The claim held.") if checks["held"] else tr("The claim did not hold.")
             lines = "".join(f"<li>{'✓' if held else '✗'} {html.escape(translated(text))}</li>"
-                            for text, held in self.checks["checks"])
+                            for text, held in checks["checks"])
             checked = f"<p><b>{html.escape(verdict)}</b></p><ul>{lines}</ul>"
         self.page.setHtml(f"<h3>{lesson.number}. {html.escape(lesson.text(lesson.title, lang))}</h3>"
                           f"<p><i>{html.escape(lesson.text(lesson.section, lang))}</i></p>{body}{shown}"
@@ -225,54 +235,72 @@ class LessonsView(ExperimentView):
             return
         self.step_requested.emit(self.lesson, step)
 
-    def step_started(self, step) -> None:
-        """The window runs ``step`` now (a run or K-fold: its end comes to `step_finished`); `None`: it does not."""
-        self.pending_step = step if step is not None and step.kind in ("run", "kfold") else None
+    @property
+    def runs(self) -> LessonRuns:
+        """What the open lesson's steps and checks produced this session."""
+        return self.kept.setdefault(self.lesson.id, LessonRuns()) if self.lesson is not None else LessonRuns()
+
+    def step_started(self, step, project=None) -> None:
+        """The window runs ``step`` with ``project`` now (a run or K-fold: its end comes to `step_finished`);
+        `None`: no run of the window's is a step's."""
+        runs_in_window = step is not None and step.kind in ("run", "kfold")
+        self.pending = (self.lesson, step, project) if runs_in_window else None
 
     def step_finished(self, outcome, project, dataset) -> None:
-        """The window's job ended: if it was a lesson step's, keep its curves and what it showed."""
+        """The window's job ended having trained ``project`` on ``dataset``: if that was the pending step's
+        run, keep its curves and what it showed."""
         from models.lessons import readout_lines, step_run_of
 
-        step, self.pending_step = self.pending_step, None
-        if step is None or outcome is None or self.lesson is None or step not in self.lesson.steps:
+        pending, self.pending = self.pending, None
+        if pending is None or outcome is None or project != pending[2]:  # another run (the step's never began)
             return
+        lesson, step, _ = pending
+        runs = self.kept.setdefault(lesson.id, LessonRuns())
         history = getattr(outcome, "history", None)
         if history:
-            self.step_runs[step.id] = (step.label[page_language()], dict(history))
+            runs.step_runs[step.id] = (step.label[page_language()], dict(history))
         if step.show:
             try:
-                self.readouts[step.id] = readout_lines(step, {step.id: step_run_of(project, outcome, dataset)})
+                runs.readouts[step.id] = readout_lines(step, {step.id: step_run_of(project, outcome, dataset)})
             except (UserError, ValueError, KeyError, IndexError) as error:  # a run cut short has fewer figures
-                self.readouts[step.id] = [tr("{step}: no figures ({error})", step=step.id, error=error_text(error))]
-        self._show_page()
-        self._update_buttons()
+                runs.readouts[step.id] = [tr("{step}: no figures ({error})", step=step.id, error=error_text(error))]
+        if lesson is self.lesson:
+            self._show_page()
+            self._update_buttons()
 
     def overlay_steps(self) -> None:
         """Draws the steps trained so far over the charts, in the lesson's order."""
         if self.lesson is None:
             return
-        runs = [self.step_runs[step.id] for step in self.lesson.steps if step.id in self.step_runs]
+        step_runs = self.runs.step_runs
+        runs = [step_runs[step.id] for step in self.lesson.steps if step.id in step_runs]
         self.overlay_requested.emit(runs)
 
     # ------------------------------------------------------------ the claim
     def check_claim(self) -> bool:
-        if self.lesson is None or self.ready(tr("A lesson is checked when no run is training.")) is None:
+        if self.lesson is None or self.job is not None:
+            return False
+        if not self.may_start():  # the check loads its own data: only another training stops it
+            self.message.emit(tr("A lesson is checked when no run is training."))
             return False
         project, _dataset = self.context()
         data_file = project.dataset.data_file if project.dataset.name == self.lesson.base_project().dataset.name \
             else ""
         job = LessonCheckJob(self.lesson, data_file, parent=self)
-        job.checked.connect(self._checked)
+        job.checked.connect(lambda checks, held, readouts, lesson=self.lesson: self._checked(lesson, checks, held,
+                                                                                             readouts))
         self.launch(job, tr("Training the lesson's {count} steps…", count=len(self.lesson.steps)))
         return True
 
-    def _checked(self, checks: list, held: bool, readouts: dict) -> None:
+    def _checked(self, lesson, checks: list, held: bool, readouts: dict) -> None:
         lines = [f"{'✓' if check_held else '✗'} {translated(text)}" for text, check_held in checks]
         verdict = tr("The claim held.") if held else tr("The claim did not hold.")
-        self.say(verdict + " " + "; ".join(lines))
-        self.checks = {"checks": checks, "held": held}
-        self.readouts.update(readouts)
-        if self.lesson is not None:
+        self.say(f"{lesson.number}. " + verdict + " " + "; ".join(lines) if lesson is not self.lesson
+                 else verdict + " " + "; ".join(lines))
+        runs = self.kept.setdefault(lesson.id, LessonRuns())
+        runs.checks = {"checks": checks, "held": held}
+        runs.readouts.update(readouts)
+        if lesson is self.lesson:
             self._show_page()
         self.run_added.emit()
 
@@ -285,7 +313,7 @@ class LessonsView(ExperimentView):
         chosen = self.lesson is not None
         self.check_button.setEnabled(chosen and not running)
         self.stop_button.setEnabled(running)
-        self.overlay_button.setEnabled(chosen and bool(self.step_runs))
+        self.overlay_button.setEnabled(chosen and bool(self.runs.step_runs))
         self.report_button.setEnabled(chosen)
         for button in self.step_buttons:
             button.setEnabled(not running)

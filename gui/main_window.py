@@ -406,7 +406,7 @@ class MainWindow(QMainWindow):
         try:
             plan = resolve_output(self.project, self.dataset.task, self.dataset.n_classes)
         except UserError as error:
-            self.network_editor.set_data_shape(self.dataset.n_features, 1, f"{tr('Output')} · {error}")
+            self.network_editor.set_data_shape(self.dataset.n_features, 1, f"{tr('Output')} · {error_text(error)}")
             return
         loss = tr(LOSS_NAMES.get(plan.loss, plan.loss))
         text = f"{tr('Output')} · Dense({plan.units}, {plan.activation}) · {tr('loss')}: {loss}"

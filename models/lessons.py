@@ -48,6 +48,7 @@ PAGE_PARTS = ("notes", "press", "look", "expect", "question")
 OPERATORS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 MAX_LESSON_BYTES = 200_000
 OPTIMIZER_SETTINGS = ("momentum", "nesterov", "clipnorm", "clipvalue", "rho")
+SEARCH_OBJECTIVES = ("auto", "val_loss", "val_metric", "kfold")
 
 
 class StepRun:
@@ -74,15 +75,18 @@ def _run_figure(step_run: StepRun, name: str) -> float:
     """One of `FIGURES` from a step that trained one run (`RunResult`)."""
     result = step_run.result
     history, metric = result.history, result.metric
+    key = {"loss": "loss", "val_loss": "val_loss", "min_val_loss": "val_loss", "metric": metric,
+           "val_metric": f"val_{metric}"}.get(name)
+    if key is not None and not history.get(key):
+        raise UserError.of("the run has no {figure}: it trained no epoch, or had no validation rows.",
+                           figure=figure_title(name, metric))
     if name in ("loss", "val_loss"):  # a run whose loss became NaN diverged: its loss counts as infinite
-        value = float(history[name][-1]) if history.get(name) else math.nan
+        value = float(history[name][-1])
         return value if math.isfinite(value) else math.inf
     if name == "min_val_loss":
         return float(np.nanmin(history["val_loss"]))
-    if name == "metric":
-        return float(history[metric][-1])
-    if name == "val_metric":
-        return float(history[f"val_{metric}"][-1])
+    if key is not None:
+        return float(history[key][-1])
     if name == "test_metric":
         return float(result.test_metrics.get(metric, math.nan))
     if name == "test_loss":
@@ -209,6 +213,10 @@ class SearchStepResult:
         if name == "trials_pruned":
             return float(sum(outcome.state == "PRUNED" for outcome in self.outcomes))
         if name in ("best_val_metric", "best_val_loss"):
+            wanted = "val_metric" if name == "best_val_metric" else "val_loss"
+            if self.objective != wanted and not (self.objective == "kfold" and wanted == "val_loss"):
+                raise UserError.of("the search scored its trials by {objective}, so it has no {figure}.",
+                                   objective=self.objective, figure=figure_title(name, self.metric))
             if not values:
                 return math.nan
             return float(max(values) if self.direction == "maximize" else min(values))
@@ -283,30 +291,44 @@ def apply_changes(project: Project, changes: dict) -> Project:
     project = project.copy()
     rest = {}
     for name, value in changes.items():
-        if name == "kernel_initializer":
-            for layer in project.layers:
-                if isinstance(layer, DenseLayer):
-                    layer.kernel_initializer = value
-        elif name == "early_stopping":
-            early = project.training.early_stopping
-            early.enabled, early.patience, early.restore_best_weights = True, int(value), True
-        elif name == "samples":
-            project.dataset.samples = int(value)
-        elif name in OPTIMIZER_SETTINGS:
-            setattr(project.optimizer, name, type(getattr(project.optimizer, name))(value))
-        elif name == "batch_norm" and value:  # a BatchNormalization layer after each Dense one that has none
-            layers = []
-            for index, layer in enumerate(project.layers):
-                layers.append(layer)
-                following = project.layers[index + 1] if index + 1 < len(project.layers) else None
-                if isinstance(layer, DenseLayer) and not isinstance(following, BatchNormLayer):
-                    layers.append(BatchNormLayer())
-            project.layers = layers
-        else:
-            rest[name] = value
-    project = apply_params(project, rest)
+        try:
+            _apply_change(project, name, value, rest)
+        except (TypeError, ValueError, OverflowError) as error:
+            if isinstance(error, UserError):
+                raise
+            raise UserError.of("the setting {name} cannot be {value}.", name=name, value=repr(value)) from None
+    try:
+        project = apply_params(project, rest)
+    except (TypeError, OverflowError) as error:
+        raise UserError.of("the settings {names} hold a value of the wrong kind ({kind}).", names=", ".join(rest),
+                           kind=type(error).__name__) from None
     project.check_values()
     return project
+
+
+def _apply_change(project: Project, name: str, value, rest: dict) -> None:
+    """One of a step's settings applied to ``project``; the ones `apply_params` knows go to ``rest``."""
+    if name == "kernel_initializer":
+        for layer in project.layers:
+            if isinstance(layer, DenseLayer):
+                layer.kernel_initializer = value
+    elif name == "early_stopping":
+        early = project.training.early_stopping
+        early.enabled, early.patience, early.restore_best_weights = True, int(value), True
+    elif name == "samples":
+        project.dataset.samples = int(value)
+    elif name in OPTIMIZER_SETTINGS:
+        setattr(project.optimizer, name, type(getattr(project.optimizer, name))(value))
+    elif name == "batch_norm" and value:  # a BatchNormalization layer after each Dense one that has none
+        layers = []
+        for index, layer in enumerate(project.layers):
+            layers.append(layer)
+            following = project.layers[index + 1] if index + 1 < len(project.layers) else None
+            if isinstance(layer, DenseLayer) and not isinstance(following, BatchNormLayer):
+                layers.append(BatchNormLayer())
+        project.layers = layers
+    elif name != "batch_norm":
+        rest[name] = value
 
 
 def _languages(value, what: str) -> dict:
@@ -341,9 +363,9 @@ def lesson_from_dict(data, path: Path = Path()) -> Lesson:
     claim = data.get("claim")
     if not isinstance(claim, dict) or not isinstance(claim.get("checks"), list) or not claim["checks"]:
         raise UserError("its claim needs a text and at least one check.")
-    step_ids = {step.id for step in steps} | {name for step in steps for name, _ in step.sweep_points()}
-    for check in claim["checks"]:
-        _check_shape(check, step_ids)
+    kinds = {}  # what each name a check may use stands for: a run, a K-fold step or a search step
+    for step in steps:
+        kinds.update({name: "run" for name, _ in step.sweep_points()} if step.kind == "sweep" else {step.id: step.kind})
     project = data.get("project", {})
     if not isinstance(project, dict):
         raise UserError("its project should be an object of settings.")
@@ -359,6 +381,8 @@ def lesson_from_dict(data, path: Path = Path()) -> Lesson:
             from models.experiments.search import check_space, parse_space
 
             check_space(lesson.project_for(step), parse_space(step.details["space"]))
+    for check in lesson.checks:
+        _check_shape(check, kinds)
     return lesson
 
 
@@ -370,41 +394,71 @@ def _step_from_dict(step, index: int) -> Step:
     details = step.get(kind, {}) if kind != "run" else {}
     if kind == "sweep" and not (isinstance(details, dict) and isinstance(details.get("param"), str)
                                 and isinstance(details.get("values"), list) and details["values"]
-                                and all(isinstance(value, (int, float)) for value in details["values"])):
+                                and all(isinstance(value, (int, float)) and not isinstance(value, bool)
+                                        and math.isfinite(value) for value in details["values"])):
         raise UserError.of("step {step}'s sweep needs a param and a list of values.", step=step["id"])
+    if kind == "sweep":
+        from models.experiments.sweep import parse_param
+
+        parse_param(details["param"])  # a sentence naming the settings a sweep can vary
     if kind == "kfold":
         if not isinstance(details, int) or isinstance(details, bool):
             raise UserError.of("step {step}'s kfold is a number of folds.", step=step["id"])
         details = {"folds": details}
     if kind == "search" and not (isinstance(details, dict) and isinstance(details.get("space"), str)
-                                 and isinstance(details.get("trials", 10), int)):
-        raise UserError.of("step {step}'s search needs a space (as the search command's --space) and trials.",
-                           step=step["id"])
+                                 and _whole(details.get("trials", 10), 1, 1000) and _whole(details.get("seed", 0), 0)
+                                 and details.get("objective", "auto") in SEARCH_OBJECTIVES):
+        raise UserError.of("step {step}'s search needs a space (as the search command's --space), 1 to 1000 trials, "
+                           "a whole seed and an objective of {objectives}.", step=step["id"],
+                           objectives=", ".join(SEARCH_OBJECTIVES))
     show = step.get("show", [])
-    if not isinstance(show, list) or not all(name in FIGURES or name == "closed_form" for name in show):
-        raise UserError.of("step {step}'s show lists figures, each one of {figures} or closed_form.", step=step["id"],
-                           figures=", ".join(FIGURES))
+    allowed = (*FIGURES_OF_KIND["run" if kind == "sweep" else kind], *(("closed_form",) if kind in ("run", "sweep") else ()))
+    if not isinstance(show, list) or not all(isinstance(name, str) and name in allowed for name in show):
+        raise UserError.of("step {step}'s show lists figures, each one of {figures}.", step=step["id"],
+                           figures=", ".join(allowed))
     return Step(step["id"], _languages(step.get("label"), Text.of("step {step}'s label", step=step["id"])),
                 dict(step.get("changes", {})), kind, dict(details), list(show))
 
 
-def _check_shape(check, step_ids: set) -> None:
+FIGURES_OF_KIND = {
+    "run": ("loss", "val_loss", "min_val_loss", "metric", "val_metric", "test_metric", "test_loss", "epochs_run",
+            "gradient_ratio", "gradient_ratio_start", "signal_ratio_start", "first_layer_near_zero",
+            "first_layer_tiny_share", "closed_form_gap", "probability_sum_error"),
+    "kfold": ("fold_spread", "fold_mean", "fold_std"),
+    "search": ("best_val_metric", "best_val_loss", "trials_pruned"),
+}
+
+
+def _names_a_figure(kinds: dict, step, figure) -> bool:
+    """Whether ``step`` names a run, K-fold or search step of the lesson that has ``figure``."""
+    return isinstance(step, str) and step in kinds and isinstance(figure, str) and figure in FIGURES_OF_KIND[kinds[step]]
+
+
+def _whole(value, low: int, high: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high)
+
+
+def _check_shape(check, kinds: dict) -> None:
     if not isinstance(check, dict):
         raise UserError("a check should be an object.")
     if "compare" in check:
         parts = check["compare"]
-        against_a_number = isinstance(parts, list) and len(parts) == 4 and isinstance(parts[3], (int, float))
-        against_a_step = isinstance(parts, list) and len(parts) == 5 and parts[3] in step_ids and parts[4] in FIGURES
-        if not ((against_a_number or against_a_step) and parts[0] in step_ids and parts[1] in FIGURES
-                and parts[2] in OPERATORS):
+        shaped = isinstance(parts, list) and len(parts) in (4, 5)
+        number = shaped and len(parts) == 4 and isinstance(parts[3], (int, float)) and not isinstance(parts[3], bool) \
+            and math.isfinite(parts[3])
+        other = shaped and len(parts) == 5 and _names_a_figure(kinds, parts[3], parts[4])
+        if not ((number or other) and _names_a_figure(kinds, parts[0], parts[1])
+                and isinstance(parts[2], str) and parts[2] in OPERATORS):
             raise UserError.of("a compare check reads [STEP, FIGURE, OP, STEP, FIGURE] or [STEP, FIGURE, OP, NUMBER] "
                                "with FIGURE one of {figures} and OP one of {operators} (got {parts}).",
                                figures=", ".join(FIGURES), operators=", ".join(OPERATORS), parts=parts)
-        if not isinstance(check.get("factor", 1), (int, float)):
+        factor = check.get("factor", 1)
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not math.isfinite(factor):
             raise UserError("a compare check's factor should be a number.")
     elif "fires" in check or "quiet" in check:
         parts = check.get("fires", check.get("quiet"))
-        if not (isinstance(parts, list) and len(parts) == 2 and parts[0] in step_ids and isinstance(parts[1], str)):
+        if not (isinstance(parts, list) and len(parts) == 2 and isinstance(parts[0], str)
+                and kinds.get(parts[0]) == "run" and isinstance(parts[1], str)):
             raise UserError.of("a fires or quiet check reads [STEP, FINDING CODE] (got {parts}).", parts=parts)
     else:
         raise UserError("a check is compare, fires or quiet.")
@@ -423,6 +477,9 @@ def load_lessons(folder: Path = LESSONS_DIR) -> tuple[list[Lesson], list[str]]:
             problems.append(Text.of("{file}: {problem}", file=path.name, problem=error))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
             problems.append(Text.of("{file}: cannot be read ({kind}).", file=path.name, kind=type(error).__name__))
+        except (TypeError, ArithmeticError, KeyError, AttributeError) as error:  # a value of a kind no check expected
+            problems.append(Text.of("{file}: a value in it is of the wrong kind ({kind}).", file=path.name,
+                                    kind=type(error).__name__))
     ids = [lesson.id for lesson in lessons]
     for duplicate in sorted({lesson_id for lesson_id in ids if ids.count(lesson_id) > 1}):
         problems.append(Text.of("two lessons have the id {id}.", id=duplicate))

@@ -267,3 +267,53 @@ def test_the_command_line_takes_the_system_language_when_none_is_set(monkeypatch
     assert language.language_from_environment() == language.CHINESE
     monkeypatch.setattr(language, "system_locale", lambda: "en_US")
     assert language.language_from_environment() == language.ENGLISH
+
+
+_CJK = re.compile("[\u4e00-\u9fff]")
+_ENGLISH_WORDS = re.compile(r"[A-Za-z]{3,} [A-Za-z]{3,}")  # two English words in a row: an untranslated phrase
+
+
+@pytest.mark.parametrize("name", ["iris", "diabetes", "digits", "linear"])
+def test_a_data_sets_notes_read_in_chinese_and_stay_english_as_text(chinese, name):
+    from datasets.choice import DatasetChoice
+    from datasets.registry import load_dataset
+
+    dataset = load_dataset(DatasetChoice(name=name))
+    assert dataset.notes
+    for note in dataset.notes:
+        shown = i18n.error_text(note)
+        assert _CJK.search(shown) and not _ENGLISH_WORDS.search(shown), shown
+        assert shown != str(note) and _ENGLISH_WORDS.search(str(note))  # the English sentence is unchanged
+
+
+def test_a_csv_files_notes_read_in_chinese_and_the_data_panel_shows_them(tmp_path, chinese):
+    from datasets.choice import DatasetChoice
+    from datasets.registry import load_dataset
+
+    path = tmp_path / "pets.csv"
+    rows = [f"{i % 7}.5;{'red' if i % 3 else 'blue'};{'unknown' if i == 4 else i};{'cat' if i % 2 else 'dog'}"
+            for i in range(40)]
+    path.write_text("size;colour;age;kind\n" + "\n".join(rows) + "\n", encoding="utf-8-sig")
+    dataset = load_dataset(DatasetChoice(name="csv", data_file=str(path), target="kind"))
+    english = [str(note) for note in dataset.notes]
+    assert "Read 40 rows and 4 columns (UTF-8 with BOM, semicolon-separated)." in english
+    assert "Text column(s) colour became one 0/1 column per value (values taken from the whole file)." in english
+    assert "Task: classification, because 'kind' holds text." in english
+    shown = [i18n.error_text(note) for note in dataset.notes]
+    assert "读取了 40 行、4 列（UTF-8，带 BOM，以分号分隔）。" in shown
+    assert "文本列 colour 已按每个值变成一列 0/1（取值来自整个文件）。" in shown
+    assert "任务：分类，因为 'kind' 存放的是文本。" in shown
+    for text in shown:  # every note, the 'age' column's stray word and the encoding notes included
+        assert _CJK.search(text) and not _ENGLISH_WORDS.search(text), text
+
+
+def test_the_data_panel_shows_a_data_sets_notes_in_chinese(qtbot, chinese):
+    from datasets.choice import DatasetChoice
+    from datasets.registry import load_dataset
+    from gui.data_panel import DataPanel
+
+    panel = DataPanel()
+    qtbot.addWidget(panel)
+    panel.show_dataset(load_dataset(DatasetChoice(name="iris")))
+    shown = panel.status.text()
+    assert "标准化" in shown and "standardises" not in shown

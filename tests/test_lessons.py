@@ -83,7 +83,7 @@ def lesson_data():
     (lambda data: data["steps"][0].update(sweep={"param": "lr"}), "sweep needs a param and a list of values"),
     (lambda data: data["steps"][0].update(sweep={"param": "happiness", "values": [1]}), "happiness"),
     (lambda data: data["steps"][0].update(kfold="five"), "kfold is a number of folds"),
-    (lambda data: data["steps"][0].update(search={"space": "lr=0..1:log"}), "log"),
+    (lambda data: data["steps"][0].update(search={"space": "lr=0..1:log"}, show=[]), "log"),
     (lambda data: data["steps"][0].update(show=["mood"]), "show lists figures"),
 ])
 def test_a_faulty_lesson_is_refused_with_a_sentence(spoil, words):
@@ -117,3 +117,27 @@ def test_the_lessons_command_takes_a_local_data_file_and_speaks_chinese(capsys, 
     assert run_cli(["lessons", "--check", "mnist", "--data-file", digits_as_mnist]) == 0
     out = capsys.readouterr().out
     assert "Dense(512, relu) 加 softmax" in out and "成立: recipe: 测试准确率" in out and "→ 结论成立" in out
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (lambda data: data["claim"]["checks"].append({"fires": [[1], "x"]}), "a fires or quiet check"),
+    (lambda data: data["claim"]["checks"].append({"compare": ["adam", "loss", ["<"], 1]}), "a compare check reads"),
+    (lambda data: data["steps"][1]["changes"].update(momentum=[1]), "momentum cannot be"),
+    (lambda data: data["steps"][1]["changes"].update({"units:1": None}), "wrong kind|units"),
+    (lambda data: data["claim"]["checks"].append({"compare": ["adam", "fold_spread", "<", 1]}), "a compare check"),
+    (lambda data: data.update(steps=5), "no steps|wrong kind|step 1"),
+])
+def test_a_lesson_file_with_values_of_the_wrong_kind_is_a_sentence_not_a_crash(spoil, words, tmp_path):
+    data = lesson_data()
+    spoil(data)
+    (tmp_path / "spoiled.json").write_text(json.dumps(data), encoding="utf-8")
+    lessons, problems = load_lessons(tmp_path)
+    assert lessons == [] and len(problems) == 1
+    assert problems[0].startswith("spoiled.json: ") and __import__("re").search(words, problems[0]), problems[0]
+
+
+def test_a_check_may_name_each_run_of_a_sweep_but_not_the_sweep_itself():
+    data = json.loads((LESSONS_DIR / "12_learning_rate_batch.json").read_text(encoding="utf-8"))
+    data["claim"]["checks"].append({"compare": ["lr", "loss", "<", 1]})
+    with pytest.raises(UserError, match="a compare check reads"):
+        lesson_from_dict(data)

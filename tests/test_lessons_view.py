@@ -85,12 +85,28 @@ def test_checking_a_lessons_claim_runs_its_steps_and_says_it_held(qtbot, make_wi
     open_lesson(view, "dying_relu")
     assert view.check_claim()
     assert not window.train_button.isEnabled()
+    open_lesson(view, "kfold")  # the learner looks at another lesson while the check trains
     with qtbot.waitSignal(view.running_changed, timeout=TIMEOUT_MS, check_params_cb=lambda running: not running):
         pass
-    assert view.status.text().startswith("The claim held.")
+    assert view.status.text().startswith("6. The claim held.")
     assert "✓ relu: the diagnosis finds" in view.status.text()
-    assert "The claim held." in view.page.toPlainText()  # and on the page, for the report
+    assert "The claim held." not in view.page.toPlainText()  # the result is dying ReLU's, not K-fold's
+    open_lesson(view, "dying_relu")
+    assert "The claim held." in view.page.toPlainText()  # on its own page, for the report
     assert window.train_button.isEnabled()
+
+
+def test_a_run_that_is_not_the_steps_own_is_not_taken_for_it(make_window):
+    from types import SimpleNamespace
+
+    window = make_window()
+    view = window.experiments.lessons
+    open_lesson(view, "optimizers")
+    step = view.lesson.steps[0]
+    view.step_started(step, view.lesson.project_for(step))
+    other = window.project.copy()  # the step's data set failed to load, say, and the learner trained this
+    view.step_finished(SimpleNamespace(history={"loss": [0.5]}), other, window.dataset)
+    assert view.runs.step_runs == {} and view.pending is None and not view.overlay_button.isEnabled()
 
 
 def test_save_report_of_a_lesson_holds_its_page_what_the_runs_showed_and_a_pdf(qtbot, make_window, tmp_path,
