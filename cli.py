@@ -47,6 +47,12 @@ def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> list[
                          help="rate of every Dropout layer; with none, adds one after each hidden layer (0 removes them)")
     network.add_argument("--l1", type=float, help="L1 penalty on each hidden layer's weights")
     network.add_argument("--l2", type=float, help="L2 penalty (weight decay) on each hidden layer's weights")
+    network.add_argument(
+        "--augment", metavar="SETTINGS",
+        help="data augmentation while training, e.g. shift=0.1,rotate=10,zoom=0.1,noise=0.05: shift (share of an "
+             "image's width, 0-0.5), rotate (degrees, 0-180) and zoom (share, 0-0.9) move the pixels of image data "
+             "sets; noise (standard deviation, 0-10) is added to the standardised inputs of any data set; none "
+             "turns it off")
     network.add_argument("--batch-norm", action="store_true", default=None,
                          help="batch normalisation after each hidden layer that has none")
     fitting = parser.add_argument_group("training")
@@ -329,7 +335,35 @@ def apply_network_and_training_flags(project, args):
     project.training = replace(project.training, **training_changes)
     if args.early_stopping is not None:
         project.training.early_stopping = replace(project.training.early_stopping, enabled=True, patience=args.early_stopping)
+    if getattr(args, "augment", None) is not None:
+        project.augmentation = parse_augmentation(args.augment)
     return project
+
+
+def parse_augmentation(text: str):
+    """``shift=0.1,rotate=10,zoom=0.1,noise=0.05`` (or ``none``) as an `AugmentationSpec`."""
+    from models.network.spec import AugmentationSpec
+
+    spec = AugmentationSpec()
+    text = text.strip()
+    if text.lower() in ("none", "off", ""):
+        return spec
+    for part in text.split(","):
+        name, equals, value = part.partition("=")
+        name = name.strip().lower()
+        if not equals or name not in AugmentationSpec.RANGES:
+            raise UserError.of("--augment takes name=value pairs, the names being {names} (got '{part}').",
+                               names=", ".join(AugmentationSpec.RANGES), part=part.strip())
+        try:
+            number = float(value)
+        except ValueError:
+            raise UserError.of("--augment {name} needs a number (got '{value}').", name=name,
+                               value=value.strip()) from None
+        problem = AugmentationSpec.RANGES[name].problem(f"--augment {name}", number)
+        if problem:
+            raise UserError(problem)
+        setattr(spec, name, number)
+    return spec
 
 
 def _format_seconds(seconds: float) -> str:
@@ -548,6 +582,7 @@ def _rescue(result) -> int:
 
 # What --resume cannot change: the run's network, its data and how the data is split.
 RESUME_KEEPS = ("project", "dataset", "data_file", "target", "samples", "noise", "missing", "exclude", "task", "hidden",
+                "augment",
                 "activation", "initializer", "dropout", "l1", "l2", "batch_norm", "optimizer", "momentum", "validation",
                 "seed", "folds", "auto_remedy")
 

@@ -35,7 +35,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 # What --view names, and how to find that view in the window (None: the whole window).
 SCREENSHOT_VIEWS = ("window", "data", "training", "network", "charts", "results", "try", "evaluation", "layers",
-                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep", "search", "lessons")
+                    "neurons", "weights", "surface", "activations", "diagnosis", "stepping", "history", "sweep", "search", "lessons",
+                    "augmentation")
 
 
 # --view NAME → (the tab widget holding it, the tab to bring to the front, the widget to draw).
@@ -53,6 +54,7 @@ _TABBED_VIEWS = {
     "surface": ("chart_tabs", "inside.surface_page", "chart_tabs"),
     "sweep": ("chart_tabs", "sweep", "chart_tabs"),
     "search": ("chart_tabs", "search", "chart_tabs"),
+    "augmentation": ("bottom_tabs", "augmentation_view", "bottom_tabs"),
 }
 
 

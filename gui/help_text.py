@@ -70,6 +70,12 @@ SETTING_HELP = {
     "output_activation": "The output layer's activation: softmax for several classes, sigmoid for two, linear for regression.",
     "schedule": "How the learning rate changes: exponential decay η·rᵗᐟᵀ, cosine decay, or cut on a plateau of the validation loss.",
     "early_stopping": "Early stopping: end training when the monitored figure has not improved for 'patience' epochs.",
+    "augment_shift": "Data augmentation (数据增强): each training image moves by up to this share of its width and height, "
+                     "a new draw every batch. Only while training; predictions and exports see the images as they are.",
+    "augment_rotate": "Data augmentation: each training image turns by up to this many degrees either way.",
+    "augment_zoom": "Data augmentation: each training image is zoomed in or out by up to this share.",
+    "augment_noise": "Data augmentation: Gaussian noise of this standard deviation is added to the standardised inputs "
+                     "while training (any data set; shift, rotation and zoom need images).",
     "patience": "Epochs without improvement before early stopping (or the plateau cut) acts.",
     "restore_best_weights": "At the end, go back to the weights of the best epoch rather than the last.",
     "monitor": "The figure early stopping watches: validation loss is usual.",

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.augmentation_view import AugmentationView
 from gui.charts import TrainingCharts
 from gui.data_panel import DataPanel, DataPreview
 from gui.evaluation_view import EvaluationView
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
         self.chart_tabs.addTab(self.evaluation, tr("Evaluation"))
         self.inside = InsideViews(self.chart_tabs)
         self.experiments = Experiments(self)
+        self.augmentation_view = AugmentationView.attach(self)
         self.history, self.sweep, self.search = self.experiments.history, self.experiments.sweep, self.experiments.search
         self.overlays = self.experiments.overlays
 

@@ -29,6 +29,7 @@ from models.network.spec import (
     OPTIMIZERS,
     OUTPUT_ACTIVATIONS,
     SCHEDULES,
+    AugmentationSpec,
     EarlyStoppingSpec,
     OptimizerSpec,
     Project,
@@ -115,8 +116,14 @@ EARLY_STOPPING_FIELDS = [
     Setting("training.early_stopping", "min_delta", "Min. improvement", "float", 0, 1000, 0.001, 5),
     Setting("training.early_stopping", "restore_best_weights", "Restore best weights", "bool", help_key="restore_best_weights"),
 ]
+AUGMENTATION_FIELDS = [
+    Setting("augmentation", "shift", "Shift (share of width)", "float", 0, 0.5, 0.05, 3, help_key="augment_shift"),
+    Setting("augmentation", "rotate", "Rotation (degrees)", "float", 0, 180, 5, 1, help_key="augment_rotate"),
+    Setting("augmentation", "zoom", "Zoom (share)", "float", 0, 0.9, 0.05, 3, help_key="augment_zoom"),
+    Setting("augmentation", "noise", "Input noise σ", "float", 0, 10, 0.05, 3, help_key="augment_noise"),
+]
 SPEC_CLASSES = {"optimizer": OptimizerSpec, "schedule": ScheduleSpec, "training": TrainingSpec,
-                "training.early_stopping": EarlyStoppingSpec}
+                "training.early_stopping": EarlyStoppingSpec, "augmentation": AugmentationSpec}
 
 
 def with_spec_range(setting: Setting) -> Setting:
@@ -127,12 +134,13 @@ def with_spec_range(setting: Setting) -> Setting:
     return dataclasses.replace(setting, low=allowed.low, high=allowed.high)
 
 
-OPTIMIZER_FIELDS, SCHEDULE_FIELDS, TRAINING_FIELDS, EARLY_STOPPING_FIELDS = (
+OPTIMIZER_FIELDS, SCHEDULE_FIELDS, TRAINING_FIELDS, EARLY_STOPPING_FIELDS, AUGMENTATION_FIELDS = (
     [with_spec_range(setting) for setting in fields]
-    for fields in (OPTIMIZER_FIELDS, SCHEDULE_FIELDS, TRAINING_FIELDS, EARLY_STOPPING_FIELDS))
+    for fields in (OPTIMIZER_FIELDS, SCHEDULE_FIELDS, TRAINING_FIELDS, EARLY_STOPPING_FIELDS, AUGMENTATION_FIELDS))
 GROUPS = [
     ("Optimizer", OPTIMIZER_FIELDS), ("Learning-rate schedule", SCHEDULE_FIELDS), ("Output and loss", OUTPUT_FIELDS),
     ("Training", TRAINING_FIELDS), ("Early stopping", EARLY_STOPPING_FIELDS),
+    ("Data augmentation", AUGMENTATION_FIELDS),
 ]
 
 

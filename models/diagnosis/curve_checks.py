@@ -129,7 +129,8 @@ def overfitting(history: dict, facts: RunFacts, metric: str, upto: int | None = 
         "overfitting", PROBLEM, evidence,
         Text.of("The network is learning the training rows' particulars, noise included, which do not hold "
                 "for new rows."),
-        (remedies.early_stopping(5), remedies.add_dropout(0.3), remedies.set_l2(1e-3)),
+        (remedies.early_stopping(5), remedies.add_dropout(0.3), remedies.set_l2(1e-3),
+         *(() if facts.augmented else (remedies.augment(facts.images),))),
         epoch=epoch, figure=("val_loss", float(val[-1])))]
 
 

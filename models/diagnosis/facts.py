@@ -32,6 +32,8 @@ class RunFacts:
         majority_class: the most common class's name; "" for regression.
         chance_loss: the loss of a network that says "I don't know": ln C for
             C classes with cross-entropy; `None` for other losses.
+        images: whether the rows are square images (shift, rotation and zoom apply).
+        augmented: whether the project already augments its training rows.
     """
 
     task: str
@@ -44,6 +46,8 @@ class RunFacts:
     baseline: float
     majority_class: str = ""
     chance_loss: float | None = None
+    images: bool = False  # the rows are square images, which data augmentation can move
+    augmented: bool = False  # the project already augments its training rows
 
     @property
     def is_classification(self) -> bool:
@@ -60,7 +64,11 @@ class RunFacts:
 
 def run_facts(project, dataset, plan, fit_y: np.ndarray, validation_y: np.ndarray | None, parameters: int) -> RunFacts:
     """The yardsticks of training ``project`` on ``dataset``'s rows ``fit_y`` (raw targets: class numbers or values)."""
+    from models.network.build import square_image_shape
+
     validation_rows = 0 if validation_y is None else len(validation_y)
+    images = dataset.image_shape is not None and square_image_shape(dataset.n_features) is not None
+    shape = {"images": images, "augmented": project.augmentation.active}
     if dataset.is_classification:
         counts = np.bincount(np.asarray(fit_y, dtype=np.int64), minlength=dataset.n_classes)
         majority = int(np.argmax(counts))
@@ -69,7 +77,8 @@ def run_facts(project, dataset, plan, fit_y: np.ndarray, validation_y: np.ndarra
         if plan.loss in CROSS_ENTROPY_LOSSES:
             chance = math.log(2.0) if plan.units == 1 else math.log(dataset.n_classes)
         return RunFacts(dataset.task, plan.metric, plan.loss, dataset.n_classes, len(fit_y), validation_rows,
-                        parameters, baseline, str(dataset.class_names[majority]), chance)
+                        parameters, baseline, str(dataset.class_names[majority]), chance, **shape)
     values = np.asarray(fit_y, dtype=np.float64)
     baseline = float(np.mean(np.abs(values - np.median(values)))) if len(values) else 1.0
-    return RunFacts(dataset.task, plan.metric, plan.loss, 0, len(fit_y), validation_rows, parameters, baseline)
+    return RunFacts(dataset.task, plan.metric, plan.loss, 0, len(fit_y), validation_rows, parameters, baseline,
+                    **shape)

@@ -117,6 +117,11 @@ def _more_samples(project: Project, factor: float) -> None:
     project.dataset.samples = min(int(round(project.dataset.samples * factor)), MAX_SAMPLES)
 
 
+def _augment(project: Project, shift: float = 0.0, rotate: float = 0.0, zoom: float = 0.0, noise: float = 0.0) -> None:
+    spec = project.augmentation
+    spec.shift, spec.rotate, spec.zoom, spec.noise = shift, rotate, zoom, noise
+
+
 def _leave_out_column(project: Project, column: str) -> None:
     if column not in project.dataset.exclude:
         project.dataset.exclude = [*project.dataset.exclude, column]
@@ -138,6 +143,7 @@ EDITS = {
     "validation_fraction": _validation_fraction,
     "leave_out_column": _leave_out_column,
     "more_samples": _more_samples,
+    "augment": _augment,
 }
 
 
@@ -265,6 +271,16 @@ def cap_dropout(rate: float = 0.3) -> Remedy:
 def validation_fraction(fraction: float) -> Remedy:
     return Remedy(Text.of("Hold out {percent} % of the training rows for validation.", percent=f"{fraction * 100:g}"),
                   {"kind": "validation_fraction", "fraction": fraction})
+
+
+def augment(images: bool) -> Remedy:
+    """Data augmentation (数据增强): images moved a little, other rows jittered with noise."""
+    if images:
+        return Remedy(Text("Augment the training images: shift them by up to 0.1 of their width and turn them by "
+                           "up to 10 degrees, a new draw every batch."),
+                      {"kind": "augment", "shift": 0.1, "rotate": 10.0})
+    return Remedy(Text("Augment the training rows with Gaussian noise of σ 0.1 on the standardised inputs."),
+                  {"kind": "augment", "noise": 0.1})
 
 
 def leave_out_column(column: str) -> Remedy:

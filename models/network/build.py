@@ -7,6 +7,7 @@ the model takes raw values and gives values in the target's own units.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,8 +121,11 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, tar
     """
     seed = project.training.seed
     layers = [keras.Input(shape=(n_features,), name="features")]
+    moved, noise = augmentation_layers(keras, project.augmentation, n_features, seed)
+    layers += moved  # images move in their own pixels, before those are standardised
     if input_scale is not None:
-        layers.append(standardizing_layer(keras, *input_scale))
+        layers.append(standardizing_layer(keras, *model_input_scale(project, n_features, input_scale)))
+    layers += noise
     for index, spec in enumerate(project.layers, start=1):
         if isinstance(spec, DenseLayer):
             leaky = spec.activation == "leaky_relu"
@@ -147,6 +151,78 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, tar
         mean, spread = target_scale
         layers.append(keras.layers.Rescaling(scale=spread, offset=mean, name="target_scale"))
     return layers
+
+
+AUGMENTATION_PREFIX = "augment_"  # the names of the layers that act only while training
+INTERPOLATION = "nearest"
+
+
+def square_image_shape(n_features: int) -> tuple[int, int] | None:
+    """``(side, side)`` when the inputs are a square image's pixels (digits 8×8, MNIST 28×28), else `None`."""
+    side = math.isqrt(n_features)
+    return (side, side) if side * side == n_features and side > 1 else None
+
+
+def augmentation_layers(keras, spec, n_features: int, seed: int) -> tuple[list, list]:
+    """The Keras layers of data augmentation: ``(image moves, noise)``, each empty when off.
+
+    They are Keras's preprocessing layers, which change their inputs only while the model trains
+    (``training=True``) and pass them through unchanged when it predicts, so a saved or exported
+    model answers as one without them. An image is reshaped to ``side × side × 1`` for the moves and
+    flattened back; the empty border a move uncovers is filled with 0, the background of the digit
+    sets. The noise is added after the inputs are standardised.
+    """
+    moves = []
+    shape = square_image_shape(n_features)
+    if spec.moves_images and shape is not None:
+        fill = {"fill_mode": "constant", "fill_value": 0.0, "interpolation": INTERPOLATION}
+        moves.append(keras.layers.Reshape((*shape, 1), name=f"{AUGMENTATION_PREFIX}image"))
+        if spec.shift > 0:
+            moves.append(keras.layers.RandomTranslation(spec.shift, spec.shift, seed=seed + 1001,
+                                                        name=f"{AUGMENTATION_PREFIX}shift", **fill))
+        if spec.rotate > 0:
+            moves.append(keras.layers.RandomRotation(spec.rotate / 360.0, seed=seed + 1002,
+                                                     name=f"{AUGMENTATION_PREFIX}rotate", **fill))
+        if spec.zoom > 0:
+            moves.append(keras.layers.RandomZoom(spec.zoom, spec.zoom, seed=seed + 1003,
+                                                 name=f"{AUGMENTATION_PREFIX}zoom", **fill))
+        moves.append(keras.layers.Reshape((n_features,), name=f"{AUGMENTATION_PREFIX}pixels"))
+    noise = [keras.layers.GaussianNoise(spec.noise, seed=seed + 1004, name=f"{AUGMENTATION_PREFIX}noise")] \
+        if spec.noise > 0 else []
+    return moves, noise
+
+
+def model_input_scale(project: Project, n_features: int, input_scale):
+    """The (means, sds) the model's first layer standardises with: each input's own, or, when augmentation
+    moves images, the statistics of all pixels together.
+
+    A moved image puts ink where the training images never had any; a border pixel's own spread is
+    near 0 (digits), so standardising it by its own statistics would turn that ink into values in the
+    hundreds. One mean and spread for every pixel keeps a moved image's values in range.
+    """
+    if input_scale is None or not project.augmentation.moves_images or square_image_shape(n_features) is None:
+        return input_scale
+    mean, spread = (np.asarray(part, dtype=np.float64) for part in input_scale)
+    pooled_mean = float(mean.mean())
+    pooled_spread = float(np.sqrt(max(np.mean(spread ** 2 + mean ** 2) - pooled_mean ** 2, 1e-12)))
+    return np.full(n_features, pooled_mean), np.full(n_features, pooled_spread)
+
+
+def inference_model(model):
+    """``model`` without its data augmentation layers, sharing its other layers (so its weights): what an
+    export holds.
+
+    Keras's image augmentation layers transform their inputs when called without ``training``, as a
+    SavedModel's, LiteRT's or ONNX's serving function calls them (a SavedModel of a model with
+    RandomRotation predicted up to 0.37 away from the model's own ``predict``), so the exports leave them
+    out; the run folder's model.keras keeps them, to train on.
+    """
+    import keras
+
+    kept = [layer for layer in model.layers if not layer.name.startswith(AUGMENTATION_PREFIX)]
+    if len(kept) == len(model.layers):
+        return model
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:], name="features"), *kept], name=model.name)
 
 
 def standardizing_layer(keras, mean, std):
@@ -266,7 +342,9 @@ def reset_weights(model, project: Project, n_features: int, plan: OutputPlan, ta
     for layer in model.layers:
         new = fresh[layer.name]
         for variable in layer.variables:
-            if variable.name == "seed_generator_state":
-                variable.assign(new.seed_generator.state.value)
+            if variable.name == "seed_generator_state":  # Dropout's and GaussianNoise's `seed_generator`,
+                # the image augmentation layers' `generator`
+                generator = getattr(new, "seed_generator", None) or new.generator
+                variable.assign(generator.state.value)
             else:
                 variable.assign(getattr(new, f"{variable.name}_initializer")(variable.shape, variable.dtype))

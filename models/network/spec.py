@@ -366,6 +366,49 @@ def _is_gpu_name(device: str) -> bool:
 
 
 @dataclass
+class AugmentationSpec:
+    """Random changes to the training rows, drawn anew for every batch (data augmentation, 数据增强).
+
+    They are Keras preprocessing layers at the front of the model that act
+    only while it trains: predictions, the evaluation and every export see the
+    rows as they are.
+
+    Args:
+        shift: an image moves by up to this share of its width and height. Defaults to `0.0` (off).
+        rotate: an image turns by up to this many degrees either way. Defaults to `0.0`.
+        zoom: an image is zoomed in or out by up to this share. Defaults to `0.0`.
+        noise: Gaussian noise of this standard deviation is added to the standardised inputs (pixels
+            scaled to 0…1 for MNIST). Defaults to `0.0`.
+    """
+
+    shift: float = 0.0
+    rotate: float = 0.0
+    zoom: float = 0.0
+    noise: float = 0.0
+
+    RANGES: ClassVar[dict[str, Range]] = {
+        "shift": Range(0, 0.5, label="augmentation shift"),
+        "rotate": Range(0, 180, label="augmentation rotation"),
+        "zoom": Range(0, 0.9, label="augmentation zoom"),
+        "noise": Range(0, 10, label="augmentation noise"),
+    }
+    IMAGE_ONLY: ClassVar[tuple[str, ...]] = ("shift", "rotate", "zoom")
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) > 0 for name in self.RANGES)
+
+    @property
+    def moves_images(self) -> bool:
+        return any(getattr(self, name) > 0 for name in self.IMAGE_ONLY)
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        check_ranges(found, "", self, self.RANGES)
+        return found
+
+
+@dataclass
 class Project:
     """Everything needed to train again: data, network and training settings."""
 
@@ -376,6 +419,7 @@ class Project:
     optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
     training: TrainingSpec = field(default_factory=TrainingSpec)
+    augmentation: AugmentationSpec = field(default_factory=AugmentationSpec)
 
     def value_problems(self) -> list[str]:
         """Every setting that holds a value it may not, one sentence each.
@@ -399,6 +443,7 @@ class Project:
         found += self.optimizer.problems()
         found += self.schedule.problems()
         found += self.training.problems()
+        found += self.augmentation.problems()
         return found
 
     def problems(self) -> list[str]:
@@ -479,6 +524,7 @@ def project_to_dict(project: Project) -> dict:
         "optimizer": asdict(project.optimizer),
         "schedule": asdict(project.schedule),
         "training": training,
+        "augmentation": asdict(project.augmentation),
     }
 
 
@@ -514,7 +560,8 @@ def project_from_dict(data, check: bool = True) -> Project:
         raise UserError.of("this is not a Keras Trainer project (its 'format' is {format}).",
                            format=_shown(data.get("format")))
     data = migrate_project(data)
-    known = {"format", "version", "name", "dataset", "layers", "output", "optimizer", "schedule", "training"}
+    known = {"format", "version", "name", "dataset", "layers", "output", "optimizer", "schedule", "training",
+             "augmentation"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise UserError.of("the project has unknown section(s): {names}.",
@@ -542,6 +589,8 @@ def project_from_dict(data, check: bool = True) -> Project:
         optimizer=dataclass_from_dict(OptimizerSpec, data.get("optimizer", {}), "optimizer"),
         schedule=dataclass_from_dict(ScheduleSpec, data.get("schedule", {}), "schedule"),
         training=training_spec,
+        # Files from before augmentation have no such section: none, as they trained.
+        augmentation=dataclass_from_dict(AugmentationSpec, data.get("augmentation", {}), "augmentation"),
     )
     return project.check_values() if check else project
 

@@ -108,7 +108,11 @@ def export_model(
         return _export_script(path, project, dataset) + [_write_description(path, project, dataset)]
     try:
         with _quiet_converters():
-            _WRITERS[fmt](model, path)
+            # The weights file keeps every layer (it loads into the network rebuilt from the project);
+            # the others hold what predicts: no data augmentation (see `inference_model`).
+            from models.network.build import inference_model
+
+            _WRITERS[fmt](model if fmt == "weights" else inference_model(model), path)
     except UserError:
         raise
     except Exception as error:

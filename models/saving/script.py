@@ -81,7 +81,8 @@ def training_script_source(project: Project, dataset: Dataset, script_name: str 
         _header(project, dataset, script_name),
         _imports_and_settings(project),
         _data_functions(plan),
-        _model_function(project, dataset.n_features, plan, dataset.target_scale, dataset.input_scale is not None),
+        _model_function(project, dataset.n_features, plan, dataset.target_scale, dataset.input_scale is not None,
+                        dataset.input_scale),
         _optimizer_function(project),
         _callbacks_function(project),
         _main_function(project, plan),
@@ -173,11 +174,21 @@ def _target_encoding(plan: OutputPlan) -> tuple[str, str]:
 
 
 def _model_function(project: Project, n_features: int, plan: OutputPlan, target_scale=None,
-                    standardizes: bool = False) -> str:
+                    standardizes: bool = False, input_scale=None) -> str:
+    from models.network.build import model_input_scale
+
     lines = [f'keras.Input(shape=({n_features},), name="features"),']
-    if standardizes:
+    moves, noise = _augmentation_lines(project, n_features)
+    lines += moves
+    pooled = model_input_scale(project, n_features, input_scale) if moves and input_scale is not None else None
+    if pooled is not None:  # moved images: one mean and spread for every pixel (see model_input_scale)
+        mean, spread = float(pooled[0][0]), float(pooled[1][0])
+        lines.append(f'keras.layers.Rescaling(scale=np.full({n_features}, {1 / spread!r}, "float32"), '
+                     f'offset=np.full({n_features}, {-mean / spread!r}, "float32"), name="standardize"),')
+    elif standardizes:
         lines.append('keras.layers.Rescaling(scale=(1 / data["input_std"]).astype("float32"), '
                      'offset=(-data["input_mean"] / data["input_std"]).astype("float32"), name="standardize"),')
+    lines += noise
     lines += _hidden_layer_lines(project)
     output_init = _initializer_code("glorot_uniform", project.training.seed)
     lines.append(
@@ -200,6 +211,32 @@ def _model_function(project: Project, n_features: int, plan: OutputPlan, target_
         ],
         name="network",
     )'''
+
+
+def _augmentation_lines(project: Project, n_features: int) -> tuple[list[str], list[str]]:
+    """The data augmentation layers as `models.network.build.augmentation_layers` makes them, as code."""
+    from models.network.build import AUGMENTATION_PREFIX as PREFIX
+    from models.network.build import INTERPOLATION, square_image_shape
+
+    spec, seed = project.augmentation, project.training.seed
+    moves = []
+    shape = square_image_shape(n_features)
+    if spec.moves_images and shape is not None:
+        fill = f'fill_mode="constant", fill_value=0.0, interpolation="{INTERPOLATION}"'
+        moves.append(f'keras.layers.Reshape(({shape[0]}, {shape[1]}, 1), name="{PREFIX}image"),  # moved while training only')
+        if spec.shift > 0:
+            moves.append(f'keras.layers.RandomTranslation({spec.shift!r}, {spec.shift!r}, {fill}, seed={seed + 1001}, '
+                         f'name="{PREFIX}shift"),')
+        if spec.rotate > 0:
+            moves.append(f'keras.layers.RandomRotation({spec.rotate / 360.0!r}, {fill}, seed={seed + 1002}, '
+                         f'name="{PREFIX}rotate"),')
+        if spec.zoom > 0:
+            moves.append(f'keras.layers.RandomZoom({spec.zoom!r}, {spec.zoom!r}, {fill}, seed={seed + 1003}, '
+                         f'name="{PREFIX}zoom"),')
+        moves.append(f'keras.layers.Reshape(({n_features},), name="{PREFIX}pixels"),')
+    noise = [f'keras.layers.GaussianNoise({spec.noise!r}, seed={seed + 1004}, name="{PREFIX}noise"),'] \
+        if spec.noise > 0 else []
+    return moves, noise
 
 
 def _hidden_layer_lines(project: Project) -> list[str]:

@@ -59,7 +59,8 @@ def structure_key(project: Project, n_features: int, plan: OutputPlan, steps_per
     if not decays:  # a constant learning rate is a variable, reset before each run
         optimizer.pop("learning_rate", None)
     return json.dumps({
-        "layers": described["layers"], "output": described.get("output"), "optimizer": optimizer,
+        "layers": described["layers"], "augmentation": described.get("augmentation"),
+        "output": described.get("output"), "optimizer": optimizer,
         "schedule": schedule if decays else None, "steps_per_epoch": steps_per_epoch if decays else None,
         "epochs": project.training.epochs if decays and not schedule.get("decay_epochs") else None,
         "features": n_features, "plan": [plan.units, plan.activation, plan.loss, plan.metric, plan.target],

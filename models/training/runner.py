@@ -110,6 +110,12 @@ def data_problems(project: Project, dataset: Dataset) -> list[str]:
         plan = resolve_output(project, dataset.task, dataset.n_classes)
     except UserError as error:
         return [error.text]
+    from models.network.build import square_image_shape
+
+    if project.augmentation.moves_images and (dataset.image_shape is None
+                                              or square_image_shape(dataset.n_features) is None):
+        return [Text("shift, rotation and zoom move the pixels of images, and this data set's rows are not "
+                     "images: use augmentation noise instead.")]
     spec = project.training.early_stopping
     watchable = ("val_loss", "loss", f"val_{plan.metric}", plan.metric)
     if spec.enabled and spec.monitor not in watchable:
