@@ -53,6 +53,9 @@ def add_network_and_training_arguments(parser: argparse.ArgumentParser) -> list[
              "image's width, 0-0.5), rotate (degrees, 0-180) and zoom (share, 0-0.9) move the pixels of image data "
              "sets; noise (standard deviation, 0-10) is added to the standardised inputs of any data set; none "
              "turns it off")
+    network.add_argument("--residual", action="store_true", default=None,
+                         help="a residual connection around every hidden Dense layer: its input is added to its "
+                              "output (through a learned projection where the widths differ)")
     network.add_argument("--batch-norm", action="store_true", default=None,
                          help="batch normalisation after each hidden layer that has none")
     fitting = parser.add_argument_group("training")
@@ -337,6 +340,12 @@ def apply_network_and_training_flags(project, args):
         project.training.early_stopping = replace(project.training.early_stopping, enabled=True, patience=args.early_stopping)
     if getattr(args, "augment", None) is not None:
         project.augmentation = parse_augmentation(args.augment)
+    if getattr(args, "residual", None):
+        from models.network.spec import DenseLayer
+
+        for layer in project.layers:
+            if isinstance(layer, DenseLayer):
+                layer.residual = True
     return project
 
 
@@ -582,7 +591,7 @@ def _rescue(result) -> int:
 
 # What --resume cannot change: the run's network, its data and how the data is split.
 RESUME_KEEPS = ("project", "dataset", "data_file", "target", "samples", "noise", "missing", "exclude", "task", "hidden",
-                "augment",
+                "augment", "residual",
                 "activation", "initializer", "dropout", "l1", "l2", "batch_norm", "optimizer", "momentum", "validation",
                 "seed", "folds", "auto_remedy")
 

@@ -39,6 +39,9 @@ OPTIMIZER_HELP = {
 
 SETTING_HELP = {
     "units": "Number of neurons in the layer. Output = activation(x·W + b); W has inputs × units weights.",
+    "residual": "Residual connection (残差连接): the layer's input is added to its output, activation(x·W + b) + x, "
+                "so the gradient has a path around the layer. Where the widths differ the input goes through a "
+                "learned projection x·P first (inputs × units more weights, counted in the card's parameters).",
     "activation": "The non-linearity applied to each neuron's output.",
     "kernel_initializer": "How the weights are drawn before training starts.",
     "negative_slope": "Leaky ReLU's slope α for negative inputs: f(x) = α·x when x < 0.",

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QDrag, QFont, QKeySequence, QPainter, QPalette, QPen, QPolygonF
+from PySide6.QtGui import QColor, QDrag, QFont, QKeySequence, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,7 +47,12 @@ from PySide6.QtWidgets import (
 from gui.activation_explorer import ActivationExplorer
 from gui.help_text import ACTIVATION_HELP, INITIALIZER_HELP, SETTING_HELP
 from gui.i18n import tr
-from models.network.params import LayerCount, count_parameters, total_parameters
+from models.network.params import (
+    LayerCount,
+    count_parameters,
+    residual_projection_size,
+    total_parameters,
+)
 from models.network.spec import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -74,6 +79,7 @@ _SETTING_NAMES = {
     "l1": "L1",
     "l2": "L2",
     "use_bias": "bias",
+    "residual": "residual connection",
     "rate": "dropout rate",
     "momentum": "batch-norm momentum",
 }
@@ -487,6 +493,9 @@ class DenseCard(LayerCard):
         self.use_bias = QCheckBox(tr("Use bias"))
         self.use_bias.setToolTip(tr(SETTING_HELP["use_bias"]))
         self.use_bias.setObjectName("use_bias")
+        self.residual = QCheckBox(tr("Residual"))
+        self.residual.setToolTip(tr(SETTING_HELP["residual"]))
+        self.residual.setObjectName("residual")
 
         form = self.form
         form.addWidget(_field_label("Units", "units"), 0, 0)
@@ -506,6 +515,7 @@ class DenseCard(LayerCard):
         form.addWidget(_field_label("L2", "l2"), 2, 2)
         form.addWidget(self.l2, 2, 3)
         form.addWidget(self.use_bias, 3, 0, 1, 2)
+        form.addWidget(self.residual, 3, 2, 1, 2)
 
         self.units.valueChanged.connect(partial(self._report, "units"))
         self.activation.currentTextChanged.connect(self._activation_chosen)
@@ -515,7 +525,9 @@ class DenseCard(LayerCard):
         self.l1.valueChanged.connect(partial(self._report, "l1"))
         self.l2.valueChanged.connect(partial(self._report, "l2"))
         self.use_bias.toggled.connect(partial(self._report, "use_bias"))
-        return [self.units, self.activation, self.negative_slope, self.kernel_initializer, self.l1, self.l2, self.use_bias]
+        self.residual.toggled.connect(partial(self._report, "residual"))
+        return [self.units, self.activation, self.negative_slope, self.kernel_initializer, self.l1, self.l2, self.use_bias,
+                self.residual]
 
     def _report(self, setting: str, value) -> None:
         self.edited.emit(setting, value)
@@ -554,7 +566,8 @@ class DenseCard(LayerCard):
         self.negative_slope_label.setVisible(leaky)
 
     def set_layer(self, layer: DenseLayer) -> None:
-        controls = (self.units, self.activation, self.negative_slope, self.kernel_initializer, self.l1, self.l2, self.use_bias)
+        controls = (self.units, self.activation, self.negative_slope, self.kernel_initializer, self.l1, self.l2, self.use_bias,
+                    self.residual)
         with _signals_blocked(*controls):
             _show_int(self.units, layer.units)
             _show_choice(self.activation, layer.activation)
@@ -564,8 +577,41 @@ class DenseCard(LayerCard):
             _show_float(self.l2, layer.l2)
             if self.use_bias.isChecked() != layer.use_bias:
                 self.use_bias.setChecked(layer.use_bias)
+            if self.residual.isChecked() != layer.residual:
+                self.residual.setChecked(layer.residual)
+        self._show_skip(layer.residual)
         self._show_activation_help(layer.activation)
         self.kernel_initializer.setToolTip(tr(INITIALIZER_HELP.get(layer.kernel_initializer, SETTING_HELP["kernel_initializer"])))
+
+
+    SKIP_MARGIN = 22  # room on the card's right for the skip arrow
+
+    def _show_skip(self, residual: bool) -> None:
+        """A residual layer's card draws its skip connection down its right side (see `paintEvent`)."""
+        self._skip = residual
+        margins = self.layout().contentsMargins()
+        self.layout().setContentsMargins(margins.left(), margins.top(), 9 + (self.SKIP_MARGIN if residual else 0),
+                                         margins.bottom())
+        self.update()
+
+    def paintEvent(self, event):  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if not getattr(self, "_skip", False):
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = QColor(46, 125, 50)
+        painter.setPen(QPen(colour, 2))
+        x = self.width() - self.SKIP_MARGIN // 2 - 4
+        top, bottom = 14, self.height() - 22
+        painter.drawLine(x - 8, top, x, top)  # the layer's input leaves at the top…
+        painter.drawLine(x, top, x, bottom - 8)  # …runs around the layer…
+        painter.drawEllipse(QPointF(x, bottom - 2), 6, 6)  # …and is added (⊕) to its output
+        painter.drawLine(QPointF(x - 4, bottom - 2), QPointF(x + 4, bottom - 2))
+        painter.drawLine(QPointF(x, bottom - 6), QPointF(x, bottom + 2))
+        painter.setBrush(colour)
+        painter.drawPolygon(QPolygonF([QPointF(x - 4, bottom - 14), QPointF(x + 4, bottom - 14), QPointF(x, bottom - 8)]))
+        painter.end()
 
 
 class DropoutCard(LayerCard):
@@ -1036,7 +1082,11 @@ def _dense_formula(width_in: int, units: int, use_bias: bool, row: LayerCount) -
 def _count_formula(layer, width_in: int, row: LayerCount) -> str:
     """How a layer's parameter count comes about, for its tooltip."""
     if isinstance(layer, DenseLayer):
-        return _dense_formula(width_in, layer.units, layer.use_bias, row)
+        formula = _dense_formula(width_in, layer.units, layer.use_bias, row)
+        if residual_projection_size(layer, width_in):
+            formula += " · " + tr("including the residual projection: {inputs} × {units} = {weights}", inputs=f"{width_in:,}",
+                                  units=f"{layer.units:,}", weights=f"{residual_projection_size(layer, width_in):,}")
+        return formula
     if isinstance(layer, BatchNormLayer):
         return tr("γ and β: 2 × {width} = {trained} trained; running mean and variance: 2 × {width} = {kept} kept but not trained",
                   width=f"{width_in:,}", trained=f"{row.trainable:,}", kept=f"{row.non_trainable:,}")

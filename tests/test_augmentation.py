@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_data import export_difference, trained_briefly
 
 from cli import parse_augmentation, run_cli
 from datasets.registry import load_dataset
@@ -138,24 +139,16 @@ def test_the_diagnosis_offers_augmentation_for_overfitting_unless_the_project_ha
 
 @pytest.fixture(scope="module")
 def augmented_digits():
-    from models.network.build import encode_targets, resolve_output
-
     project = digits_project(shift=0.125, rotate=10, zoom=0.1, noise=0.05)
     dataset = load_dataset(project.dataset)
-    plan = resolve_output(project, dataset.task, dataset.n_classes)
-    model = build_model(project, dataset.n_features, dataset.task, dataset.n_classes, input_scale=dataset.input_scale)
-    model.fit(dataset.x_train[:256], encode_targets(dataset.y_train[:256], plan), epochs=2, batch_size=32, verbose=0)
-    return project, dataset, model
+    return project, dataset, trained_briefly(project, dataset)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning")
 @pytest.mark.parametrize("fmt", ["keras", "weights", "savedmodel", "tflite", "onnx"])
 def test_an_augmented_model_exports_and_predicts_like_itself_in_every_runtime(augmented_digits, tmp_path, fmt):
-    from models.saving.export import EXPORT_FORMATS, export_model, verify_export
-
     project, dataset, model = augmented_digits
-    path, *_ = export_model(model, fmt, tmp_path / EXPORT_FORMATS[fmt][0], project, dataset)
-    assert verify_export(model, fmt, path, dataset.x_test[:64], project=project, dataset=dataset) <= 1e-4
+    assert export_difference(model, fmt, tmp_path, project, dataset, dataset.x_test[:64]) <= 1e-4
 
 
 def test_shifting_and_turning_the_digits_lowers_the_validation_loss_of_a_network_fitted_on_a_tenth_of_them():

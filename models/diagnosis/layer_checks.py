@@ -95,7 +95,8 @@ def _gradients(reading, epoch: int, project) -> list[Finding]:
                     **numbers),
             Text.of("Each sigmoid or tanh layer multiplies the gradient by its slope (at most 0.25 for a "
                     "sigmoid) on the way back, so the first layers hardly learn."),
-            (remedies.he_relu(only=("sigmoid", "tanh")), remedies.add_batchnorm(), remedies.glorot_initialisation()),
+            (remedies.he_relu(only=("sigmoid", "tanh")), remedies.add_batchnorm(), remedies.glorot_initialisation(),
+             *((remedies.residual_connections(),) if not _all_residual(project) else ())),
             epoch=epoch, layer=1, figure=("gradient_ratio", ratio))]
     if ratio > EXPLODING_RATIO and first > EXPLODING_FIRST:
         return [Finding(
@@ -129,3 +130,9 @@ def _growing_gradients(first_reading, reading, epoch: int, project) -> list[Find
                         epoch=epoch), EXPLODING_CAUSE, exploding_remedies(project), epoch=epoch, layer=None,
                 figure=("gradient_growth", grown))]
     return []
+
+
+def _all_residual(project) -> bool:
+    from models.network.spec import DenseLayer
+
+    return project is not None and all(layer.residual for layer in project.layers if isinstance(layer, DenseLayer))

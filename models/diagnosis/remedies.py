@@ -122,6 +122,12 @@ def _augment(project: Project, shift: float = 0.0, rotate: float = 0.0, zoom: fl
     spec.shift, spec.rotate, spec.zoom, spec.noise = shift, rotate, zoom, noise
 
 
+def _residual(project: Project) -> None:
+    for layer in project.layers:
+        if isinstance(layer, DenseLayer):
+            layer.residual = True
+
+
 def _leave_out_column(project: Project, column: str) -> None:
     if column not in project.dataset.exclude:
         project.dataset.exclude = [*project.dataset.exclude, column]
@@ -144,6 +150,7 @@ EDITS = {
     "leave_out_column": _leave_out_column,
     "more_samples": _more_samples,
     "augment": _augment,
+    "residual": _residual,
 }
 
 
@@ -281,6 +288,12 @@ def augment(images: bool) -> Remedy:
                       {"kind": "augment", "shift": 0.1, "rotate": 10.0})
     return Remedy(Text("Augment the training rows with Gaussian noise of σ 0.1 on the standardised inputs."),
                   {"kind": "augment", "noise": 0.1})
+
+
+def residual_connections() -> Remedy:
+    """Residual connections (残差连接): each hidden layer's input added to its output, a path around it."""
+    return Remedy(Text("Add residual connections: each hidden Dense layer's input is added to its output, so the "
+                       "gradient has a path around every layer."), {"kind": "residual"})
 
 
 def leave_out_column(column: str) -> Remedy:

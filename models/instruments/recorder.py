@@ -70,9 +70,11 @@ def dense_activation_names(model) -> list[str]:
     """Each Dense layer's activation, input side first; a LeakyReLU layer after one names it ``leaky_relu``."""
     import keras
 
+    from models.network.build import is_network_dense
+
     names: list[str] = []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
+        if is_network_dense(layer):
             names.append(_activation_name(layer))
         elif isinstance(layer, keras.layers.LeakyReLU) and names:
             names[-1] = "leaky_relu"
@@ -93,10 +95,21 @@ def walk_layers(model, x, batch_statistics: bool):
     import keras
     import tensorflow as tf
 
+    from models.network.build import RESIDUAL_ADD, RESIDUAL_PROJECTION
+
     h = tf.convert_to_tensor(x)
     steps: list[_DenseStep] = []
+    block_inputs = {}  # a residual Dense layer's number → its input, added back at its Add
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
+        if isinstance(layer, keras.layers.InputLayer) or layer.name.startswith(RESIDUAL_PROJECTION):
+            continue  # a projection is applied at its Add, to the block's input
+        if layer.name.startswith(RESIDUAL_ADD):
+            number = layer.name[len(RESIDUAL_ADD):]
+            skip = block_inputs[number]
+            projected = [other for other in model.layers if other.name == f"{RESIDUAL_PROJECTION}{number}"]
+            h = h + (tf.matmul(skip, projected[0].kernel) if projected else skip)
+        elif isinstance(layer, keras.layers.Dense):
+            block_inputs[layer.name.removeprefix("dense_")] = h
             z = tf.matmul(h, layer.kernel)
             if layer.use_bias:
                 z = z + layer.bias
@@ -156,9 +169,10 @@ class LayerProbe:
         self._measure = None
 
     def dense_layers(self) -> list:
-        import keras
 
-        return [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)]
+        from models.network.build import is_network_dense
+
+        return [layer for layer in self.model.layers if is_network_dense(layer)]
 
     def read(self, epoch: float, step: int) -> InstrumentReading:
         """Every Dense layer's reading now, at ``epoch`` epochs and ``step`` steps done."""

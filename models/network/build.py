@@ -126,6 +126,7 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, tar
     if input_scale is not None:
         layers.append(standardizing_layer(keras, *model_input_scale(project, n_features, input_scale)))
     layers += noise
+    width = n_features
     for index, spec in enumerate(project.layers, start=1):
         if isinstance(spec, DenseLayer):
             leaky = spec.activation == "leaky_relu"
@@ -139,6 +140,13 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, tar
             ))
             if leaky:
                 layers.append(keras.layers.LeakyReLU(negative_slope=spec.negative_slope, name=f"leaky_relu_{index}"))
+            if spec.residual:  # output + input (through a learned projection P when the widths differ)
+                if width != spec.units:
+                    layers.append(keras.layers.Dense(spec.units, use_bias=False, name=f"{RESIDUAL_PROJECTION}{index}",
+                                                     kernel_initializer=_initializer(keras, "glorot_uniform",
+                                                                                     seed + 500 + index)))
+                layers.append(keras.layers.Add(name=f"{RESIDUAL_ADD}{index}"))
+            width = spec.units
         elif isinstance(spec, DropoutLayer):
             layers.append(keras.layers.Dropout(spec.rate, seed=seed + index, name=f"dropout_{index}"))
         elif isinstance(spec, BatchNormLayer):
@@ -151,6 +159,45 @@ def build_layers(keras, project: Project, n_features: int, plan: OutputPlan, tar
         mean, spread = target_scale
         layers.append(keras.layers.Rescaling(scale=spread, offset=mean, name="target_scale"))
     return layers
+
+
+RESIDUAL_PROJECTION = "residual_projection_"  # + the Dense layer's number: the skip's P
+RESIDUAL_ADD = "residual_add_"  # + the Dense layer's number: output + skip
+
+
+def is_network_dense(layer) -> bool:
+    """Whether ``layer`` is one of the network's Dense layers (not a residual skip's projection)."""
+    import keras
+
+    return isinstance(layer, keras.layers.Dense) and not layer.name.startswith(RESIDUAL_PROJECTION)
+
+
+def has_residual(layers) -> bool:
+    return any(getattr(layer, "name", "").startswith(RESIDUAL_ADD) for layer in layers)
+
+
+def assemble(keras, layers: list, name: str = "network"):
+    """A model from `build_layers`' list: a ``keras.Sequential``, or, when a layer is residual, the same
+    layers wired with the functional API (``dense_i``'s input skips to ``residual_add_i``, through
+    ``residual_projection_i`` when there is one)."""
+    if not has_residual(layers):
+        return keras.Sequential(layers, name=name)
+    inputs = layers[0] if not isinstance(layers[0], keras.layers.Layer) else keras.Input(layers[0].input_shape[1:])
+    by_name = {layer.name: layer for layer in layers[1:]}
+    h, block_inputs = inputs, {}
+    for layer in layers[1:]:
+        if layer.name.startswith(RESIDUAL_PROJECTION):
+            continue  # applied at its Add, to the block's input
+        if layer.name.startswith("dense_"):
+            block_inputs[layer.name[len("dense_"):]] = h
+        if layer.name.startswith(RESIDUAL_ADD):
+            number = layer.name[len(RESIDUAL_ADD):]
+            skip = block_inputs[number]
+            projection = by_name.get(f"{RESIDUAL_PROJECTION}{number}")
+            h = layer([h, projection(skip) if projection is not None else skip])
+        else:
+            h = layer(h)
+    return keras.Model(inputs, h, name=name)
 
 
 AUGMENTATION_PREFIX = "augment_"  # the names of the layers that act only while training
@@ -219,10 +266,11 @@ def inference_model(model):
     """
     import keras
 
-    kept = [layer for layer in model.layers if not layer.name.startswith(AUGMENTATION_PREFIX)]
-    if len(kept) == len(model.layers):
+    kept = [layer for layer in model.layers if not layer.name.startswith(AUGMENTATION_PREFIX)
+            and not isinstance(layer, keras.layers.InputLayer)]
+    if len(kept) == len([layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]):
         return model
-    return keras.Sequential([keras.Input(shape=model.input_shape[1:], name="features"), *kept], name=model.name)
+    return assemble(keras, [keras.Input(shape=model.input_shape[1:], name="features"), *kept], model.name)
 
 
 def standardizing_layer(keras, mean, std):
@@ -315,7 +363,7 @@ def build_model(
     project.validate()
     plan = resolve_output(project, task, n_classes)
     loss = {"huber": keras.losses.Huber(name="huber")}.get(plan.loss, plan.loss)
-    model = keras.Sequential(build_layers(keras, project, n_features, plan, target_scale, input_scale), name="network")
+    model = assemble(keras, build_layers(keras, project, n_features, plan, target_scale, input_scale))
     model.compile(
         optimizer=make_optimizer(keras, project, steps_per_epoch),
         loss=loss,

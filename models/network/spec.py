@@ -84,6 +84,9 @@ class DenseLayer:
         l1: L1 weight penalty, adding ``l1 * sum(|W|)`` to the loss. Defaults to `0.0`.
         l2: L2 weight penalty (weight decay), adding ``l2 * sum(W²)``. Defaults to `0.0`.
         use_bias: whether the layer adds a bias ``b``. Defaults to `True`.
+        residual: a residual connection (残差连接): the layer's input is added to its output,
+            ``activation(x @ W + b) + x``, through a learned linear projection ``x @ P`` when the
+            widths differ. Defaults to `False`.
     """
 
     units: int = 64
@@ -93,6 +96,7 @@ class DenseLayer:
     l1: float = 0.0
     l2: float = 0.0
     use_bias: bool = True
+    residual: bool = False
     kind = "dense"
 
     RANGES: ClassVar[dict[str, Range]] = {
@@ -108,6 +112,7 @@ class DenseLayer:
         _one_of(found, f"{where} activation", self.activation, ACTIVATIONS)
         _one_of(found, f"{where} initializer", self.kernel_initializer, INITIALIZERS)
         _boolean(found, f"{where} use_bias", self.use_bias)
+        _boolean(found, f"{where} residual", self.residual)
         return found
 
 

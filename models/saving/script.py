@@ -189,7 +189,7 @@ def _model_function(project: Project, n_features: int, plan: OutputPlan, target_
         lines.append('keras.layers.Rescaling(scale=(1 / data["input_std"]).astype("float32"), '
                      'offset=(-data["input_mean"] / data["input_std"]).astype("float32"), name="standardize"),')
     lines += noise
-    lines += _hidden_layer_lines(project)
+    lines += _hidden_layer_lines(project, n_features)
     output_init = _initializer_code("glorot_uniform", project.training.seed)
     lines.append(
         f'keras.layers.Dense({plan.units}, activation="{plan.activation}", '
@@ -199,18 +199,41 @@ def _model_function(project: Project, n_features: int, plan: OutputPlan, target_
         mean, spread = target_scale
         lines.append(f'keras.layers.Rescaling(scale={spread!r}, offset={mean!r}, name="target_scale"),')
     body = "\n".join(f"            {line}" for line in lines)
-    return f'''def build_model(data):
+    residual = any(isinstance(layer, DenseLayer) and layer.residual for layer in project.layers)
+    sequential = f'''def build_model(data):
     """The network layer by layer, as Keras Trainer builds it.
 
     It takes raw values: when the data was standardised, its first layer does
     it with the training statistics saved in the data file (input_mean, input_std).
     """
-    return keras.Sequential(
+    return {"residual_model" if residual else "keras.Sequential"}(
         [
 {body}
         ],
         name="network",
     )'''
+    return RESIDUAL_MODEL_CODE + "\n\n\n" + sequential if residual else sequential
+
+
+# How the script wires a residual network: the layers in order, each dense_N's input carried to
+# residual_add_N (through residual_projection_N when the widths differ), as models.network.build.assemble does.
+RESIDUAL_MODEL_CODE = '''def residual_model(layers, name):
+    """The layers wired with Keras's functional API, with their residual connections."""
+    by_name = {layer.name: layer for layer in layers[1:]}
+    h, block_inputs = layers[0], {}
+    for layer in layers[1:]:
+        if layer.name.startswith("residual_projection_"):
+            continue  # applied at its Add, to the block's input
+        if layer.name.startswith("dense_"):
+            block_inputs[layer.name[len("dense_"):]] = h
+        if layer.name.startswith("residual_add_"):
+            number = layer.name[len("residual_add_"):]
+            projection = by_name.get("residual_projection_" + number)
+            skip = block_inputs[number]
+            h = layer([h, projection(skip) if projection is not None else skip])
+        else:
+            h = layer(h)
+    return keras.Model(layers[0], h, name=name)'''
 
 
 def _augmentation_lines(project: Project, n_features: int) -> tuple[list[str], list[str]]:
@@ -239,12 +262,21 @@ def _augmentation_lines(project: Project, n_features: int) -> tuple[list[str], l
     return moves, noise
 
 
-def _hidden_layer_lines(project: Project) -> list[str]:
+def _hidden_layer_lines(project: Project, n_features: int) -> list[str]:
+    from models.network.build import RESIDUAL_ADD, RESIDUAL_PROJECTION
+
     seed = project.training.seed
-    lines = []
+    lines, width = [], n_features
     for index, spec in enumerate(project.layers, start=1):
         if isinstance(spec, DenseLayer):
             lines += _dense_lines(spec, index, seed)
+            if spec.residual:
+                if width != spec.units:
+                    init = _initializer_code("glorot_uniform", seed + 500 + index)
+                    lines.append(f'keras.layers.Dense({spec.units}, use_bias=False, name="{RESIDUAL_PROJECTION}{index}", '
+                                 f'kernel_initializer={init}),')
+                lines.append(f'keras.layers.Add(name="{RESIDUAL_ADD}{index}"),')
+            width = spec.units
         elif isinstance(spec, DropoutLayer):
             lines.append(f'keras.layers.Dropout({spec.rate!r}, seed={seed + index}, name="dropout_{index}"),')
         elif isinstance(spec, BatchNormLayer):

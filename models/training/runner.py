@@ -399,8 +399,10 @@ def _check_model_matches(model, project: Project, dataset: Dataset, plan) -> Non
     from models.training.performance import project_kernel_sizes
 
     expected = project_kernel_sizes(project, dataset.n_features, plan.units)
-    found = [int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
-             for layer in model.layers if hasattr(layer, "kernel") and len(layer.kernel.shape) == 2]
+    from models.network.build import is_network_dense
+
+    found = [int(layer.kernel.shape[0]) * int(layer.kernel.shape[1]) for layer in model.layers
+             if is_network_dense(layer) and len(layer.kernel.shape) == 2]
     if found != expected or int(model.input_shape[-1]) != dataset.n_features:
         raise UserError("the model to train on is not the network its project describes (its layers differ): "
                         "it belongs to another run.")
