@@ -261,7 +261,8 @@ class LessonsView(ExperimentView):
             runs.step_runs[step.id] = (step.label[page_language()], dict(history))
         if step.show:
             try:
-                runs.readouts[step.id] = readout_lines(step, {step.id: step_run_of(project, outcome, dataset)})
+                label = step.label[page_language()]  # the page names the step as its button does
+                runs.readouts[step.id] = readout_lines(step, {label: step_run_of(project, outcome, dataset)})
             except (UserError, ValueError, KeyError, IndexError) as error:  # a run cut short has fewer figures
                 runs.readouts[step.id] = [tr("{step}: no figures ({error})", step=step.id, error=error_text(error))]
         if lesson is self.lesson:

@@ -44,7 +44,7 @@ def test_a_lessons_step_sets_the_project_trains_shows_its_figures_and_can_be_und
     assert [layer.units for layer in window.project.layers] == [64, 64, 64]
     assert window.result is not None and len(window.result.history["loss"]) == 40
     final_loss = window.result.history["loss"][-1]
-    assert f"adam: training loss = {final_loss:.4g}" in view.page.toPlainText()  # What your runs showed
+    assert f"Adam: training loss = {final_loss:.4g}" in view.page.toPlainText()  # What your runs showed
     assert view.overlay_button.isEnabled()
     with qtbot.waitSignal(view.overlay_requested) as overlay:
         view.overlay_button.click()
@@ -121,6 +121,6 @@ def test_save_report_of_a_lesson_holds_its_page_what_the_runs_showed_and_a_pdf(q
     view.report_button.click()
     page = chosen.read_text(encoding="utf-8")
     assert "2. Softmax regression on iris" in page and "What the notes say" in page
-    assert "What your runs showed" in page and "softmax: test accuracy = " in page
+    assert "What your runs showed" in page and "Train softmax regression: test accuracy = " in page
     assert "data:image/png;base64," in page  # the window's charts of the run
     assert chosen.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
