@@ -96,6 +96,9 @@ class AugmentationView(DrawnWhenShown, QWidget):
         except UserError as error:
             self._say(error_text(error))
             return
+        except Exception as error:  # a bug of ours or Keras's: a sentence, never a crash in a slot
+            self._say(tr("The preview could not be drawn ({error}).", error=f"{type(error).__name__}: {error}"))
+            return
         if self.samples.image_shape is not None:
             self._say(tr("Each column: a training image, then {draws} random draws of the augmentation as the network "
                          "sees them while it trains. Predictions and exports see the images unchanged.", draws=DRAWS))

@@ -1082,11 +1082,14 @@ def _dense_formula(width_in: int, units: int, use_bias: bool, row: LayerCount) -
 def _count_formula(layer, width_in: int, row: LayerCount) -> str:
     """How a layer's parameter count comes about, for its tooltip."""
     if isinstance(layer, DenseLayer):
-        formula = _dense_formula(width_in, layer.units, layer.use_bias, row)
         if residual_projection_size(layer, width_in):
-            formula += " · " + tr("including the residual projection: {inputs} × {units} = {weights}", inputs=f"{width_in:,}",
-                                  units=f"{layer.units:,}", weights=f"{residual_projection_size(layer, width_in):,}")
-        return formula
+            values = {"inputs": f"{width_in:,}", "units": f"{layer.units:,}", "total": f"{row.total:,}"}
+            if layer.use_bias:
+                return tr("{inputs} inputs × {units} units + {units} biases + the residual projection {inputs} × {units} "
+                          "= {total} parameters", **values)
+            return tr("{inputs} inputs × {units} units, no bias, + the residual projection {inputs} × {units} = {total} "
+                      "parameters", **values)
+        return _dense_formula(width_in, layer.units, layer.use_bias, row)
     if isinstance(layer, BatchNormLayer):
         return tr("γ and β: 2 × {width} = {trained} trained; running mean and variance: 2 × {width} = {kept} kept but not trained",
                   width=f"{width_in:,}", trained=f"{row.trainable:,}", kept=f"{row.non_trainable:,}")

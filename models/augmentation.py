@@ -53,7 +53,7 @@ def augmented_samples(project, dataset, rows: int = 8, draws: int = 3, seed: int
                                                 replace=False)
     originals = np.asarray(dataset.x_train[picked], dtype=np.float32)
     moves, _ = augmentation_layers(keras, spec, dataset.n_features, seed)
-    spread = _input_spread(dataset)
+    spread = _input_spread(project, dataset)
     rng = np.random.default_rng(seed + 1)
     augmented = []
     for _ in range(draws):
@@ -67,8 +67,11 @@ def augmented_samples(project, dataset, rows: int = 8, draws: int = 3, seed: int
     return AugmentedSamples(originals, np.stack(augmented), shape, np.asarray(dataset.y_train[picked]))
 
 
-def _input_spread(dataset) -> np.ndarray:
-    """Per input, what one unit of the standardised scale is in the data's own units."""
+def _input_spread(project, dataset) -> np.ndarray:
+    """Per input, what one unit of the model's standardised scale is in the data's own units (the pooled
+    spread of all pixels when images move, as the model standardises them)."""
+    from models.network.build import model_input_scale
+
     if dataset.input_scale is None:
         return np.ones(dataset.n_features, dtype=np.float32)
-    return np.asarray(dataset.input_scale[1], dtype=np.float32)
+    return np.asarray(model_input_scale(project, dataset.n_features, dataset.input_scale)[1], dtype=np.float32)

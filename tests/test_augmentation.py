@@ -174,3 +174,15 @@ def test_a_kept_model_with_augmentation_trains_again_from_its_first_weights():
     project.training.epochs = 2
     first, second = run_training(project), run_training(project)  # the second takes the first's model, reset
     assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-5)
+
+
+def test_the_preview_adds_the_noise_the_model_adds_in_the_datas_own_units():
+    from models.augmentation import augmented_samples
+    from models.network.build import model_input_scale
+
+    project = digits_project(shift=0.1, noise=0.5)
+    dataset = load_dataset(project.dataset)
+    samples = augmented_samples(project, dataset, rows=64, draws=4)
+    pooled = model_input_scale(project, dataset.n_features, dataset.input_scale)[1][0]
+    corner = samples.augmented[:, :, 0] - samples.originals[None, :, 0]  # a pixel a shift leaves empty or keeps at 0
+    assert np.std(corner) == pytest.approx(0.5 * pooled, rel=0.3)  # σ on the model's scale, in pixel units

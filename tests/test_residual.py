@@ -95,3 +95,15 @@ def test_the_residual_flag_marks_every_hidden_layer(tmp_path):
                     "--out", str(out)]) == 0
     saved = json.loads((out / "project.json").read_text(encoding="utf-8"))
     assert [layer["residual"] for layer in saved["layers"]] == [True, True]
+
+
+def test_a_residual_network_trains_again_on_its_kept_model_and_cross_validates(capsys):
+    from models.training.runner import run_training
+
+    project = residual_project(2)
+    project.training.epochs = 2
+    first, second = run_training(project), run_training(project)  # the second takes the first's model, reset
+    assert first.history["loss"] == pytest.approx(second.history["loss"], rel=1e-5)
+    assert run_cli(["train", "--dataset", "moons", "--hidden", "8,8", "--residual", "--folds", "3", "--epochs", "1",
+                    "--quiet"]) == 0
+    assert "over 3 of 3 folds" in capsys.readouterr().out

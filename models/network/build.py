@@ -388,6 +388,8 @@ def reset_weights(model, project: Project, n_features: int, plan: OutputPlan, ta
     fresh = {layer.name: layer for layer in build_layers(keras, project, n_features, plan, target_scale, input_scale)
              if isinstance(layer, keras.layers.Layer)}
     for layer in model.layers:
+        if not layer.variables:  # the functional model's input layer, reshapes, Adds: nothing to reset
+            continue
         new = fresh[layer.name]
         for variable in layer.variables:
             if variable.name == "seed_generator_state":  # Dropout's and GaussianNoise's `seed_generator`,
