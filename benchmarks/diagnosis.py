@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import io
 import json
 import os
@@ -45,6 +46,9 @@ class Config:
     argv: list[str]
     why: str = ""
     repair: bool = True
+    # A remedy's own flags, tried on its own (not through --auto-remedy, which stops at the first cure): the
+    # final validation loss with them against without. Data augmentation on images is checked this way.
+    remedy_flags: list[str] = field(default_factory=list)
 
 
 def _imbalanced_csv(folder: Path, signal: bool) -> str:
@@ -69,6 +73,10 @@ def configurations(folder: Path) -> list[Config]:
                "150 noisy points, 200,000 weights, 150 epochs"),
         Config("overfit-breast-cancer", "overfitting", ["--dataset", "breast_cancer", "--hidden", "512,512",
                "--lr", "0.003", "--epochs", "120", "--batch-size", "16"], "a wide network trained long on 455 rows"),
+        Config("overfit-digits-tenth", "overfitting", ["--dataset", "digits", "--validation", "0.9", "--hidden",
+               "256,256", "--lr", "0.01", "--epochs", "200", "--batch-size", "16"],
+               "144 training images (a tenth of the rows), 130,000 weights",
+               remedy_flags=["--augment", "shift=0.1,rotate=10"]),
         Config("underfit-one-unit", "underfitting", [*spiral, "--hidden", "2", "--activation", "relu",
                "--epochs", "30"], "two units cannot wind around a spiral"),
         Config("underfit-linear-net", "missing_nonlinearity", ["--dataset", "circles", "--hidden", "16,16",
@@ -159,6 +167,7 @@ class Outcome:
     expected_gone: bool | None = None  # the code the configuration was built to produce is gone from it
     repair_line: str = ""
     error: str = ""
+    remedy_val_loss: tuple[float, float] | None = None  # final validation loss without and with remedy_flags
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
@@ -196,7 +205,17 @@ def run_one(config: Config, folder: Path, repair: bool) -> Outcome:
             outcome.expected_gone = config.expected not in {finding["code"] for finding in kept_report["findings"]}
         else:
             outcome.expected_gone = False
+    if config.remedy_flags:
+        remedied = folder / (config.name + "-remedy-flags")
+        run_cli([*config.argv, *config.remedy_flags, "--out", str(remedied), "--overwrite"])
+        outcome.remedy_val_loss = (_final_val_loss(out), _final_val_loss(remedied))
     return outcome
+
+
+def _final_val_loss(run_folder: Path) -> float:
+    with open(run_folder / "history.csv", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    return float(rows[-1]["val_loss"]) if rows else float("nan")
 
 
 def summarise(outcomes: list[Outcome]) -> dict:
@@ -220,7 +239,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
         "runs": [{"name": o.config.name, "expected": o.config.expected, "codes": o.codes, "problems": o.problems,
                   "cost": o.cost, "with_instruments": o.with_instruments, "repaired": o.repaired,
                   "expected_gone": o.expected_gone,
-                  "repair": o.repair_line, "error": o.error, "why": o.config.why} for o in outcomes],
+                  "repair": o.repair_line, "error": o.error, "why": o.config.why,
+                  "remedy_flags": o.config.remedy_flags, "remedy_val_loss": o.remedy_val_loss} for o in outcomes],
     }
 
 
@@ -299,6 +319,9 @@ def main() -> int:
               f"cost {outcome.cost:.2%} repaired {outcome.repaired} {outcome.error}", flush=True)
         if outcome.repair_line:
             print(f"    {outcome.repair_line}", flush=True)
+        if outcome.remedy_val_loss:
+            print(f"    with {' '.join(config.remedy_flags)}: final validation loss {outcome.remedy_val_loss[0]:.4f} → "
+                  f"{outcome.remedy_val_loss[1]:.4f}", flush=True)
         outcomes.append(outcome)
     summary = summarise(outcomes)
     summary["seconds"] = time.perf_counter() - started

@@ -129,8 +129,7 @@ def overfitting(history: dict, facts: RunFacts, metric: str, upto: int | None = 
         "overfitting", PROBLEM, evidence,
         Text.of("The network is learning the training rows' particulars, noise included, which do not hold "
                 "for new rows."),
-        (remedies.early_stopping(5), remedies.add_dropout(0.3), remedies.set_l2(1e-3),
-         *(() if facts.augmented else (remedies.augment(facts.images),))),
+        _overfitting_remedies(facts),
         epoch=epoch, figure=("val_loss", float(val[-1])))]
 
 
@@ -416,3 +415,12 @@ def initial_loss_off(first_loss: float | None, facts: RunFacts, project) -> list
         Text.of("The untrained network is already confidently wrong: its first weights or its inputs are far "
                 "too large."),
         offered, epoch=0, figure=("initial_loss", first_loss))]
+
+
+def _overfitting_remedies(facts: RunFacts) -> tuple:
+    """Early stopping, dropout and L2 for any data; for images, moving them (data augmentation) comes second,
+    as the notes teach it; noise on other data comes last."""
+    augment = () if facts.augmented else (remedies.augment(facts.images),)
+    if facts.images:
+        return (remedies.early_stopping(5), *augment, remedies.add_dropout(0.3), remedies.set_l2(1e-3))
+    return (remedies.early_stopping(5), remedies.add_dropout(0.3), remedies.set_l2(1e-3), *augment)
