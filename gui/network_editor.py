@@ -1061,6 +1061,10 @@ class NetworkEditor(QWidget):
         widths_in = [self._n_features] + [row.output_size for row in rows[:-1]]
         for card, layer, row, width_in in zip(self._cards, self._project.layers, rows, widths_in, strict=False):
             card.set_parameter_text(_plural(row.total, "{count} param", "{count} params"), _count_formula(layer, width_in, row))
+            if isinstance(layer, DenseLayer) and hasattr(card, "residual"):  # the card says when the skip is projected
+                projected = residual_projection_size(layer, width_in) > 0
+                card.residual.setText(tr("Residual, projected {inputs}→{units}", inputs=width_in, units=layer.units)
+                                      if projected else tr("Residual"))
         self._output_card.set_parameter_text(
             _plural(rows[-1].total, "{count} param", "{count} params"),
             _dense_formula(widths_in[-1], self._output_units, True, rows[-1])

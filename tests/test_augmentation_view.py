@@ -43,5 +43,6 @@ def test_the_residual_box_is_an_undoable_edit_that_counts_the_projection(make_wi
     assert window.network_editor._total_label.text() != before  # 2 inputs × 4 units of projection more
     assert card.count_label.text() == "20 params"  # 2 × 4 + 4 biases + the projection 2 × 4
     assert "+ the residual projection 2 × 4 = 20 parameters" in card.count_label.toolTip()
+    assert card.residual.text() == "Residual, projected 2→4"  # the card says the skip goes through P
     window.undo_stack.undo()
     assert not window.project.layers[0].residual and not card.residual.isChecked()
