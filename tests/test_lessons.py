@@ -66,6 +66,7 @@ def test_the_activations_lesson_shows_the_gradient_vanish_only_with_sigmoid():
     first_over_last = [run.instruments[-1].layers[0].gradient_norm / run.instruments[-1].layers[-1].gradient_norm
                        for run in (sigmoid, relu)]
     assert first_over_last[0] < 1e-3 < first_over_last[1]
+    assert set(outcome.readouts) == {"sigmoid", "relu"}  # both steps print their ratio
 
 
 def lesson_data():
