@@ -1,5 +1,6 @@
 """Lessons: each lesson's claim holds when the program runs it; faulty lesson files are sentences."""
 
+import functools
 import json
 import shutil
 
@@ -20,6 +21,12 @@ def test_the_lessons_shipped_all_load_with_both_languages():
         assert set(lesson.page) == {"en", "zh_CN"} and all(lesson.page["zh_CN"].values())
 
 
+@functools.cache
+def outcome_of(lesson_id: str, data_file: str = ""):
+    """The lesson trained once for all the tests that read it (a run takes 1-13 s)."""
+    return run_lesson(next(lesson for lesson in LESSONS if lesson.id == lesson_id), data_file=data_file)
+
+
 @pytest.fixture(scope="module")
 def digits_as_mnist(tmp_path_factory):
     """scikit-learn's 1,797 handwritten digits drawn at MNIST's 28×28 and saved as Keras's mnist.npz:
@@ -38,12 +45,12 @@ def digits_as_mnist(tmp_path_factory):
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
 def test_each_lessons_claim_holds(lesson, request):
     data_file = request.getfixturevalue("digits_as_mnist") if lesson.id == "mnist" else ""
-    outcome = run_lesson(lesson, data_file=data_file)
+    outcome = outcome_of(lesson.id, data_file)
     assert outcome.held, [check.text for check in outcome.checks if not check.held]
 
 
 def test_the_linear_regression_lesson_prints_the_trained_and_the_closed_form_w_and_b():
-    outcome = run_lesson(next(lesson for lesson in LESSONS if lesson.id == "linear_regression"))
+    outcome = outcome_of("linear_regression")
     trained, closed = [line for line in outcome.readouts["sgd"] if " w = " in line]
     assert "w = [1.99" in trained or "w = [2.00" in trained
     weights = [float(part.strip(" ],")) for part in closed.split("w = [")[1].split("]")[0].split(",")]
@@ -61,7 +68,7 @@ def test_a_sweep_step_names_each_run_by_its_value_and_a_check_reads_them():
 
 
 def test_the_activations_lesson_shows_the_gradient_vanish_only_with_sigmoid():
-    outcome = run_lesson(next(lesson for lesson in LESSONS if lesson.id == "activations"))
+    outcome = outcome_of("activations")
     sigmoid, relu = outcome.results["sigmoid"], outcome.results["relu"]
     first_over_last = [run.instruments[-1].layers[0].gradient_norm / run.instruments[-1].layers[-1].gradient_norm
                        for run in (sigmoid, relu)]
