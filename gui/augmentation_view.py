@@ -10,6 +10,7 @@ only while shown and follows every edit of the project.
 from __future__ import annotations
 
 import html
+import sys
 
 import numpy as np
 import pyqtgraph as pg
@@ -89,6 +90,10 @@ class AugmentationView(DrawnWhenShown, QWidget):
         if not project.augmentation.active:
             self._say(tr("Augmentation is off: set a shift, rotation, zoom or noise in the Training tab's Data "
                          "augmentation group, and the rows the network trains on change a little every batch."))
+            return
+        if "keras" not in sys.modules:  # importing it here would hold the window for seconds at start-up
+            self._say(tr("The preview appears once TensorFlow has loaded."))
+            QTimer.singleShot(500, self, self.draw)
             return
         try:
             self.samples = augmented_samples(project, dataset, rows=IMAGE_ROWS if dataset.image_shape else POINTS,

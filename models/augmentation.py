@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.errors import UserError
-from models.text import Text
 
 
 @dataclass
@@ -42,13 +41,13 @@ def augmented_samples(project, dataset, rows: int = 8, draws: int = 3, seed: int
     """
     import keras
 
-    from models.network.build import augmentation_layers, square_image_shape
+    from models.network.build import augmentation_layers, has_square_images, image_moves_problem
 
+    problem = image_moves_problem(project, dataset)
+    if problem is not None:
+        raise UserError(problem)
     spec = project.augmentation
-    shape = square_image_shape(dataset.n_features) if dataset.image_shape is not None else None
-    if spec.moves_images and shape is None:
-        raise UserError(Text("shift, rotation and zoom move the pixels of images, and this data set's rows are not "
-                             "images: use augmentation noise instead."))
+    shape = dataset.image_shape if has_square_images(dataset) else None
     picked = np.random.default_rng(seed).choice(len(dataset.x_train), size=min(rows, len(dataset.x_train)),
                                                 replace=False)
     originals = np.asarray(dataset.x_train[picked], dtype=np.float32)

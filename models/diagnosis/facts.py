@@ -64,10 +64,10 @@ class RunFacts:
 
 def run_facts(project, dataset, plan, fit_y: np.ndarray, validation_y: np.ndarray | None, parameters: int) -> RunFacts:
     """The yardsticks of training ``project`` on ``dataset``'s rows ``fit_y`` (raw targets: class numbers or values)."""
-    from models.network.build import square_image_shape
+    from models.network.build import has_square_images
 
     validation_rows = 0 if validation_y is None else len(validation_y)
-    images = dataset.image_shape is not None and square_image_shape(dataset.n_features) is not None
+    images = has_square_images(dataset)
     shape = {"images": images, "augmented": project.augmentation.active}
     if dataset.is_classification:
         counts = np.bincount(np.asarray(fit_y, dtype=np.int64), minlength=dataset.n_classes)

@@ -210,6 +210,21 @@ def square_image_shape(n_features: int) -> tuple[int, int] | None:
     return (side, side) if side * side == n_features and side > 1 else None
 
 
+def has_square_images(dataset) -> bool:
+    """Whether ``dataset``'s rows are square images, which augmentation can shift, turn and zoom."""
+    return dataset.image_shape is not None and square_image_shape(dataset.n_features) is not None
+
+
+def image_moves_problem(project: Project, dataset):
+    """A sentence when ``project`` moves images (shift, rotation, zoom) and ``dataset``'s rows are none; else `None`."""
+    from models.text import Text
+
+    if project.augmentation.moves_images and not has_square_images(dataset):
+        return Text("shift, rotation and zoom move the pixels of images, and this data set's rows are not "
+                    "images: use augmentation noise instead.")
+    return None
+
+
 def augmentation_layers(keras, spec, n_features: int, seed: int) -> tuple[list, list]:
     """The Keras layers of data augmentation: ``(image moves, noise)``, each empty when off.
 

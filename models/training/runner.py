@@ -110,12 +110,11 @@ def data_problems(project: Project, dataset: Dataset) -> list[str]:
         plan = resolve_output(project, dataset.task, dataset.n_classes)
     except UserError as error:
         return [error.text]
-    from models.network.build import square_image_shape
+    from models.network.build import image_moves_problem
 
-    if project.augmentation.moves_images and (dataset.image_shape is None
-                                              or square_image_shape(dataset.n_features) is None):
-        return [Text("shift, rotation and zoom move the pixels of images, and this data set's rows are not "
-                     "images: use augmentation noise instead.")]
+    moves = image_moves_problem(project, dataset)
+    if moves is not None:
+        return [moves]
     spec = project.training.early_stopping
     watchable = ("val_loss", "loss", f"val_{plan.metric}", plan.metric)
     if spec.enabled and spec.monitor not in watchable:
